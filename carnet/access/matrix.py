@@ -1,0 +1,74 @@
+"""The habilitation matrix (ACC-1): profession[, specialty] × document type → may read. Data.
+
+The shipped file is a stand-in built from REFERENCE.md's principles; an operator loads the
+official one from a CSV of the same shape.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from carnet.errors import Invalid
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Cells keyed ``(profession, specialty or "")``; a specialty row wins over its profession's."""
+
+    types: frozenset[str]
+    cells: dict[tuple[str, str], frozenset[str]]
+
+    def allows(self, profession: str, specialty: str | None, type_code: str) -> bool:
+        row = self.cells.get((profession, specialty or "")) if specialty else None
+        if row is None:
+            row = self.cells.get((profession, ""))
+        return row is not None and type_code in row
+
+    def readable_types(self, profession: str, specialty: str | None) -> frozenset[str]:
+        row = self.cells.get((profession, specialty or "")) if specialty else None
+        if row is None:
+            row = self.cells.get((profession, ""), frozenset())
+        return row
+
+
+def parse_matrix(lines: Iterable[str]) -> Matrix:
+    reader = csv.reader(line for line in lines if line.strip() and not line.startswith("#"))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise Invalid("La matrice est vide.", "The matrix is empty.") from None
+    if header[:2] != ["profession", "specialty"]:
+        raise Invalid(
+            "La matrice doit commencer par les colonnes profession,specialty.",
+            "The matrix must start with the columns profession,specialty.",
+        )
+    types = header[2:]
+    cells: dict[tuple[str, str], frozenset[str]] = {}
+    for number, row in enumerate(reader, start=2):
+        if len(row) != len(header) or any(v not in ("0", "1") for v in row[2:]):
+            raise Invalid(
+                f"Ligne {number} de la matrice mal formée.", f"Matrix line {number} is malformed."
+            )
+        cells[(row[0], row[1])] = frozenset(
+            t for t, v in zip(types, row[2:], strict=True) if v == "1"
+        )
+    return Matrix(frozenset(types), cells)
+
+
+def load_matrix(path: Path | None = None) -> Matrix:
+    if path is not None:
+        with path.open(encoding="utf-8") as handle:
+            return parse_matrix(handle)
+    text = (
+        resources.files("carnet.access")
+        .joinpath("data/habilitation_default.csv")
+        .read_text("utf-8")
+    )
+    return parse_matrix(text.splitlines())
+
+
+DEFAULT_MATRIX = load_matrix()

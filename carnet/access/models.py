@@ -1,0 +1,40 @@
+"""The patient's settings about pros: authorised, blocked, administrators, emergencies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carnet.db.base import Base
+
+
+class CareRelation(Base):
+    """One pro as the patient sees him: authorised (ACC-2), blocked (ACC-3), administrator (ACC-4)."""
+
+    __tablename__ = "care_relations"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    rpps: Mapped[str] = mapped_column(String(11), primary_key=True)
+    authorised: Mapped[bool] = mapped_column(Boolean, default=False)
+    authorised_at: Mapped[datetime | None]
+    first_access_at: Mapped[datetime | None]
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_at: Mapped[datetime | None]
+    administrator: Mapped[bool] = mapped_column(Boolean, default=False)
+    administrator_since: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class AccessSettings(Base):
+    """ACC-5 and ACC-6: the médecin traitant and the three emergency switches with their defaults."""
+
+    __tablename__ = "access_settings"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    emergency_samu: Mapped[bool] = mapped_column(Boolean, default=True)
+    emergency_others: Mapped[bool] = mapped_column(Boolean, default=True)
+    emergency_masked: Mapped[bool] = mapped_column(Boolean, default=False)
+    medecin_traitant_rpps: Mapped[str | None] = mapped_column(String(11))
+    updated_at: Mapped[datetime]

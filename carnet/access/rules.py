@@ -1,0 +1,180 @@
+"""The access decision: a pure function of facts (ACC-*, DOC-3…DOC-5, ID-5, LC-3, LC-7, LC-8).
+
+``decide_record`` says whether the requester may enter the patient's record at all;
+``decide_document`` whether he may read one document of it. Listing calls the second over the
+documents fetched once, so a rule exists once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from carnet.access.facts import DocumentFacts, RecordFacts, RequesterKind
+from carnet.access.matrix import Matrix
+from carnet.context import AccessMode, AuthLevel
+from carnet.population.rules import MAJORITY_AGE, ProfileState
+
+
+class Why(StrEnum):
+    PATIENT = "patient"
+    REPRESENTATIVE = "representative"
+    CARE_TEAM = "care_team"
+    CONSENT_DECLARED = "consent_declared"
+    AUTHOR = "author"
+    EMERGENCY_SAMU = "emergency_samu"
+    EMERGENCY_BRIS_DE_GLACE = "emergency_bris_de_glace"
+    NO_PROFILE = "no_profile"
+    NOT_ACTIVATED = "not_activated"
+    MINOR_OWN_ACCESS = "minor_own_access"
+    NOT_A_REPRESENTATIVE = "not_a_representative"
+    THIRD_PARTY = "third_party"
+    LEVEL_TOO_LOW = "level_too_low"
+    BLOCKED = "blocked"
+    NO_CONSENT = "no_consent"
+    EMERGENCY_REFUSED = "emergency_refused"
+    NO_REASON = "no_reason"
+    NOT_REGULATOR = "not_regulator"
+    DELETED = "deleted"
+    HABILITATION = "habilitation"
+    MASKED = "masked"
+    INVISIBLE_TO_PATIENT = "invisible_to_patient"
+    INVISIBLE_TO_REPRESENTATIVES = "invisible_to_representatives"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    why: Why
+    emergency: bool = False
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _allow(why: Why, emergency: bool = False) -> Decision:
+    return Decision(True, why, emergency)
+
+
+def _deny(why: Why) -> Decision:
+    return Decision(False, why)
+
+
+_PATIENT_SIDE = frozenset(
+    {RequesterKind.PATIENT, RequesterKind.LEGAL_REPRESENTATIVE, RequesterKind.GUARDIAN_OF_PERSON}
+)
+
+
+def decide_record(facts: RecordFacts) -> Decision:
+    """May the requester enter this record? The document-level checks come after."""
+    who = facts.requester
+    patient = facts.patient
+    if who.kind is RequesterKind.THIRD_PARTY or who.kind is RequesterKind.GUARDIAN_OF_PROPERTY:
+        return _deny(Why.THIRD_PARTY)  # ACC-9; LC-8: protection of property only may not act
+    if patient.state is ProfileState.OPPOSED or patient.state is ProfileState.CLOSED:
+        return _deny(Why.NO_PROFILE)  # LC-2, LC-5: no space to read; closed data are archived
+    if who.kind in _PATIENT_SIDE:
+        return _decide_patient_side(facts)
+    return _decide_pro(facts)
+
+
+def _decide_patient_side(facts: RecordFacts) -> Decision:
+    who, patient = facts.requester, facts.patient
+    if patient.state is not ProfileState.ACTIVATED:
+        return _deny(Why.NOT_ACTIVATED)  # LC-3: reading needs activation
+    minor = patient.age < MAJORITY_AGE
+    if who.kind is RequesterKind.PATIENT:
+        # LC-7 and seed 001 §4.1: a minor's space is reserved to his legal representatives.
+        return _deny(Why.MINOR_OWN_ACCESS) if minor else _allow(Why.PATIENT)
+    if not who.represents_patient:
+        return _deny(Why.NOT_A_REPRESENTATIVE)
+    if who.kind is RequesterKind.LEGAL_REPRESENTATIVE:
+        # LC-7: representatives lose access at 18.
+        return _allow(Why.REPRESENTATIVE) if minor else _deny(Why.NOT_A_REPRESENTATIVE)
+    # LC-8: a guardian of the person acts for a protected adult.
+    return _deny(Why.NOT_A_REPRESENTATIVE) if minor else _allow(Why.REPRESENTATIVE)
+
+
+def _decide_pro(facts: RecordFacts) -> Decision:
+    who, relation, patient, request = facts.requester, facts.relation, facts.patient, facts.request
+    if who.level is AuthLevel.CPE:
+        return _deny(Why.LEVEL_TOO_LOW)  # ID-5: reading needs CPS / e-CPS
+    if relation.blocked:
+        return _deny(Why.BLOCKED)  # ACC-3: nothing, in emergencies too
+    if request.mode is AccessMode.CENTRE_DE_REGULATION:
+        if not who.samu_regulator:
+            return _deny(Why.NOT_REGULATOR)
+        if not patient.emergency_samu:
+            return _deny(Why.EMERGENCY_REFUSED)  # ACC-6
+        return _allow(Why.EMERGENCY_SAMU, emergency=True)
+    if request.mode is AccessMode.BRIS_DE_GLACE:
+        if not patient.emergency_others:
+            return _deny(Why.EMERGENCY_REFUSED)  # ACC-6
+        if not (request.reason and request.reason.strip()):
+            return _deny(Why.NO_REASON)  # ACC-6: a justification is required
+        return _allow(Why.EMERGENCY_BRIS_DE_GLACE, emergency=True)
+    if relation.authorised or relation.administrator or relation.medecin_traitant:
+        return _allow(Why.CARE_TEAM)  # ACC-2 (ACC-4: an administrator has accessed; ACC-5)
+    if request.declares_consent:
+        return _allow(Why.CONSENT_DECLARED)  # ACC-2: the ticked box
+    return _deny(Why.NO_CONSENT)
+
+
+def decide_document(
+    facts: RecordFacts, entry: Decision, document: DocumentFacts, matrix: Matrix
+) -> Decision:
+    """May the requester, already judged by ``decide_record`` (``entry``), read this document?"""
+    who = facts.requester
+    if document.status == "deleted":
+        return _deny(Why.DELETED)  # DOC-6: logical deletion, no longer listed
+    if who.kind is RequesterKind.PRO:
+        return _decide_pro_document(facts, entry, document, matrix)
+    if not entry.allowed:
+        return entry
+    if document.invisible_patient:
+        return _deny(Why.INVISIBLE_TO_PATIENT)  # DOC-3; ACC-8: representatives see as the patient
+    if who.kind is RequesterKind.LEGAL_REPRESENTATIVE and document.invisible_representatives:
+        return _deny(Why.INVISIBLE_TO_REPRESENTATIVES)  # DOC-3, ACC-8
+    return entry
+
+
+def _decide_pro_document(
+    facts: RecordFacts, entry: Decision, document: DocumentFacts, matrix: Matrix
+) -> Decision:
+    who, relation = facts.requester, facts.relation
+    is_author = document.author_id == who.actor_id
+    if is_author and entry.why not in (
+        Why.LEVEL_TOO_LOW,
+        Why.BLOCKED,
+        Why.NO_PROFILE,
+        Why.THIRD_PARTY,
+    ):
+        return _allow(Why.AUTHOR, entry.emergency and entry.allowed)  # DOC-5: always
+    if not entry.allowed:
+        return entry
+    if not matrix.allows(who.profession, who.specialty, document.type_code):
+        return _deny(Why.HABILITATION)  # ACC-1
+    # DOC-4, ACC-4, ACC-5; ACC-6: emergencies see masked documents only if the patient allowed it.
+    sees_masked = relation.administrator or relation.medecin_traitant
+    emergency_sees_masked = entry.emergency and facts.patient.emergency_masked
+    if document.masked and not (sees_masked or emergency_sees_masked):
+        return _deny(Why.MASKED)
+    return entry
+
+
+def decide(facts: RecordFacts, document: DocumentFacts, matrix: Matrix) -> Decision:
+    """The whole decision for one document: what the property tests compare with the oracle."""
+    return decide_document(facts, decide_record(facts), document, matrix)
+
+
+def decide_upload(facts: RecordFacts) -> Decision:
+    """DOC-1: every pro may feed a record (CPE cards too, ID-5); the patient side adds to its
+    space; LC-3: a created profile receives documents; opposed and closed ones receive nothing."""
+    who, patient = facts.requester, facts.patient
+    if patient.state is ProfileState.OPPOSED or patient.state is ProfileState.CLOSED:
+        return _deny(Why.NO_PROFILE)
+    if who.kind is RequesterKind.PRO:
+        return _allow(Why.CARE_TEAM)
+    if who.kind is RequesterKind.THIRD_PARTY or who.kind is RequesterKind.GUARDIAN_OF_PROPERTY:
+        return _deny(Why.THIRD_PARTY)
+    return _decide_patient_side(facts)

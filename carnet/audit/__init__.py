@@ -1,0 +1,1 @@
+"""Traces: every act on a patient's data, allowed or denied, chained and append-only (TR-*)."""

@@ -1,0 +1,54 @@
+"""The trace vocabulary and how an entry is hashed into its chain (TR-1, TR-3). Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from enum import StrEnum
+
+GENESIS = "0" * 64
+
+
+class Action(StrEnum):
+    """What was done. A fixed vocabulary: the history and the FHIR AuditEvent map from it."""
+
+    READ_DOCUMENT = "read_document"
+    LIST_DOCUMENTS = "list_documents"
+    UPLOAD_DOCUMENT = "upload_document"
+    REPLACE_DOCUMENT = "replace_document"
+    DELETE_DOCUMENT = "delete_document"
+    ARCHIVE_DOCUMENT = "archive_document"
+    UNARCHIVE_DOCUMENT = "unarchive_document"
+    MASK_DOCUMENT = "mask_document"
+    UNMASK_DOCUMENT = "unmask_document"
+    SHOW_TO_PATIENT = "show_to_patient"
+    HIDE_FROM_PATIENT = "hide_from_patient"
+    DECLARE_CONSENT = "declare_consent"
+    FIND_PATIENT = "find_patient"
+    BLOCK_PRO = "block_pro"
+    UNBLOCK_PRO = "unblock_pro"
+    AUTHORISE_PRO = "authorise_pro"
+    DESIGNATE_ADMINISTRATOR = "designate_administrator"
+    REVOKE_ADMINISTRATOR = "revoke_administrator"
+    SET_MEDECIN_TRAITANT = "set_medecin_traitant"
+    CHANGE_SETTINGS = "change_settings"
+    READ_HISTORY = "read_history"
+    LOG_IN = "log_in"
+    ACTIVATE_PROFILE = "activate_profile"
+    QUALIFY_INS = "qualify_ins"
+    IMPORT_POPULATION = "import_population"
+    IMPORT_DIRECTORY = "import_directory"
+
+
+class Outcome(StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
+def entry_hash(prev_hash: str, fields: Mapping[str, object]) -> str:
+    """SHA-256 over the previous link and the entry's canonical JSON: change one, break the rest."""
+    canonical = json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256((prev_hash + "\n" + canonical).encode()).hexdigest()

@@ -1,0 +1,210 @@
+"""What a verified token says, and the checks on its claims that do not depend on who signed it.
+
+Pro tokens, whoever issues them, are read as Pro Santé Connect access tokens: ``SubjectNameID`` is
+the idNatPs (``8`` + RPPS), ``SubjectRefPro.exercices[]`` carries ``codeProfession`` and
+``codeSavoirFaire``, ``acr`` the authentication level (spec REFERENCE.md, "Pro identity in tokens";
+https://industriels.esante.gouv.fr/produits-et-services/pro-sante-connect/userinfo).
+Each check raises :class:`carnet.errors.Unauthenticated`; the caller passes the time in, so these
+functions stay pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from carnet.context import AuthLevel
+from carnet.errors import Unauthenticated
+
+LEEWAY_SECONDS = 30
+"""Clock skew tolerated between an issuer and us, on ``exp``, ``nbf`` and ``iat``."""
+
+ACR_CPS = "urn:carnet:acr:cps"
+ACR_E_CPS = "urn:carnet:acr:e-cps"
+ACR_CPE = "urn:carnet:acr:cpe"
+"""The instance's own values: one per level, so that a token says exactly which card was used."""
+
+ACR_EIDAS1 = "eidas1"
+"""What Pro Santé Connect puts in ``acr``: relying parties ask ``acr_values=eidas1`` (so does the
+DMP's own web access for pros: ``wallet.esw.esante.gouv.fr/auth/?…&acr_values=eidas1``), and PSC
+only authenticates with a CPS card or the e-CPS app. The value does not tell which of the
+two was used, so it maps to the lower one, e-CPS; ID-5 lets both read."""
+
+ACR_EIDAS2 = "eidas2"
+ACR_EIDAS3 = "eidas3"
+"""eIDAS "substantial" and "high" (FranceConnect+ / ProConnect vocabulary). Both are stronger than
+``eidas1``, which is already accepted, so accepting them weakens nothing."""
+
+ACR_LEVELS: Mapping[str, AuthLevel] = MappingProxyType(
+    {
+        ACR_CPS: AuthLevel.CPS,
+        ACR_E_CPS: AuthLevel.E_CPS,
+        ACR_CPE: AuthLevel.CPE,
+        ACR_EIDAS1: AuthLevel.E_CPS,
+        ACR_EIDAS2: AuthLevel.E_CPS,
+        ACR_EIDAS3: AuthLevel.CPS,
+    }
+)
+"""Every ``acr`` we accept; any other value is refused rather than guessed."""
+
+LEVEL_ACRS: Mapping[AuthLevel, str] = MappingProxyType(
+    {AuthLevel.CPS: ACR_CPS, AuthLevel.E_CPS: ACR_E_CPS, AuthLevel.CPE: ACR_CPE}
+)
+"""What the instance writes for each level (the inverse of the ``urn:carnet`` part above)."""
+
+ID_NAT_PS_PATTERN = re.compile(r"8[0-9]{11}")
+"""idNatPs of a pro identified by RPPS: ``8`` then the 11 RPPS digits (REFERENCE.md, OID
+1.2.250.1.71.4.2.1). ADELI-based or sandbox identifiers (``ANS…``) are not RPPS and are refused."""
+
+INS_PATTERN = re.compile(r"[0-9]{6}[0-9AB][0-9]{8}")
+"""Shape of a matricule INS (ID-1): 13-character NIR (Corsica as ``2A``/``2B``), 2-digit key.
+The key itself is checked where the INS enters the system, not on every request."""
+
+
+@dataclass(frozen=True)
+class ProClaims:
+    rpps: str
+    profession: str
+    specialty: str | None
+    level: AuthLevel
+
+
+@dataclass(frozen=True)
+class PatientClaims:
+    ins: str
+
+
+Claims = ProClaims | PatientClaims
+
+
+def _number(payload: Mapping[str, object], name: str) -> float | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated(
+            f"Jeton mal formé : la date « {name} » n'est pas un nombre.",
+            f"Malformed token: the '{name}' date is not a number.",
+            code="token_malformed",
+        )
+    return float(value)
+
+
+def check_times(payload: Mapping[str, object], now: datetime) -> None:
+    """``exp`` is required: a token that never expires is a password we cannot take back."""
+    moment = now.timestamp()
+    expires = _number(payload, "exp")
+    if expires is None:
+        raise Unauthenticated(
+            "Jeton refusé : il ne porte pas de date d'expiration.",
+            "Token refused: it carries no expiry date.",
+            code="token_malformed",
+        )
+    if moment > expires + LEEWAY_SECONDS:
+        raise Unauthenticated(
+            "Jeton expiré : authentifiez-vous à nouveau.",
+            "Token expired: please authenticate again.",
+            code="token_expired",
+        )
+    for name in ("nbf", "iat"):
+        start = _number(payload, name)
+        if start is not None and start > moment + LEEWAY_SECONDS:
+            raise Unauthenticated(
+                "Jeton pas encore valide : vérifiez l'horloge de l'émetteur.",
+                "Token not yet valid: check the issuer's clock.",
+                code="token_not_yet_valid",
+            )
+
+
+def issuer_refused() -> Unauthenticated:
+    return Unauthenticated(
+        "Jeton refusé : il ne vient pas d'un émetteur reconnu.",
+        "Token refused: it does not come from a trusted issuer.",
+        code="token_issuer_refused",
+    )
+
+
+def check_issuer(payload: Mapping[str, object], expected: str) -> None:
+    if payload.get("iss") != expected:
+        raise issuer_refused()
+
+
+def check_audience(payload: Mapping[str, object], expected: str) -> None:
+    """``aud`` may be one string or a list (RFC 7519 §4.1.3); ours must be among them."""
+    audience = payload.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if expected not in audiences:
+        raise Unauthenticated(
+            "Jeton refusé : il n'est pas destiné à ce service.",
+            "Token refused: it is not meant for this service.",
+            code="token_audience_refused",
+        )
+
+
+def _first_exercice(payload: Mapping[str, object]) -> Mapping[str, object]:
+    """A pro may practise several professions; PSC lists them and we act on the first one."""
+    reference = payload.get("SubjectRefPro")
+    exercices = reference.get("exercices") if isinstance(reference, Mapping) else None
+    first = exercices[0] if isinstance(exercices, list) and exercices else None
+    if not isinstance(first, Mapping):
+        raise Unauthenticated(
+            "Jeton refusé : il ne dit pas quelle profession exerce le professionnel.",
+            "Token refused: it does not say which profession the professional practises.",
+            code="token_profession_missing",
+        )
+    return first
+
+
+def pro_claims_from_payload(payload: Mapping[str, object]) -> ProClaims:
+    """Reads a Pro Santé Connect-shaped payload; nothing is defaulted but the specialty."""
+    subject = payload.get("SubjectNameID")
+    if not isinstance(subject, str) or not ID_NAT_PS_PATTERN.fullmatch(subject):
+        raise Unauthenticated(
+            "Jeton refusé : l'identifiant national du professionnel (8 + RPPS) manque ou est "
+            "invalide.",
+            "Token refused: the professional's national id (8 + RPPS) is missing or invalid.",
+            code="token_identity_missing",
+        )
+    exercice = _first_exercice(payload)
+    profession = exercice.get("codeProfession")
+    if not isinstance(profession, str) or not profession.strip():
+        raise Unauthenticated(
+            "Jeton refusé : il ne dit pas quelle profession exerce le professionnel.",
+            "Token refused: it does not say which profession the professional practises.",
+            code="token_profession_missing",
+        )
+    specialty = exercice.get("codeSavoirFaire")
+    if specialty is not None and not isinstance(specialty, str):
+        raise Unauthenticated(
+            "Jeton mal formé : la spécialité (codeSavoirFaire) n'est pas un texte.",
+            "Malformed token: the specialty (codeSavoirFaire) is not text.",
+            code="token_malformed",
+        )
+    acr = payload.get("acr")
+    level = ACR_LEVELS.get(acr) if isinstance(acr, str) else None
+    if level is None:
+        raise Unauthenticated(
+            "Jeton refusé : niveau d'authentification (acr) inconnu.",
+            "Token refused: unknown authentication level (acr).",
+            code="token_acr_unknown",
+        )
+    return ProClaims(
+        rpps=subject[1:],
+        profession=profession.strip(),
+        specialty=(specialty or "").strip() or None,
+        level=level,
+    )
+
+
+def patient_claims_from_payload(payload: Mapping[str, object]) -> PatientClaims:
+    subject = payload.get("sub")
+    if not isinstance(subject, str) or not INS_PATTERN.fullmatch(subject):
+        raise Unauthenticated(
+            "Jeton refusé : le matricule INS du patient manque ou est mal formé.",
+            "Token refused: the patient's INS is missing or malformed.",
+            code="token_identity_missing",
+        )
+    return PatientClaims(ins=subject)

@@ -1,0 +1,233 @@
+"""The operator's command line (INTERFACES.md)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from carnet.settings import Settings, describe_settings
+
+app = typer.Typer(
+    help="Carnet : dossier médical partagé et messagerie sécurisée de santé.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Base de données / database.", no_args_is_help=True)
+population_app = typer.Typer(
+    help="Registre de population / population register.", no_args_is_help=True
+)
+directory_app = typer.Typer(help="Annuaire des professionnels / directory.", no_args_is_help=True)
+token_app = typer.Typer(help="Jetons d'accès / access tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(population_app, name="population")
+app.add_typer(directory_app, name="directory")
+app.add_typer(token_app, name="token")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Dossier des données (défaut ./var).")
+]
+
+
+def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    return settings
+
+
+def _fail(refusal: Exception) -> None:
+    from carnet.errors import Refusal
+
+    if isinstance(refusal, Refusal):
+        typer.echo(f"Erreur : {refusal.fr}\nError: {refusal.en}", err=True)
+        raise typer.Exit(2)
+    raise refusal
+
+
+@app.command(epilog="Variables d'environnement / environment:\n\n" + describe_settings())
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port HTTP.")] = 8000,
+    smtp_port: Annotated[int, typer.Option(help="Port SMTP (MSSanté).")] = 2525,
+    data_dir: DataDir = None,
+    demo: Annotated[
+        bool, typer.Option(help="Charge la population de démonstration si la base est vide.")
+    ] = False,
+) -> None:
+    """HTTP (web, API JSON, FHIR), SMTP et tâches de fond, dans un seul processus."""
+    from carnet.serve import run
+
+    run(_settings(data_dir, demo=demo), host=host, port=port, smtp_port=smtp_port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Applique les migrations / applies migrations."""
+    from carnet.runtime import build_runtime
+
+    build_runtime(_settings(data_dir))
+    typer.echo("Base à jour / database up to date.")
+
+
+@app.command()
+def demo(
+    patients: Annotated[int, typer.Option(help="Patients synthétiques en plus des personas.")] = 20,
+    data_dir: DataDir = None,
+) -> None:
+    """Charge la population de démonstration / loads the demo population."""
+    from carnet.demo.guide import print_guide
+    from carnet.demo.load import is_empty, load_demo
+    from carnet.runtime import build_runtime
+
+    rt = build_runtime(_settings(data_dir))
+    if not is_empty(rt):
+        typer.echo(
+            "La base n'est pas vide : démo déjà chargée ? / The store is not empty.", err=True
+        )
+        raise typer.Exit(1)
+    result = load_demo(rt, patients)
+    print_guide(result, typer.echo)
+
+
+@population_app.command("import")
+def population_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV de l'opérateur.")],
+    letters: Annotated[
+        Path | None, typer.Option(help="Où écrire les codes d'activation (CSV, 0600).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Crée, met à jour ou marque opposés les profils, de façon idempotente."""
+    from carnet.cli.population import run_import
+
+    try:
+        run_import(_settings(data_dir), file, letters)
+    except Exception as error:
+        _fail(error)
+
+
+@directory_app.command("import")
+def directory_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Extraction de l'Annuaire Santé.")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Charge les professionnels, structures et BAL MSSanté."""
+    from carnet.context import RequestContext
+    from carnet.identity.directory import import_directory, read_directory
+    from carnet.runtime import build_runtime
+
+    rt = build_runtime(_settings(data_dir))
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        report = import_directory(rt.uow, RequestContext.operator(), read_directory(handle))
+    typer.echo(
+        f"{report.pros} professionnels, {report.establishments} structures, {report.mailboxes} BAL ajoutés."
+    )
+    for line, fr, en in report.errors:
+        typer.echo(f"ligne {line} : {fr} / {en}", err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@token_app.command("pro")
+def token_pro(
+    rpps: Annotated[str, typer.Option(help="RPPS (11 chiffres).")],
+    profession: Annotated[str, typer.Option(help="Code profession TRE_G15.")] = "10",
+    specialty: Annotated[str | None, typer.Option(help="Savoir-faire TRE_R38, ex. SM26.")] = None,
+    level: Annotated[str, typer.Option(help="cps, e-cps ou cpe.")] = "cps",
+    data_dir: DataDir = None,
+) -> None:
+    """Affiche un jeton signé par l'instance pour ce professionnel."""
+    from carnet.auth.instance import issue_pro_token, load_or_create_instance_key
+    from carnet.context import AuthLevel
+
+    settings = _settings(data_dir)
+    try:
+        key = load_or_create_instance_key(settings.resolved_instance_key_file)
+        typer.echo(
+            issue_pro_token(
+                key,
+                rpps=rpps,
+                profession=profession,
+                specialty=specialty,
+                level=AuthLevel(level),
+                ttl_seconds=settings.token_ttl_seconds,
+            )
+        )
+    except Exception as error:
+        _fail(error)
+
+
+@token_app.command("patient")
+def token_patient(
+    ins: Annotated[str, typer.Option(help="Matricule INS (15 caractères).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Affiche un jeton signé par l'instance pour ce patient."""
+    from carnet.auth.instance import issue_patient_token, load_or_create_instance_key
+    from carnet.identity.ins import validate_ins
+
+    settings = _settings(data_dir)
+    try:
+        key = load_or_create_instance_key(settings.resolved_instance_key_file)
+        typer.echo(
+            issue_patient_token(key, ins=validate_ins(ins), ttl_seconds=settings.token_ttl_seconds)
+        )
+    except Exception as error:
+        _fail(error)
+
+
+@app.command("verify-log")
+def verify_log_command(data_dir: DataDir = None) -> None:
+    """Vérifie l'intégrité du journal des traces ; nomme la première entrée fautive."""
+    from carnet.audit.verify import verify_log
+    from carnet.runtime import build_runtime
+
+    rt = build_runtime(_settings(data_dir))
+    with rt.transaction() as session:
+        result = verify_log(session)
+    if result.breach is None:
+        typer.echo(
+            f"Journal intègre : {result.chains} chaînes, {result.entries} traces. / Log intact."
+        )
+        return
+    b = result.breach
+    typer.echo(
+        f"Journal altéré : chaîne {b.patient_id}, entrée n° {b.seq} ({b.trace_id or '-'}) : {b.problem}. "
+        f"/ Log broken at chain {b.patient_id}, entry {b.seq}: {b.problem}.",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+@app.command("jobs")
+def jobs(
+    action: Annotated[str, typer.Argument(help="run")] = "run",
+    today: Annotated[str | None, typer.Option(help="Date du jour simulée (AAAA-MM-JJ).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Les tâches quotidiennes : livraison des notifications en attente (les autres viendront avec
+    le cycle de vie)."""
+    from datetime import UTC, datetime
+
+    from carnet import clock
+    from carnet.notify.service import deliver_pending, smtp_mailer
+    from carnet.runtime import build_runtime
+
+    if today:
+        clock.set_clock(
+            clock.FixedClock(datetime.combine(date.fromisoformat(today), datetime.min.time(), UTC))
+        )
+    settings = _settings(data_dir)
+    rt = build_runtime(settings)
+    mailer = smtp_mailer(settings.smtp_relay) if settings.smtp_relay else None
+    typer.echo(f"{deliver_pending(rt.uow, mailer, settings.mail_from)} notifications livrées.")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

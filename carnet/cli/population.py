@@ -1,0 +1,72 @@
+"""``carnet population import``: streamed, with a progress bar, a report, and the letters file."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
+
+from carnet import clock
+from carnet.context import RequestContext
+from carnet.population.service import ImportReport, Letter, import_population, read_feed
+from carnet.runtime import build_runtime
+from carnet.settings import Settings
+
+
+def run_import(settings: Settings, file: Path, letters_path: Path | None) -> None:
+    rt = build_runtime(settings)
+    if letters_path is None:
+        folder = settings.data_dir / "letters"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        letters_path = folder / f"activation-{clock.now():%Y%m%dT%H%M%S}.csv"
+    fd = os.open(letters_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    size = file.stat().st_size
+    with (
+        os.fdopen(fd, "w", newline="", encoding="utf-8") as out,
+        file.open(encoding="utf-8-sig", newline="") as handle,
+    ):
+        writer = csv.writer(out)
+        writer.writerow(["ins", "first_names", "birth_names", "activation_code", "expires"])
+
+        def on_letter(letter: Letter) -> None:
+            writer.writerow(
+                [letter.ins, letter.first_names, letter.birth_names, letter.code, letter.expires]
+            )
+
+        with Progress(
+            TextColumn("Import"), BarColumn(), TransferSpeedColumn(), transient=True
+        ) as progress:
+            task = progress.add_task("import", total=size)
+
+            read = [0]
+
+            def counted(lines: Iterable[str]) -> Iterator[str]:
+                for line in lines:
+                    read[0] += len(line.encode())
+                    yield line
+
+            def on_batch(_: ImportReport) -> None:
+                progress.update(task, completed=read[0])
+
+            report = import_population(
+                rt.uow,
+                RequestContext.operator(),
+                read_feed(counted(handle)),
+                code_days=settings.activation_code_days,
+                on_letter=on_letter,
+                on_batch=on_batch,
+            )
+        out.flush()
+        os.fsync(out.fileno())
+    typer.echo(
+        f"{report.created} créés (dont {report.opposed} opposés), {report.updated} mis à jour, "
+        f"{report.unchanged} inchangés, {len(report.errors)} erreurs. Codes d'activation : {letters_path}"
+    )
+    for error in report.errors:
+        typer.echo(f"ligne {error.line} : {error.fr} / line {error.line}: {error.en}", err=True)
+    if report.errors:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Database adapter: engine, declarative base, transactions, migrations."""

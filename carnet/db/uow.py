@@ -1,0 +1,54 @@
+"""The unit of work: one transaction per use case, and what runs after its commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from carnet.errors import Refusal
+
+
+class UnitOfWork:
+    """Hands out transactions; a use case commits once, then its after-commit callbacks run.
+
+    Callbacks are where a use case talks to the outside (wake a worker, send a reply): never
+    before its data is durable. A refusal that was traced (``keep_changes``) commits the trace
+    before it propagates: a denied access is recorded like an allowed one.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        session = self._sessions()
+        callbacks: list[Callable[[], None]] = []
+        session.info["after_commit"] = callbacks
+        try:
+            session.begin()
+            try:
+                yield session
+            except Refusal as refusal:
+                if refusal.keep_changes:
+                    session.commit()
+                else:
+                    session.rollback()
+                raise
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
+        finally:
+            session.close()
+        for callback in callbacks:
+            callback()
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current transaction has committed (not if it rolls back)."""
+    callbacks: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
+    callbacks.append(callback)

@@ -1,0 +1,1 @@
+"""A deterministic synthetic population for the demo and the tests (named personas)."""

@@ -1,0 +1,71 @@
+"""Refusals: one type per kind, each with a code and a French and an English message.
+
+Doors translate them (HTTP status, SMTP reply, CLI exit); nothing is swallowed.
+"""
+
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    """Base of every refusal a user can receive."""
+
+    code: str = "refused"
+    status: int = 400
+    #: True when the refusal was itself recorded (a denied read leaves a trace): the transaction
+    #: commits that trace, then the refusal goes on to the caller.
+    keep_changes: bool = False
+
+    def __init__(self, fr: str, en: str, code: str | None = None) -> None:
+        super().__init__(en)
+        self.fr = fr
+        self.en = en
+        if code is not None:
+            self.code = code
+
+
+class Invalid(Refusal):
+    """Bad input: nothing was changed."""
+
+    code = "invalid"
+    status = 422
+
+
+class NotFound(Refusal):
+    """Absent, or present but not for this caller: the two answer alike."""
+
+    code = "not_found"
+    status = 404
+
+    def __init__(
+        self, fr: str = "Ressource introuvable.", en: str = "Not found.", code: str | None = None
+    ) -> None:
+        super().__init__(fr, en, code)
+
+
+class Unauthenticated(Refusal):
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(Refusal):
+    """An act (not a read) the caller may not do; reads answer NotFound instead."""
+
+    code = "forbidden"
+    status = 403
+
+
+class Conflict(Refusal):
+    code = "conflict"
+    status = 409
+
+
+class TooMany(Refusal):
+    code = "rate_limited"
+    status = 429
+
+
+class IntegrityFailure(Refusal):
+    """Stored content no longer matches its hash: never served."""
+
+    code = "integrity_failure"
+    status = 500

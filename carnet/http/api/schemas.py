@@ -1,0 +1,200 @@
+"""What the JSON API says: Pydantic shapes at the edge only (never in models)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from carnet.access.history import HistoryEntry
+from carnet.records.catalog import CATEGORIES, TYPES
+from carnet.records.models import Document
+
+
+class DocumentOut(BaseModel):
+    id: str
+    unique_id: str
+    set_id: str
+    version: int
+    replaces: str | None
+    type_system: str
+    type_code: str
+    type_label: str
+    class_code: str
+    category: str
+    category_label: str
+    title: str
+    author_kind: str
+    author_id: str
+    service_date: date | None
+    created_at: datetime
+    updated_at: datetime
+    mime_type: str
+    size: int
+    sha256: str
+    confidentiality: list[str]
+    status: str
+    archived: bool
+
+    @staticmethod
+    def of(d: Document) -> DocumentOut:
+        codes = [
+            code
+            for flag, code in (
+                (d.masked, "MASQUE_PS"),
+                (d.invisible_patient, "INVISIBLE_PATIENT"),
+                (d.invisible_representatives, "INVISIBLE_REPRESENTANTS_LEGAUX"),
+            )
+            if flag
+        ]
+        return DocumentOut(
+            id=d.id,
+            unique_id=d.unique_id,
+            set_id=d.set_id,
+            version=d.version,
+            replaces=d.replaces_id,
+            type_system=d.type_system,
+            type_code=d.type_code,
+            type_label=TYPES[d.type_code].label if d.type_code in TYPES else d.type_code,
+            class_code=d.class_code,
+            category=d.category,
+            category_label=CATEGORIES.get(d.category, ("", ""))[0],
+            title=d.title,
+            author_kind=d.author_kind,
+            author_id=d.author_id,
+            service_date=d.service_date,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+            mime_type=d.mime_type,
+            size=d.size,
+            sha256=d.sha256,
+            confidentiality=codes or ["N"],
+            status=d.status,
+            archived=d.archived,
+        )
+
+
+class DocumentList(BaseModel):
+    patient_id: str
+    documents: list[DocumentOut]
+
+
+class DocumentIn(BaseModel):
+    """A pro's upload: content in base64, visibility chosen at upload (DOC-3)."""
+
+    type_code: str = Field(examples=["11488-4"])
+    title: str = Field(max_length=500)
+    mime_type: str = Field(examples=["application/pdf"])
+    content_base64: str
+    unique_id: str | None = Field(
+        default=None, max_length=128, description="The producer's unique id (idempotence)."
+    )
+    service_date: date | None = None
+    masked: bool = False
+    invisible_patient: bool = False
+    invisible_representatives: bool = False
+
+
+class MaskIn(BaseModel):
+    masked: bool
+
+
+class ArchiveIn(BaseModel):
+    archived: bool
+
+
+class EmergencySettings(BaseModel):
+    samu: bool = True
+    others: bool = True
+    masked: bool = False
+
+
+class SettingsOut(BaseModel):
+    emergency: EmergencySettings
+    medecin_traitant: str | None
+
+
+class MedecinTraitantIn(BaseModel):
+    rpps: str | None
+
+
+class ProRelationOut(BaseModel):
+    rpps: str
+    label: str
+    profession: str | None
+    authorised: bool
+    blocked: bool
+    administrator: bool
+    medecin_traitant: bool
+    first_access_at: datetime | None
+
+
+class HistoryEntryOut(BaseModel):
+    id: str
+    at: datetime
+    actor_kind: str
+    actor: str
+    profession: str | None
+    action: str
+    outcome: str
+    mode: str
+    reason: str | None
+    document_id: str | None
+    document_title: str | None
+    target: str | None
+
+    @staticmethod
+    def of(e: HistoryEntry) -> HistoryEntryOut:
+        return HistoryEntryOut(
+            id=e.id,
+            at=e.at,
+            actor_kind=e.actor_kind,
+            actor=e.actor_label,
+            profession=e.profession,
+            action=e.action,
+            outcome=e.outcome,
+            mode=e.mode,
+            reason=e.reason,
+            document_id=e.document_id,
+            document_title=e.document_title,
+            target=e.target_label,
+        )
+
+
+class HistoryOut(BaseModel):
+    page: int
+    page_size: int
+    total: int
+    entries: list[HistoryEntryOut]
+
+
+class NotificationOut(BaseModel):
+    id: str
+    kind: str
+    text: str
+    text_en: str
+    created_at: datetime
+    read: bool
+
+
+class SpaceOut(BaseModel):
+    patient_id: str
+    first_names: str
+    birth_names: str
+    relation: str
+    state: str
+
+
+class MeOut(BaseModel):
+    person_id: str
+    spaces: list[SpaceOut]
+
+
+class PatientSearchIn(BaseModel):
+    ins: str
+
+
+class PatientFoundOut(BaseModel):
+    patient_id: str
+    active: bool
+    authorisation: str = Field(description="VALIDE, NON_EXISTE, INTERDIT (blocked) or EXPIRE")

@@ -1,0 +1,34 @@
+"""The FastAPI application: one per runtime."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import carnet
+from carnet.auth.verify import TokenVerifier
+from carnet.http import errors
+from carnet.http.api import patient, pro
+from carnet.identity.insi import RateLimiter
+from carnet.runtime import Runtime
+
+
+def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Carnet",
+        version=carnet.__version__,
+        description="Dossier médical partagé et messagerie sécurisée de santé — API JSON.",
+    )
+    app.state.runtime = runtime
+    app.state.verifier = verifier or TokenVerifier.from_settings(runtime.settings)
+    app.state.insi_limiter = RateLimiter(runtime.settings.insi_rate_per_minute)
+    errors.install(app)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        with runtime.uow.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": carnet.__version__}
+
+    app.include_router(patient.router)
+    app.include_router(pro.router)
+    return app

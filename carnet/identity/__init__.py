@@ -1,0 +1,1 @@
+"""Identities: the matricule INS, identity traits, the directory of pros, places and mailboxes."""

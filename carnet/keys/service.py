@@ -1,0 +1,55 @@
+"""Getting a patient's data key, creating it on first use; destroying it (crypto-shredding)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.blobs.crypto import generate_key, unwrap_key, wrap_key
+from carnet.errors import NotFound
+from carnet.ids import new_id
+from carnet.keys.models import PatientKey
+
+
+def current_key(session: Session, master: bytes, patient_id: str) -> tuple[str, bytes]:
+    """The patient's live data key ``(key_id, key)``; one is made the first time."""
+    row = session.execute(
+        select(PatientKey)
+        .where(PatientKey.patient_id == patient_id, PatientKey.destroyed_at.is_(None))
+        .order_by(PatientKey.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is not None and row.wrapped is not None:
+        return row.key_id, unwrap_key(master, row.wrapped, row.key_id)
+    key_id = new_id()
+    data_key = generate_key()
+    session.add(
+        PatientKey(
+            patient_id=patient_id,
+            key_id=key_id,
+            wrapped=wrap_key(master, data_key, key_id),
+            created_at=clock.now(),
+            destroyed_at=None,
+        )
+    )
+    session.flush()
+    return key_id, data_key
+
+
+def key_by_id(session: Session, master: bytes, patient_id: str, key_id: str) -> bytes:
+    row = session.get(PatientKey, (patient_id, key_id))
+    if row is None or row.wrapped is None:
+        raise NotFound(
+            "Clé de chiffrement détruite.", "Encryption key destroyed.", code="key_destroyed"
+        )
+    return unwrap_key(master, row.wrapped, key_id)
+
+
+def destroy_keys(session: Session, patient_id: str) -> int:
+    """Forget every key of the patient: his encrypted content can no longer be read by anyone."""
+    rows = list(session.scalars(select(PatientKey).where(PatientKey.patient_id == patient_id)))
+    for row in rows:
+        row.wrapped = None
+        row.destroyed_at = clock.now()
+    return len(rows)

@@ -1,0 +1,30 @@
+"""Every table, imported once so the metadata is whole (Alembic, tests)."""
+
+from carnet.access.models import AccessSettings, CareRelation
+from carnet.audit.models import Trace, TraceHead
+from carnet.db.base import Base
+from carnet.identity.models import Establishment, Mailbox, Pro, ProEstablishment
+from carnet.keys.models import PatientKey
+from carnet.notify.models import Notification, OutboxEvent
+from carnet.population.models import ActivationCode, InsQualification, Patient, Representative
+from carnet.records.models import Document
+
+__all__ = [
+    "AccessSettings",
+    "ActivationCode",
+    "Base",
+    "CareRelation",
+    "Document",
+    "Establishment",
+    "InsQualification",
+    "Mailbox",
+    "Notification",
+    "OutboxEvent",
+    "Patient",
+    "PatientKey",
+    "Pro",
+    "ProEstablishment",
+    "Representative",
+    "Trace",
+    "TraceHead",
+]

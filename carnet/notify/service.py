@@ -1,0 +1,115 @@
+"""Enqueue in the act's transaction; deliver after commit (the worker, ``deliver_pending``)."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from collections.abc import Callable
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.db.uow import UnitOfWork
+from carnet.ids import new_id
+from carnet.notify.models import Notification, OutboxEvent
+from carnet.notify.rules import EMAIL_SUBJECT, Kind, backoff, email_body, texts
+from carnet.population.models import Patient
+
+Mailer = Callable[[EmailMessage], None]
+
+
+def enqueue(session: Session, patient_id: str, kind: Kind, payload: dict[str, str]) -> OutboxEvent:
+    now = clock.now()
+    event = OutboxEvent(
+        patient_id=patient_id,
+        id=new_id(),
+        kind=kind.value,
+        payload=json.dumps(payload, ensure_ascii=False),
+        created_at=now,
+        attempts=0,
+        next_attempt_at=now,
+        delivered_at=None,
+        last_error=None,
+    )
+    session.add(event)
+    return event
+
+
+def smtp_mailer(relay: str) -> Mailer:
+    host, _, port = relay.rpartition(":")
+
+    def send(message: EmailMessage) -> None:
+        with smtplib.SMTP(host or "127.0.0.1", int(port), timeout=10) as smtp:
+            smtp.send_message(message)
+
+    return send
+
+
+def deliver_pending(
+    uow: UnitOfWork, mailer: Mailer | None, mail_from: str, limit: int = 100
+) -> int:
+    """Deliver due events: the notification row and the e-mail, then mark delivered.
+
+    At least once, never twice: the notification's id is the event's (a second insert is a
+    no-op) and the e-mail's Message-ID is derived from it, so a relay can drop a duplicate.
+    """
+    delivered = 0
+    with uow.transaction() as session:
+        due = list(
+            session.scalars(
+                select(OutboxEvent)
+                .where(
+                    OutboxEvent.delivered_at.is_(None), OutboxEvent.next_attempt_at <= clock.now()
+                )
+                .order_by(OutboxEvent.next_attempt_at)
+                .limit(limit)
+            )
+        )
+        ids = [(e.patient_id, e.id) for e in due]
+    for patient_id, event_id in ids:
+        with uow.transaction() as session:
+            event = session.get(OutboxEvent, (patient_id, event_id), with_for_update=True)
+            if event is None or event.delivered_at is not None:
+                continue
+            try:
+                _deliver(session, event, mailer, mail_from)
+            except (OSError, smtplib.SMTPException) as error:
+                event.attempts += 1
+                event.last_error = type(error).__name__
+                event.next_attempt_at = clock.now() + backoff(event.attempts)
+                continue
+            event.delivered_at = clock.now()
+            delivered += 1
+    return delivered
+
+
+def _deliver(session: Session, event: OutboxEvent, mailer: Mailer | None, mail_from: str) -> None:
+    kind = Kind(event.kind)
+    payload: dict[str, str] = json.loads(event.payload)
+    patient = session.get(Patient, event.patient_id)
+    if patient is None:
+        return
+    if session.get(Notification, (patient.id, event.id)) is None:
+        fr, en = texts(kind, payload)
+        session.add(
+            Notification(
+                patient_id=patient.id,
+                id=event.id,
+                kind=kind.value,
+                text_fr=fr,
+                text_en=en,
+                created_at=event.created_at,
+                read_at=None,
+            )
+        )
+        session.flush()
+    if mailer is not None and patient.email:
+        message = EmailMessage()
+        message["From"] = mail_from
+        message["To"] = patient.email
+        message["Subject"] = EMAIL_SUBJECT[0]
+        message["Message-ID"] = f"<{event.id}@carnet.notifications>"
+        message.set_content(email_body(kind))
+        mailer(message)

@@ -1,0 +1,1 @@
+"""The population register and the profiles' lifecycle (LC-*)."""

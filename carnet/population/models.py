@@ -1,0 +1,79 @@
+"""The register: one row per insured person, the profile's state, representatives, codes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carnet.db.base import Base
+
+
+class Patient(Base):
+    """An insured person and his profile. ``id`` is random; the INS never leaves in a URL."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ins: Mapped[str] = mapped_column(String(15), unique=True)
+    ins_status: Mapped[str] = mapped_column(String(5), default="VALI")
+    birth_names: Mapped[str] = mapped_column(String(200))
+    first_names: Mapped[str] = mapped_column(String(200))
+    used_name: Mapped[str | None] = mapped_column(String(200))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_place: Mapped[str] = mapped_column(String(5))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    opposed_at: Mapped[datetime | None]
+
+
+class Representative(Base):
+    """Who acts for a patient: a legal representative of a minor, or a guardian (LC-7, LC-8).
+
+    The representative is himself a person of the register, known by his INS.
+    """
+
+    __tablename__ = "representatives"
+    __table_args__ = (Index("ix_representatives_representative_ins", "representative_ins"),)
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    representative_ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    since: Mapped[datetime]
+    shared_by_ins: Mapped[str | None] = mapped_column(String(15))
+
+
+class ActivationCode(Base):
+    """A one-time code for the operator's letter (LC-4): 128+ random bits, stored hashed.
+
+    A high-entropy secret needs no slow hash: SHA-256 of it cannot be brute-forced, and the import
+    of a million rows stays fast.
+    """
+
+    __tablename__ = "activation_codes"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class InsQualification(Base):
+    """A pro checked this INS against the five traits (ID-3): recorded once qualified."""
+
+    __tablename__ = "ins_qualifications"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    rpps: Mapped[str] = mapped_column(String(11), primary_key=True)
+    qualified_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,391 @@
+"""The register's use cases: the operator's feed (LC-1), activation (LC-4), INSi-like look-up (ID-3)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import islice
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.audit import trail
+from carnet.audit.rules import Action, Outcome
+from carnet.context import RequestContext
+from carnet.db.uow import UnitOfWork
+from carnet.errors import Invalid, NotFound
+from carnet.identity.traits import Sex, Traits
+from carnet.ids import new_id, new_secret
+from carnet.population.feed import FeedRow, RowError, parse_row
+from carnet.population.models import ActivationCode, Patient, Representative
+from carnet.population.rules import ProfileState
+
+BATCH = 2000
+_hasher = PasswordHasher()
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    opposed: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged + len(self.errors)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What the operator's letter carries: the code is shown once, then only its hash is kept."""
+
+    ins: str
+    first_names: str
+    birth_names: str
+    code: str
+    expires: date
+
+
+def hash_code(code: str) -> bytes:
+    return hashlib.sha256(code.encode()).digest()
+
+
+def _traits_of(values: dict[str, Any]) -> Traits:
+    return Traits(
+        values["birth_names"],
+        values["first_names"],
+        Sex(values["sex"]),
+        values["birth_date"],
+        values["birth_place"],
+    )
+
+
+def import_population(
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    rows: Iterable[dict[str, str | None]],
+    *,
+    code_days: int = 90,
+    on_letter: Callable[[Letter], None] = lambda _: None,
+    on_batch: Callable[[ImportReport], None] = lambda _: None,
+) -> ImportReport:
+    """Create, update or mark opposed, idempotently, one committed batch at a time.
+
+    Rows are numbered as lines of the file (the header is line 1). A bad row is reported with
+    its line and reason and changes nothing; an INS already known with other traits is never
+    overwritten.
+    """
+    report = ImportReport()
+    numbered: Iterator[tuple[int, dict[str, str | None]]] = enumerate(rows, start=2)
+    while batch := list(islice(numbered, BATCH)):
+        with uow.transaction() as session:
+            _import_batch(session, batch, report, code_days, on_letter)
+        on_batch(report)
+    with uow.transaction() as session:
+        trail.record(
+            session,
+            ctx,
+            Action.IMPORT_POPULATION,
+            patient_id=None,
+            detail={
+                "created": report.created,
+                "updated": report.updated,
+                "opposed": report.opposed,
+                "unchanged": report.unchanged,
+                "errors": len(report.errors),
+            },
+        )
+    return report
+
+
+def _import_batch(
+    session: Session,
+    batch: list[tuple[int, dict[str, str | None]]],
+    report: ImportReport,
+    code_days: int,
+    on_letter: Callable[[Letter], None],
+) -> None:
+    parsed: dict[str, tuple[int, FeedRow]] = {}
+    for line, raw in batch:
+        try:
+            row = parse_row(raw)
+        except Invalid as error:
+            report.errors.append(RowError(line, (raw.get("ins") or "").strip(), error.fr, error.en))
+            continue
+        if row.ins in parsed and not parsed[row.ins][1].traits.matches(row.traits):
+            report.errors.append(_conflict(line, row.ins))
+            continue
+        parsed[row.ins] = (line, row)
+    if not parsed:
+        return
+    existing = {
+        r.ins: r
+        for r in session.execute(
+            select(
+                Patient.id,
+                Patient.ins,
+                Patient.birth_names,
+                Patient.first_names,
+                Patient.sex,
+                Patient.birth_date,
+                Patient.birth_place,
+                Patient.state,
+                Patient.email,
+                Patient.phone,
+                Patient.used_name,
+            ).where(Patient.ins.in_(list(parsed)))
+        )
+    }
+    now = clock.now()
+    expires = now + timedelta(days=code_days)
+    new_patients: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    codes: list[dict[str, Any]] = []
+    links: dict[str, tuple[tuple[str, str], ...]] = {}
+    for ins, (line, row) in parsed.items():
+        known = existing.get(ins)
+        if known is None:
+            patient_id = new_id()
+            state = ProfileState.OPPOSED if row.opposed else ProfileState.CREATED
+            new_patients.append(
+                {
+                    "id": patient_id,
+                    "ins": ins,
+                    "ins_status": "VALI",
+                    "birth_names": row.traits.birth_names,
+                    "first_names": row.traits.first_names,
+                    "used_name": row.used_name,
+                    "sex": row.traits.sex.value,
+                    "birth_date": row.traits.birth_date,
+                    "birth_place": row.traits.birth_place,
+                    "email": row.email,
+                    "phone": row.phone,
+                    "state": state.value,
+                    "password_hash": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "activated_at": None,
+                    "closed_at": None,
+                    "opposed_at": now if row.opposed else None,
+                }
+            )
+            report.created += 1
+            report.opposed += row.opposed
+            if state is ProfileState.CREATED:
+                codes.append(_new_code(patient_id, row, now, expires, on_letter))
+            links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
+            continue
+        if not _traits_of(known._asdict()).matches(row.traits):
+            report.errors.append(_conflict(line, ins))
+            continue
+        change: dict[str, Any] = {}
+        for name in ("email", "phone", "used_name"):
+            if getattr(known, name) != getattr(row, name):
+                change[name] = getattr(row, name)
+        state = ProfileState(known.state)
+        if row.opposed and state in (ProfileState.CREATED, ProfileState.ACTIVATED):
+            change.update(state=ProfileState.OPPOSED.value, opposed_at=now)
+            report.opposed += 1
+        elif not row.opposed and state is ProfileState.OPPOSED:
+            change.update(state=ProfileState.CREATED.value, opposed_at=None)
+            codes.append(_new_code(known.id, row, now, expires, on_letter))
+        links[known.id] = tuple((i, k.value) for i, k in row.representatives)
+        if change:
+            changes.append({"b_id": known.id, "updated_at": now, **change})
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    if new_patients:
+        session.execute(insert(Patient), new_patients)
+    for change in changes:
+        session.execute(
+            update(Patient).where(Patient.id == bindparam("b_id")),
+            [change],
+        )
+    if codes:
+        session.execute(insert(ActivationCode), codes)
+    _sync_representatives(session, links, now, report)
+
+
+def _sync_representatives(
+    session: Session,
+    links: dict[str, tuple[tuple[str, str], ...]],
+    now: Any,
+    report: ImportReport,
+) -> None:
+    wanted = {pid: set(pairs) for pid, pairs in links.items()}
+    current: dict[str, set[tuple[str, str]]] = {pid: set() for pid in wanted}
+    if wanted:
+        for r in session.execute(
+            select(
+                Representative.patient_id, Representative.representative_ins, Representative.kind
+            ).where(Representative.patient_id.in_(list(wanted)))
+        ):
+            current[r.patient_id].add((r.representative_ins, r.kind))
+    to_add = [
+        {
+            "patient_id": pid,
+            "representative_ins": ins,
+            "kind": kind,
+            "since": now,
+            "shared_by_ins": None,
+        }
+        for pid, pairs in wanted.items()
+        for ins, kind in pairs - current[pid]
+    ]
+    for pid, pairs in current.items():
+        for ins, _kind in pairs - wanted[pid]:
+            session.execute(
+                delete(Representative).where(
+                    Representative.patient_id == pid, Representative.representative_ins == ins
+                )
+            )
+    if to_add:
+        session.execute(insert(Representative), to_add)
+
+
+def _conflict(line: int, ins: str) -> RowError:
+    return RowError(
+        line,
+        ins,
+        "Ce matricule INS est déjà connu avec d'autres traits d'identité : ligne ignorée, rien n'est écrasé.",
+        "This INS is already known with other identity traits: row skipped, nothing overwritten.",
+    )
+
+
+def _new_code(
+    patient_id: str, row: FeedRow, now: Any, expires: Any, on_letter: Callable[[Letter], None]
+) -> dict[str, Any]:
+    code = new_secret(16)
+    on_letter(Letter(row.ins, row.traits.first_names, row.traits.birth_names, code, expires.date()))
+    return {
+        "patient_id": patient_id,
+        "id": new_id(),
+        "code_hash": hash_code(code),
+        "created_at": now,
+        "expires_at": expires,
+        "used_at": None,
+    }
+
+
+def read_feed(lines: Iterable[str]) -> Iterator[dict[str, str | None]]:
+    """Rows of the feed, streamed; ``,`` or ``;`` separated, as operators' tools write either."""
+    lines = iter(lines)
+    first = next(lines, "")
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    header = next(csv.reader([first], delimiter=delimiter), [])
+    yield from csv.DictReader(
+        lines, fieldnames=[h.strip().lower() for h in header], delimiter=delimiter
+    )
+
+
+def issue_activation_code(
+    uow: UnitOfWork, ctx: RequestContext, ins: str, *, days: int = 90
+) -> Letter:
+    """A new code for a created profile (a lost letter); earlier codes stop working."""
+    with uow.transaction() as session:
+        patient = session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
+        if patient is None or patient.state != ProfileState.CREATED:
+            raise NotFound(
+                "Aucun profil à activer pour ce matricule.", "No profile to activate for this INS."
+            )
+        now = clock.now()
+        session.execute(
+            update(ActivationCode)
+            .where(ActivationCode.patient_id == patient.id, ActivationCode.used_at.is_(None))
+            .values(expires_at=now)
+        )
+        code = new_secret(16)
+        expires = now + timedelta(days=days)
+        session.add(
+            ActivationCode(
+                patient_id=patient.id,
+                id=new_id(),
+                code_hash=hash_code(code),
+                created_at=now,
+                expires_at=expires,
+                used_at=None,
+            )
+        )
+        return Letter(patient.ins, patient.first_names, patient.birth_names, code, expires.date())
+
+
+def activate_profile(
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    *,
+    code: str,
+    birth_date: date,
+    email: str,
+    password: str,
+) -> Patient:
+    """LC-4: the code from the letter and the birth date prove identity; the e-mail and password
+    are the patient's from then on. A wrong code or date answers the same, and is traced."""
+    refused = Invalid(
+        "Code d'activation ou date de naissance incorrects, ou code expiré.",
+        "Wrong activation code or birth date, or expired code.",
+        code="activation_refused",
+    )
+    if "@" not in email or len(password) < 12:
+        raise Invalid(
+            "Une adresse e-mail valide et un mot de passe d'au moins 12 caractères sont nécessaires.",
+            "A valid e-mail and a password of at least 12 characters are needed.",
+            code="bad_credentials",
+        )
+    with uow.transaction() as session:
+        row = session.execute(
+            select(ActivationCode).where(ActivationCode.code_hash == hash_code(code.strip()))
+        ).scalar_one_or_none()
+        now = clock.now()
+        patient = session.get(Patient, row.patient_id) if row is not None else None
+        if (
+            row is None
+            or patient is None
+            or row.used_at is not None
+            or row.expires_at <= now
+            or patient.birth_date != birth_date
+            or patient.state != ProfileState.CREATED
+        ):
+            if patient is not None:
+                trail.record(
+                    session,
+                    ctx,
+                    Action.ACTIVATE_PROFILE,
+                    patient_id=patient.id,
+                    outcome=Outcome.DENIED,
+                )
+                refused.keep_changes = True
+            raise refused
+        row.used_at = now
+        patient.state = ProfileState.ACTIVATED.value
+        patient.activated_at = patient.updated_at = now
+        patient.email = email.strip()
+        patient.password_hash = _hasher.hash(password)
+        trail.record(session, ctx, Action.ACTIVATE_PROFILE, patient_id=patient.id)
+        return patient
+
+
+def patient_by_ins(session: Session, ins: str) -> Patient | None:
+    return session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
+
+
+def close_profile(uow: UnitOfWork, ctx: RequestContext, patient_id: str) -> None:
+    """LC-2: the profile becomes closed; the full closure (LC-5: archives, deletions) comes with
+    the lifecycle capability."""
+    with uow.transaction() as session:
+        patient = session.get(Patient, patient_id)
+        if patient is None:
+            raise NotFound()
+        now = clock.now()
+        patient.state, patient.closed_at, patient.updated_at = ProfileState.CLOSED.value, now, now
+        trail.record(
+            session, ctx, Action.CHANGE_SETTINGS, patient_id=patient_id, detail={"closed": True}
+        )

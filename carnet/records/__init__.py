@@ -1,0 +1,1 @@
+"""The DMP's documents: metadata, versions, content (DOC-*)."""

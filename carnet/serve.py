@@ -1,0 +1,57 @@
+"""``carnet serve``: HTTP, background workers (and SMTP, with messaging) in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import uvicorn
+
+from carnet.demo.guide import print_guide
+from carnet.demo.load import is_empty, load_demo
+from carnet.http.app import create_app
+from carnet.logs import configure_logging, get_logger
+from carnet.notify.service import deliver_pending, smtp_mailer
+from carnet.runtime import Runtime, build_runtime
+from carnet.settings import Settings
+
+log = get_logger(__name__)
+
+
+async def outbox_worker(rt: Runtime, every_seconds: float = 2.0) -> None:
+    """Delivers notifications after their acts committed; retries with back-off (notify.rules)."""
+    settings = rt.settings
+    mailer = smtp_mailer(settings.smtp_relay) if settings.smtp_relay else None
+    while True:
+        try:
+            await asyncio.to_thread(deliver_pending, rt.uow, mailer, settings.mail_from)
+        except Exception:
+            log.exception("outbox_worker_failed")
+        await asyncio.sleep(every_seconds)
+
+
+async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:
+    configure_logging(settings.log_level)
+    rt = await asyncio.to_thread(build_runtime, settings)
+    if settings.demo and await asyncio.to_thread(is_empty, rt):
+        result = await asyncio.to_thread(load_demo, rt)
+        print_guide(result, print)
+    app = create_app(rt)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    )
+    worker = asyncio.create_task(outbox_worker(rt))
+    print(
+        f"Carnet écoute sur / listening on http://{host}:{port}/  (santé : /healthz, API : /docs)",
+        flush=True,
+    )
+    try:
+        await server.serve()
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+def run(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:
+    asyncio.run(serve(settings, host=host, port=port, smtp_port=smtp_port))

@@ -1,0 +1,96 @@
+"""One settings object, read from the environment (``CARNET_*``).
+
+Every adapter takes what it needs from here; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARNET_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("var"), description="Folder for the embedded database, blobs and keys."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file <data_dir>/carnet.db (WAL).",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="file:///path or s3://bucket/prefix; default: file store under <data_dir>/blobs.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible store."
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="Master key wrapping the per-patient data keys; default <data_dir>/keys/master.key. "
+        "Keep it outside the database.",
+    )
+    instance_key_file: Path | None = Field(
+        default=None,
+        description="Key that signs the instance's own tokens; default <data_dir>/keys/instance.jwk.",
+    )
+    patient_mail_domain: str = Field(
+        default="patient.mssante.fr", description="Domain of patients' mailboxes (ID-2)."
+    )
+    smtp_relay: str | None = Field(default=None, description="host:port of the outgoing relay.")
+    mail_from: str = Field(
+        default="ne-pas-repondre@carnet.localhost", description="Sender of notices."
+    )
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Address shown to users.")
+    oidc_issuer: str | None = Field(
+        default=None, description="Issuer of pro access tokens (Pro Santé Connect)."
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None, description="JWKS of that issuer; default <issuer>/jwks."
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="Audience expected in pro access tokens."
+    )
+    token_ttl_seconds: int = Field(
+        default=3600, description="Lifetime of the instance's own tokens."
+    )
+    activation_code_days: int = Field(default=90, description="Validity of an activation code.")
+    insi_rate_per_minute: int = Field(
+        default=60, description="INSi-like look-ups allowed per caller per minute."
+    )
+    demo: bool = Field(
+        default=False, description="Demo mode (one-click log-in page). Never in production."
+    )
+    log_level: str = Field(default="INFO", description="Log level.")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'carnet.db').resolve()}"
+
+    @cached_property
+    def resolved_blob_url(self) -> str:
+        if self.blob_url:
+            return self.blob_url
+        return (self.data_dir / "blobs").resolve().as_uri()
+
+    @cached_property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "keys" / "master.key"
+
+    @cached_property
+    def resolved_instance_key_file(self) -> Path:
+        return self.instance_key_file or self.data_dir / "keys" / "instance.jwk"
+
+
+def describe_settings() -> str:
+    """The environment variables, for ``carnet serve --help``."""
+    lines = []
+    for name, field in Settings.model_fields.items():
+        lines.append(f"CARNET_{name.upper()}: {field.description or ''}")
+    return "\n\n".join(lines)
