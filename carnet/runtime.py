@@ -1,4 +1,4 @@
-"""What a use case needs from the running instance: transactions, the blob store, keys, matrix.
+"""What a use case needs from the running instance: transactions, the blob store, keys.
 
 Built once by a door (``carnet serve``, the CLI, a test) from the settings.
 """
@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from carnet.access.matrix import DEFAULT_MATRIX, Matrix
 from carnet.blobs.crypto import load_or_create_master_key
 from carnet.blobs.store import BlobStore, open_store
 from carnet.db.engine import make_engine
@@ -26,7 +25,6 @@ class Runtime:
     uow: UnitOfWork
     blobs: BlobStore
     master_key: bytes
-    matrix: Matrix = field(default=DEFAULT_MATRIX)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from carnet.access import gate
 from carnet.access.facts import RequesterKind
+from carnet.access.matrix import matrix_for
 from carnet.audit import trail
 from carnet.audit.queries import PAGE_SIZE, HistoryFilter, history_rows
 from carnet.audit.rules import Action, Outcome
@@ -76,7 +77,7 @@ def read_history(
 ) -> HistoryPage:
     with rt.transaction() as session:
         record = gate.open_record(
-            session, ctx, rt.matrix, patient_id=patient_id, action=Action.READ_HISTORY
+            session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=Action.READ_HISTORY
         )
         who = record.facts.requester
         if who.kind is RequesterKind.PRO and not (

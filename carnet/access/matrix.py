@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from carnet.errors import Invalid
+from carnet.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,22 @@ def load_matrix(path: Path | None = None) -> Matrix:
 
 
 DEFAULT_MATRIX = load_matrix()
+
+
+@lru_cache(maxsize=8)
+def _matrix_at(path: Path, mtime_ns: int) -> Matrix:
+    return load_matrix(path)
+
+
+def matrix_path(settings: Settings) -> Path:
+    """Where ``carnet matrix load`` puts the operator's official matrix."""
+    return settings.data_dir / "habilitation.csv"
+
+
+def matrix_for(settings: Settings) -> Matrix:
+    """The operator's matrix when one was loaded, else the shipped stand-in (re-read on change)."""
+    path = matrix_path(settings)
+    try:
+        return _matrix_at(path, path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return DEFAULT_MATRIX

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from carnet.access import gate
 from carnet.access.loading import relation_of, settings_of
+from carnet.access.matrix import matrix_for
 from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
@@ -66,7 +67,7 @@ def declare_consent(
         record = gate.open_record(
             session,
             ctx,
-            rt.matrix,
+            matrix_for(rt.settings),
             patient_id=patient_id,
             ins=ins,
             action=Action.DECLARE_CONSENT,

@@ -21,6 +21,7 @@ from carnet.access import service as acts
 from carnet.access.facts import RequesterKind
 from carnet.access.history import PROFESSIONS
 from carnet.access.loading import settings_of
+from carnet.access.matrix import matrix_for
 from carnet.access.models import AccessSettings
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
@@ -92,7 +93,9 @@ def _as_patient_side(
     work: Callable[[Session], T],
 ) -> T:
     with rt.transaction() as session:
-        record = gate.open_record(session, ctx, rt.matrix, patient_id=patient_id, action=action)
+        record = gate.open_record(
+            session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=action
+        )
         if record.facts.requester.kind is RequesterKind.PRO or not record.entry.allowed:
             trail.record(session, ctx, action, patient_id=patient_id, outcome=Outcome.DENIED)
             raise gate.not_found()
@@ -242,7 +245,7 @@ def block_at_patients_request(rt: Runtime, ctx: RequestContext, patient_id: str,
     """ACC-4: an administrator blocks another pro at the patient's request: traced, shown to him."""
     with rt.transaction() as session:
         record = gate.open_record(
-            session, ctx, rt.matrix, patient_id=patient_id, action=Action.BLOCK_PRO
+            session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=Action.BLOCK_PRO
         )
         if (
             not (record.entry.allowed and record.facts.relation.administrator)

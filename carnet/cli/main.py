@@ -24,6 +24,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(population_app, name="population")
 app.add_typer(directory_app, name="directory")
 app.add_typer(token_app, name="token")
+matrix_app = typer.Typer(help="Matrice d'habilitation / habilitation matrix.", no_args_is_help=True)
+app.add_typer(matrix_app, name="matrix")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Dossier des données (défaut ./var).")
@@ -180,6 +182,34 @@ def token_patient(
         )
     except Exception as error:
         _fail(error)
+
+
+@matrix_app.command("load")
+def matrix_load(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="CSV : profession,specialty,<types…>."),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Charge la matrice d'habilitation officielle (ACC-1) à la place de celle fournie."""
+    import shutil
+
+    from carnet.access.matrix import load_matrix, matrix_path
+
+    settings = _settings(data_dir)
+    try:
+        matrix = load_matrix(file)
+    except Exception as error:
+        _fail(error)
+        return
+    target = matrix_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(file, target.with_suffix(".tmp"))
+    target.with_suffix(".tmp").replace(target)
+    typer.echo(
+        f"Matrice chargée : {len(matrix.cells)} lignes, {len(matrix.types)} types de documents."
+    )
 
 
 @app.command("verify-log")

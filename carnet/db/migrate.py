@@ -17,6 +17,7 @@ SCRIPTS = Path(carnet.__file__).parent / "migrations"
 def _config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPTS))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(SCRIPTS / "versions"))
     return cfg
 

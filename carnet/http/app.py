@@ -8,7 +8,7 @@ import carnet
 from carnet.auth.verify import TokenVerifier
 from carnet.http import errors
 from carnet.http.api import patient, pro
-from carnet.identity.insi import RateLimiter
+from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
 
 

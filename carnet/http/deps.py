@@ -11,7 +11,7 @@ from carnet.auth.claims import PatientClaims, ProClaims
 from carnet.auth.verify import TokenVerifier
 from carnet.context import AccessMode, Door, RequestContext
 from carnet.errors import Forbidden, Invalid, Unauthenticated
-from carnet.identity.insi import RateLimiter
+from carnet.population.insi import RateLimiter
 from carnet.population.models import Patient
 from carnet.runtime import Runtime
 

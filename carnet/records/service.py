@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import gate
 from carnet.access.facts import RequesterKind
+from carnet.access.matrix import matrix_for
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.blobs.crypto import DecryptionFailed, decrypt, encrypt
@@ -172,7 +173,9 @@ def upload_document(
 ) -> Document:
     """DOC-1. Resending the same producer id with the same bytes answers the same document."""
     with rt.transaction() as session:
-        record = gate.open_for_upload(session, ctx, rt.matrix, patient_id=patient_id, ins=ins)
+        record = gate.open_for_upload(
+            session, ctx, matrix_for(rt.settings), patient_id=patient_id, ins=ins
+        )
         if new.unique_id:
             existing = session.execute(
                 select(Document).where(
@@ -239,7 +242,9 @@ def _act_on(
 def _open(
     session: Session, rt: Runtime, ctx: RequestContext, patient_id: str, action: Action
 ) -> gate.OpenRecord:
-    return gate.open_record(session, ctx, rt.matrix, patient_id=patient_id, action=action)
+    return gate.open_record(
+        session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=action
+    )
 
 
 def replace_document(
@@ -414,7 +419,7 @@ def list_documents(
         record = gate.open_record(
             session,
             ctx,
-            rt.matrix,
+            matrix_for(rt.settings),
             patient_id=patient_id,
             ins=ins,
             declares_consent=declares_consent,

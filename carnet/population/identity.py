@@ -11,8 +11,8 @@ from carnet.context import RequestContext
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Forbidden, NotFound
 from carnet.identity.ins import InsStatus, validate_ins
-from carnet.identity.insi import InsiAnswer, RateLimiter, look_up
 from carnet.identity.traits import Traits
+from carnet.population.insi import InsiAnswer, RateLimiter, look_up
 from carnet.population.models import InsQualification, Patient
 
 

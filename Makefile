@@ -1,0 +1,56 @@
+# The front door. Each target installs what it needs into .venv by itself.
+PYTHON ?= python3
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres check lint typecheck contracts migrations bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(BIN)/carnet: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --quiet
+	@touch $@
+
+## run: the service on its embedded defaults (SQLite + files under ./var), with demo data
+run: $(BIN)/carnet
+	$(BIN)/carnet serve --demo --data-dir var
+
+## test: every check and every test, on SQLite, and on PostgreSQL when one answers
+test: $(BIN)/carnet
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory test-sqlite
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL run skipped"; fi
+
+test-sqlite: $(BIN)/carnet
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-postgres: $(BIN)/carnet
+	CARNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not sqlite_only"
+
+## check: ruff, ruff format, mypy --strict, import-linter contracts, alembic check
+check: lint typecheck contracts migrations
+
+lint: $(BIN)/carnet
+	$(BIN)/ruff check carnet tests bench
+	$(BIN)/ruff format --check carnet tests bench
+
+typecheck: $(BIN)/carnet
+	$(BIN)/mypy carnet tests bench
+
+contracts: $(BIN)/carnet
+	$(BIN)/lint-imports
+
+migrations: $(BIN)/carnet
+	@rm -rf .check-db && CARNET_DATA_DIR=.check-db $(BIN)/python -m carnet.db.migrate check && rm -rf .check-db
+
+bench: $(BIN)/carnet
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .tools var .check-db .mypy_cache .ruff_cache
