@@ -15,6 +15,7 @@ class RequesterKind(StrEnum):
     GUARDIAN_OF_PERSON = "guardian_of_person"
     GUARDIAN_OF_PROPERTY = "guardian_of_property"
     PRO = "pro"
+    OPERATOR = "operator"
     THIRD_PARTY = "third_party"
 
 

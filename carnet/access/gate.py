@@ -185,6 +185,17 @@ def list_documents(
         for d in patient_documents(session, record.patient.id)
         if keep(d) and visible(record, d).allowed
     ]
+    if not record.entry.allowed and not documents:
+        # Refused the record (no consent…) and nothing of his own to see (DOC-5): not found.
+        trail.record(
+            session,
+            ctx,
+            Action.LIST_DOCUMENTS,
+            patient_id=record.patient.id,
+            outcome=Outcome.DENIED,
+            detail={"why": record.entry.why.value},
+        )
+        raise not_found()
     trail.record(
         session,
         ctx,

@@ -63,6 +63,8 @@ def requester_for(session: Session, ctx: RequestContext, patient: Patient) -> Re
                 actor_id=ctx.actor_id,
                 represents_patient=True,
             )
+    if ctx.kind is ActorKind.OPERATOR:
+        return Requester(kind=RequesterKind.OPERATOR, actor_id=ctx.actor_id)
     return Requester(kind=RequesterKind.THIRD_PARTY, actor_id=ctx.actor_id)
 
 

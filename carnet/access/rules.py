@@ -60,6 +60,9 @@ def _deny(why: Why) -> Decision:
     return Decision(False, why)
 
 
+_NO_READING = frozenset(
+    {RequesterKind.THIRD_PARTY, RequesterKind.OPERATOR, RequesterKind.GUARDIAN_OF_PROPERTY}
+)
 _PATIENT_SIDE = frozenset(
     {RequesterKind.PATIENT, RequesterKind.LEGAL_REPRESENTATIVE, RequesterKind.GUARDIAN_OF_PERSON}
 )
@@ -69,8 +72,8 @@ def decide_record(facts: RecordFacts) -> Decision:
     """May the requester enter this record? The document-level checks come after."""
     who = facts.requester
     patient = facts.patient
-    if who.kind is RequesterKind.THIRD_PARTY or who.kind is RequesterKind.GUARDIAN_OF_PROPERTY:
-        return _deny(Why.THIRD_PARTY)  # ACC-9; LC-8: protection of property only may not act
+    if who.kind in _NO_READING:
+        return _deny(Why.THIRD_PARTY)  # ACC-9 (the insurer too); LC-8: property only may not act
     if patient.state is ProfileState.OPPOSED or patient.state is ProfileState.CLOSED:
         return _deny(Why.NO_PROFILE)  # LC-2, LC-5: no space to read; closed data are archived
     if who.kind in _PATIENT_SIDE:
@@ -173,8 +176,8 @@ def decide_upload(facts: RecordFacts) -> Decision:
     who, patient = facts.requester, facts.patient
     if patient.state is ProfileState.OPPOSED or patient.state is ProfileState.CLOSED:
         return _deny(Why.NO_PROFILE)
-    if who.kind is RequesterKind.PRO:
-        return _allow(Why.CARE_TEAM)
+    if who.kind is RequesterKind.PRO or who.kind is RequesterKind.OPERATOR:
+        return _allow(Why.CARE_TEAM)  # DOC-1: the operator adds reimbursements and vaccinations
     if who.kind is RequesterKind.THIRD_PARTY or who.kind is RequesterKind.GUARDIAN_OF_PROPERTY:
         return _deny(Why.THIRD_PARTY)
     return _decide_patient_side(facts)

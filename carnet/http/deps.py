@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import select
 
 from carnet.auth.claims import PatientClaims, ProClaims
 from carnet.auth.verify import TokenVerifier
 from carnet.context import AccessMode, Door, RequestContext
 from carnet.errors import Forbidden, Invalid, Unauthenticated
 from carnet.population.insi import RateLimiter
-from carnet.population.models import Patient
+from carnet.population.service import person_id_for_ins
 from carnet.runtime import Runtime
 
 
@@ -83,10 +82,7 @@ def patient_context(
     claims = verifier.verify(_bearer(authorization))
     if not isinstance(claims, PatientClaims):
         raise Forbidden("Réservé aux usagers.", "For patients only.")
-    with runtime.transaction() as session:
-        person_id = session.execute(
-            select(Patient.id).where(Patient.ins == claims.ins)
-        ).scalar_one_or_none()
+    person_id = person_id_for_ins(runtime.uow, claims.ins)
     if person_id is None:
         raise Unauthenticated("Usager inconnu.", "Unknown patient.", code="unknown_patient")
     return RequestContext.for_patient(person_id, door=Door.API)

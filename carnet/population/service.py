@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -206,9 +206,10 @@ def _import_batch(
     if new_patients:
         session.execute(insert(Patient), new_patients)
     for change in changes:
+        patient_id = change.pop("b_id")
         session.execute(
-            update(Patient).where(Patient.id == bindparam("b_id")),
-            [change],
+            update(Patient).where(Patient.id == patient_id).values(**change),
+            execution_options={"synchronize_session": False},
         )
     if codes:
         session.execute(insert(ActivationCode), codes)
@@ -389,3 +390,9 @@ def close_profile(uow: UnitOfWork, ctx: RequestContext, patient_id: str) -> None
         trail.record(
             session, ctx, Action.CHANGE_SETTINGS, patient_id=patient_id, detail={"closed": True}
         )
+
+
+def person_id_for_ins(uow: UnitOfWork, ins: str) -> str | None:
+    """Who a patient token speaks for: the register's id of that INS."""
+    with uow.transaction() as session:
+        return session.execute(select(Patient.id).where(Patient.ins == ins)).scalar_one_or_none()

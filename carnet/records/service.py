@@ -430,7 +430,7 @@ def list_documents(
 def get_document(rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str) -> Document:
     with rt.transaction() as session:
         record = _open(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
-        return gate.read_document(session, ctx, record, document_id, trace_success=False)
+        return gate.read_document(session, ctx, record, document_id)
 
 
 def read_content(

@@ -1,0 +1,200 @@
+"""The access decision, rule by rule, on facts alone (no database)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from carnet.access.facts import (
+    AccessRequest,
+    DocumentFacts,
+    PatientFacts,
+    RecordFacts,
+    Relation,
+    Requester,
+    RequesterKind,
+)
+from carnet.access.matrix import DEFAULT_MATRIX
+from carnet.access.rules import Why, decide, decide_upload
+from carnet.context import AccessMode, AuthLevel
+from carnet.population.rules import ProfileState
+
+GP = Requester(RequesterKind.PRO, "10000000001", profession="10", specialty="SM26")
+NURSE = Requester(RequesterKind.PRO, "10000000006", profession="60")
+PODIATRIST = Requester(RequesterKind.PRO, "10000000008", profession="80")
+PATIENT = Requester(RequesterKind.PATIENT, "p1")
+PARENT = Requester(RequesterKind.LEGAL_REPRESENTATIVE, "parent", represents_patient=True)
+ADULT = PatientFacts(age=40, state=ProfileState.ACTIVATED)
+MINOR = PatientFacts(age=15, state=ProfileState.ACTIVATED)
+REPORT = DocumentFacts(type_code="11488-4", author_id="someone-else")
+STAY = DocumentFacts(type_code="34112-3", author_id="someone-else")
+AUTHORISED = Relation(authorised=True)
+NORMAL = AccessRequest()
+
+
+def facts(
+    who: Requester = GP,
+    rel: Relation = AUTHORISED,
+    patient: PatientFacts = ADULT,
+    req: AccessRequest = NORMAL,
+) -> RecordFacts:
+    return RecordFacts(who, rel, patient, req)
+
+
+def allowed(f: RecordFacts, doc: DocumentFacts = REPORT) -> bool:
+    return decide(f, doc, DEFAULT_MATRIX).allowed
+
+
+def test_acc_1_podiatrist_may_not_read_hospital_stay_report() -> None:
+    assert not allowed(facts(PODIATRIST), STAY)
+    assert decide(facts(PODIATRIST), STAY, DEFAULT_MATRIX).why is Why.HABILITATION
+    assert allowed(facts(GP), STAY)
+
+
+def test_acc_2_pro_needs_care_team_or_declared_consent() -> None:
+    assert not allowed(facts(rel=Relation()))
+    assert allowed(facts(rel=Relation(), req=AccessRequest(declares_consent=True)))
+    assert allowed(facts(rel=AUTHORISED))
+
+
+def test_acc_3_blocked_pro_reads_nothing_in_emergencies_too() -> None:
+    blocked = Relation(authorised=True, blocked=True)
+    samu = replace(GP, samu_regulator=True)
+    assert not allowed(facts(rel=blocked))
+    assert not allowed(facts(rel=blocked, req=AccessRequest(declares_consent=True)))
+    assert not allowed(
+        facts(rel=blocked, req=AccessRequest(AccessMode.BRIS_DE_GLACE, "arrêt cardiaque"))
+    )
+    assert not allowed(facts(samu, blocked, req=AccessRequest(AccessMode.CENTRE_DE_REGULATION)))
+    assert not allowed(facts(rel=blocked), replace(REPORT, author_id=GP.actor_id))
+
+
+def test_acc_4_administrator_sees_masked_documents() -> None:
+    masked = replace(REPORT, masked=True)
+    assert not allowed(facts(), masked)
+    assert allowed(facts(rel=Relation(administrator=True)), masked)
+
+
+def test_acc_5_medecin_traitant_sees_masked_documents() -> None:
+    assert allowed(facts(rel=Relation(medecin_traitant=True)), replace(REPORT, masked=True))
+
+
+def test_acc_6_samu_regulator_reads_without_reason_if_allowed() -> None:
+    samu = replace(GP, samu_regulator=True)
+    req = AccessRequest(AccessMode.CENTRE_DE_REGULATION)
+    decision = decide(facts(samu, Relation(), req=req), REPORT, DEFAULT_MATRIX)
+    assert decision.allowed
+    assert decision.emergency
+    assert not allowed(facts(samu, Relation(), replace(ADULT, emergency_samu=False), req))
+    assert not allowed(facts(GP, Relation(), req=req))  # not a regulator
+
+
+def test_acc_6_bris_de_glace_needs_a_reason_and_the_switch() -> None:
+    with_reason = AccessRequest(AccessMode.BRIS_DE_GLACE, "inconscient aux urgences")
+    assert allowed(facts(rel=Relation(), req=with_reason))
+    assert not allowed(facts(rel=Relation(), req=AccessRequest(AccessMode.BRIS_DE_GLACE, "  ")))
+    assert not allowed(facts(rel=Relation(), req=AccessRequest(AccessMode.BRIS_DE_GLACE, None)))
+    assert not allowed(
+        facts(rel=Relation(), patient=replace(ADULT, emergency_others=False), req=with_reason)
+    )
+
+
+def test_acc_6_emergency_sees_masked_only_with_the_third_switch() -> None:
+    req = AccessRequest(AccessMode.BRIS_DE_GLACE, "urgence vitale")
+    masked = replace(REPORT, masked=True)
+    assert not allowed(facts(rel=Relation(), req=req), masked)
+    assert allowed(
+        facts(rel=Relation(), patient=replace(ADULT, emergency_masked=True), req=req), masked
+    )
+
+
+def test_acc_7_authorised_pro_reads_vaccinations() -> None:
+    vaccination = replace(REPORT, type_code="87273-9")
+    assert allowed(facts(NURSE), vaccination)
+    assert allowed(facts(GP), vaccination)
+
+
+def test_acc_8_representative_sees_as_patient_except_invisible_to_representatives() -> None:
+    assert allowed(facts(PARENT, Relation(), MINOR))
+    assert allowed(facts(PARENT, Relation(), MINOR), replace(REPORT, masked=True))
+    assert not allowed(
+        facts(PARENT, Relation(), MINOR), replace(REPORT, invisible_representatives=True)
+    )
+    assert not allowed(facts(PARENT, Relation(), MINOR), replace(REPORT, invisible_patient=True))
+
+
+def test_acc_9_no_one_else_reads() -> None:
+    for who in (
+        Requester(RequesterKind.THIRD_PARTY, "employer"),
+        Requester(RequesterKind.OPERATOR, "insurer"),
+        Requester(RequesterKind.LEGAL_REPRESENTATIVE, "stranger", represents_patient=False),
+    ):
+        assert not allowed(facts(who, Relation(), MINOR))
+
+
+def test_id_5_cpe_never_reads_but_uploads() -> None:
+    cpe = replace(GP, level=AuthLevel.CPE)
+    assert not allowed(facts(cpe))
+    assert decide_upload(facts(cpe, Relation())).allowed
+
+
+def test_doc_1_every_pro_may_upload_without_consent() -> None:
+    assert decide_upload(facts(PODIATRIST, Relation())).allowed
+    assert not decide_upload(facts(patient=replace(ADULT, state=ProfileState.CLOSED))).allowed
+
+
+def test_doc_3_invisible_to_patient_hides_from_patient_only() -> None:
+    hidden = replace(REPORT, invisible_patient=True)
+    assert not allowed(facts(PATIENT, Relation()), hidden)
+    assert allowed(facts(GP), hidden)
+
+
+def test_doc_3_invisible_to_representatives_is_seen_by_pros_and_by_the_adult() -> None:
+    hidden = replace(REPORT, invisible_representatives=True)
+    assert allowed(facts(GP, patient=MINOR), hidden)
+    assert allowed(facts(PATIENT, Relation(), replace(MINOR, age=18)), hidden)
+
+
+def test_doc_4_masked_is_hidden_from_pros_not_from_patient() -> None:
+    masked = replace(REPORT, masked=True)
+    assert not allowed(facts(NURSE), masked)
+    assert allowed(facts(PATIENT, Relation()), masked)
+
+
+def test_doc_5_author_always_sees_his_documents() -> None:
+    own = DocumentFacts(type_code="34112-3", author_id=PODIATRIST.actor_id, masked=True)
+    assert allowed(facts(PODIATRIST, Relation()), own)
+
+
+def test_doc_6_deleted_documents_are_read_by_no_one() -> None:
+    gone = replace(REPORT, status="deleted", author_id=GP.actor_id)
+    assert not allowed(facts(GP), gone)
+    assert not allowed(facts(PATIENT, Relation()), gone)
+
+
+@pytest.mark.parametrize("state", [ProfileState.OPPOSED, ProfileState.CLOSED])
+def test_lc_2_no_profile_no_reading(state: ProfileState) -> None:
+    assert not allowed(facts(patient=replace(ADULT, state=state)))
+    assert not allowed(facts(PATIENT, Relation(), replace(ADULT, state=state)))
+
+
+def test_lc_3_created_profile_is_fed_and_read_by_pros_not_yet_by_the_patient() -> None:
+    created = replace(ADULT, state=ProfileState.CREATED)
+    assert allowed(facts(patient=created))
+    assert not allowed(facts(PATIENT, Relation(), created))
+    assert decide_upload(facts(patient=created)).allowed
+
+
+def test_lc_7_representatives_lose_access_at_18_and_minor_has_none() -> None:
+    assert not allowed(facts(PARENT, Relation(), replace(MINOR, age=18)))
+    assert not allowed(facts(PATIENT, Relation(), MINOR))
+    assert allowed(facts(PATIENT, Relation(), replace(MINOR, age=18)))
+
+
+def test_lc_8_guardian_of_person_acts_guardian_of_property_does_not() -> None:
+    person = Requester(RequesterKind.GUARDIAN_OF_PERSON, "g", represents_patient=True)
+    property_only = Requester(RequesterKind.GUARDIAN_OF_PROPERTY, "g", represents_patient=True)
+    assert allowed(facts(person, Relation()))
+    assert not allowed(facts(property_only, Relation()))
+    assert not decide_upload(facts(property_only, Relation())).allowed

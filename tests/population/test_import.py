@@ -1,0 +1,131 @@
+"""LC-1, LC-2: the operator's feed creates, updates or marks opposed, idempotently; bad rows are
+reported with their line and reason and change nothing."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from carnet.context import RequestContext
+from carnet.identity.ins import make_ins
+from carnet.population.models import ActivationCode, Patient, Representative
+from carnet.population.service import Letter, import_population, read_feed
+from carnet.runtime import Runtime
+
+ADULT = make_ins("2850475056012")
+PARENT = make_ins("1820969123034")
+CHILD = make_ins("2110669123036")
+BABY = make_ins("1261069123037")
+OPPOSED = make_ins("1750575056042")
+
+HEADER = (
+    "ins,birth_names,first_names,sex,birth_date,birth_place,email,legal_representatives,opposed\n"
+)
+FEED = HEADER + (
+    f"{ADULT},MARTIN,Claire Anne,F,1985-04-12,75056,claire@example.org,,0\n"
+    f"{PARENT},DUBOIS,Paul,M,1982-09-03,69123,paul@example.org,,0\n"
+    f"{CHILD},DUBOIS,Léa,F,2011-06-01,69123,,{PARENT},0\n"
+    f"{BABY},DUBOIS,Hugo,M,2026-10-02,69123,,{PARENT},0\n"
+    f"{OPPOSED},PETIT,Oscar,M,1975-05-05,75056,,,1\n"
+)
+
+
+def _import(rt: Runtime, text: str, letters: list[Letter] | None = None):  # type: ignore[no-untyped-def]
+    sink = letters if letters is not None else []
+    return import_population(
+        rt.uow, RequestContext.operator(), read_feed(io.StringIO(text)), on_letter=sink.append
+    )
+
+
+def _states(rt: Runtime) -> dict[str, str]:
+    with rt.transaction() as session:
+        return {p.ins: p.state for p in session.scalars(select(Patient))}
+
+
+def test_lc_1_feed_creates_profiles_newborns_included_except_opposed(rt: Runtime) -> None:
+    letters: list[Letter] = []
+    report = _import(rt, FEED, letters)
+    assert (report.created, report.opposed, report.errors) == (5, 1, [])
+    assert _states(rt) == {
+        ADULT: "created",
+        PARENT: "created",
+        CHILD: "created",
+        BABY: "created",
+        OPPOSED: "opposed",
+    }
+    assert sorted(letter.ins for letter in letters) == sorted([ADULT, PARENT, CHILD, BABY])
+    with rt.transaction() as session:
+        links = {(r.representative_ins, r.kind) for r in session.scalars(select(Representative))}
+    assert links == {(PARENT, "legal_representative")}
+
+
+def test_lc_4_activation_codes_are_random_single_and_stored_hashed(rt: Runtime) -> None:
+    letters: list[Letter] = []
+    _import(rt, FEED, letters)
+    codes = [letter.code for letter in letters]
+    assert len(set(codes)) == len(codes)
+    assert all(len(code) >= 22 for code in codes)  # 16 random bytes = 128 bits, base64url
+    with rt.transaction() as session:
+        stored = [c.code_hash for c in session.scalars(select(ActivationCode))]
+    assert len(stored) == 4
+    assert not {code.encode() for code in codes} & set(stored)
+
+
+def test_lc_1_import_is_idempotent(rt: Runtime) -> None:
+    _import(rt, FEED)
+    letters: list[Letter] = []
+    again = _import(rt, FEED, letters)
+    assert (again.created, again.updated, again.unchanged, again.errors) == (0, 0, 5, [])
+    assert letters == []
+    with rt.transaction() as session:
+        assert session.execute(select(func.count()).select_from(Patient)).scalar_one() == 5
+        assert session.execute(select(func.count()).select_from(Representative)).scalar_one() == 2
+
+
+def test_lc_1_update_email_and_opposition(rt: Runtime) -> None:
+    _import(rt, FEED)
+    changed = FEED.replace("claire@example.org,,0", "claire.new@example.org,,1").replace(
+        "PETIT,Oscar,M,1975-05-05,75056,,,1", "PETIT,Oscar,M,1975-05-05,75056,,,0"
+    )
+    letters: list[Letter] = []
+    report = _import(rt, changed, letters)
+    assert (report.updated, report.opposed, report.unchanged) == (2, 1, 3)
+    assert _states(rt)[ADULT] == "opposed"
+    assert _states(rt)[OPPOSED] == "created"
+    assert [letter.ins for letter in letters] == [OPPOSED]
+
+
+def test_lc_1_same_ins_other_traits_is_reported_never_overwritten(rt: Runtime) -> None:
+    _import(rt, FEED)
+    report = _import(rt, HEADER + f"{ADULT},DURAND,Claire,F,1985-04-12,75056,,,0\n")
+    assert [(e.line, e.ins) for e in report.errors] == [(2, ADULT)]
+    assert "autres traits" in report.errors[0].fr
+    with rt.transaction() as session:
+        claire = session.execute(select(Patient).where(Patient.ins == ADULT)).scalar_one()
+    assert claire.birth_names == "MARTIN"
+
+
+def test_lc_1_bad_rows_are_reported_with_line_and_reason(rt: Runtime) -> None:
+    wrong_key = ADULT[:13] + f"{(int(ADULT[13:]) + 1) % 100:02d}"
+    text = HEADER + (
+        f"{wrong_key},MARTIN,Claire,F,1985-04-12,75056,,,0\n"
+        f"{PARENT},,Paul,M,1982-09-03,69123,,,0\n"
+        f"{CHILD},DUBOIS,Léa,X,2011-06-01,69123,,,0\n"
+        f"{BABY},DUBOIS,Hugo,M,2026-13-02,69123,,,0\n"
+        f"{OPPOSED},PETIT,Oscar,M,1975-05-05,75056,,,1\n"
+    )
+    report = _import(rt, text)
+    assert [(e.line, e.en.split(":")[0]) for e in report.errors] == [
+        (2, "The INS key is wrong."),
+        (3, "Missing trait"),
+        (4, "Unknown sex (M, F or I)."),
+        (5, "Unreadable birth date (YYYY-MM-DD)."),
+    ]
+    assert report.created == 1
+    assert _states(rt) == {OPPOSED: "opposed"}
+
+
+def test_lc_1_semicolon_separated_feed(rt: Runtime) -> None:
+    report = _import(rt, FEED.replace(",", ";"))
+    assert report.created == 5
