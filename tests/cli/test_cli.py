@@ -1,0 +1,112 @@
+"""The operator's command line (INTERFACES.md), run as an operator would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from carnet.auth.claims import PatientClaims, ProClaims
+from carnet.auth.instance import load_or_create_instance_key
+from carnet.auth.verify import TokenVerifier
+from carnet.cli.main import app
+from carnet.context import AuthLevel
+from carnet.demo import personas
+from conftest import PG_URL, free_port
+
+runner = CliRunner()
+CARNET = str(Path(sys.executable).parent / "carnet")
+
+
+def _env(data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARNET_")}
+    env["CARNET_DATA_DIR"] = str(data)
+    return env
+
+
+def test_token_pro_is_verified_by_the_instance(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["token", "pro", "--rpps", "10000000001", "--specialty", "SM26", "--data-dir",
+                                 str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    key = load_or_create_instance_key(tmp_path / "keys" / "instance.jwk")
+    claims = TokenVerifier(key).verify(result.output.strip())
+    assert claims == ProClaims("10000000001", "10", "SM26", AuthLevel.CPS)
+
+
+def test_id_1_token_patient_refuses_a_wrong_key(tmp_path: Path) -> None:
+    good = personas.CLAIRE.ins
+    result = runner.invoke(app, ["token", "patient", "--ins", good, "--data-dir", str(tmp_path)])
+    key = load_or_create_instance_key(tmp_path / "keys" / "instance.jwk")
+    assert TokenVerifier(key).verify(result.output.strip()) == PatientClaims(good)
+    bad = good[:13] + f"{(int(good[13:]) + 1) % 100:02d}"
+    refused = runner.invoke(app, ["token", "patient", "--ins", bad, "--data-dir", str(tmp_path)])
+    assert refused.exit_code == 2
+    assert "clé" in refused.output
+    assert "key" in refused.output
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
+def test_lc_1_population_import_reports_bad_lines_and_writes_letters(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.csv"
+    good = personas.CLAIRE
+    feed.write_text(
+        "ins,birth_names,first_names,sex,birth_date,birth_place,email\n"
+        f"{good.ins},MARTIN,Claire,F,1985-04-12,75056,c@example.org\n"
+        f"{good.ins[:13]}00,DURAND,Jean,M,1970-01-01,75056,\n", encoding="utf-8")
+    letters = tmp_path / "letters.csv"
+    result = runner.invoke(app, ["population", "import", str(feed), "--letters", str(letters), "--data-dir",
+                                 str(tmp_path / "data")])
+    assert result.exit_code == 1
+    assert "1 créés" in result.output
+    assert "ligne 3" in result.output
+    assert oct(letters.stat().st_mode & 0o777) == "0o600"
+    assert good.ins in letters.read_text()
+    again = runner.invoke(app, ["population", "import", str(feed), "--letters", str(letters), "--data-dir",
+                                str(tmp_path / "data")])
+    assert "0 créés" in again.output
+    assert "1 inchangés" in again.output
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
+def test_tr_3_demo_then_verify_log(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--patients", "3", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert personas.CLAIRE.ins in result.output
+    assert "carnet token pro --rpps 10000000001" in result.output
+    verified = runner.invoke(app, ["verify-log", "--data-dir", str(tmp_path)])
+    assert verified.exit_code == 0, verified.output
+    assert "Journal intègre" in verified.output
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
+def test_serve_demo_answers_healthz_over_http(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [CARNET, "serve", "--demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert answer.status_code == 200
+        assert answer.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        captured, _ = process.communicate(timeout=10)
+    output = captured.decode()
+    assert f"http://127.0.0.1:{port}/" in output
+    assert personas.CLAIRE.ins not in output.split("Carnet écoute")[-1]  # no INS in the logs after start
