@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text
 
 from carnet.blobs.crypto import load_or_create_master_key
@@ -121,7 +122,7 @@ def free_port() -> int:
 class LiveServer:
     """The real app on a real socket; the runtime is swapped per test."""
 
-    def __init__(self, app: object, port: int) -> None:
+    def __init__(self, app: FastAPI, port: int) -> None:
         self.app = app
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(
@@ -129,7 +130,7 @@ class LiveServer:
                 app,
                 host="127.0.0.1",
                 port=port,
-                log_config=None,  # type: ignore[arg-type]
+                log_config=None,
                 access_log=False,
                 lifespan="off",
             )

@@ -24,6 +24,7 @@ from carnet.audit.rules import Action, Outcome
 from carnet.blobs.crypto import DecryptionFailed, decrypt, encrypt
 from carnet.context import ActorKind, RequestContext
 from carnet.errors import Conflict, Forbidden, IntegrityFailure, NotFound
+from carnet.identity.models import ProEstablishment
 from carnet.ids import new_id
 from carnet.keys.service import current_key, key_by_id
 from carnet.logs import get_logger
@@ -138,7 +139,7 @@ def _new_row(
         title=new.title.strip()[:500] or doc_type.label,
         author_kind=uploader.value,
         author_id=ctx.actor_id,
-        author_establishment_id=None,
+        author_establishment_id=_establishment_of(session, ctx),
         service_date=new.service_date,
         created_at=now,
         updated_at=now,
@@ -161,6 +162,17 @@ def _new_row(
     if not (document.invisible_patient or document.invisible_representatives):
         enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
     return document
+
+
+def _establishment_of(session: Session, ctx: RequestContext) -> str | None:
+    """The author's structure, as the directory knows it (the first of his activities)."""
+    if ctx.pro is None:
+        return None
+    return session.execute(
+        select(ProEstablishment.establishment_id)
+        .where(ProEstablishment.rpps == ctx.pro.rpps)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def upload_document(

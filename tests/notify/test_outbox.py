@@ -13,6 +13,8 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
+from conftest import free_port
+from factories import add_patient, add_pro, pro_ctx, upload
 from sqlalchemy import select
 
 from carnet.clock import FixedClock
@@ -21,8 +23,6 @@ from carnet.notify.models import Notification, OutboxEvent
 from carnet.notify.service import Mailer, deliver_pending, smtp_mailer
 from carnet.records import service as records
 from carnet.runtime import Runtime
-from conftest import free_port
-from factories import add_patient, add_pro, pro_ctx, upload
 
 
 class Sink:
@@ -33,7 +33,7 @@ class Sink:
 
     async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
-        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
+        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
         return "250 OK"
 
 
@@ -49,12 +49,20 @@ def sink() -> Iterator[tuple[Sink, str]]:
 
 def _notifications(rt: Runtime, patient_id: str) -> list[Notification]:
     with rt.transaction() as session:
-        return list(session.scalars(select(Notification).where(Notification.patient_id == patient_id)))
+        return list(
+            session.scalars(select(Notification).where(Notification.patient_id == patient_id))
+        )
 
 
-def test_tr_2_first_access_of_each_pro_and_each_document(rt: Runtime, sink: tuple[Sink, str]) -> None:
+def test_tr_2_first_access_of_each_pro_and_each_document(
+    rt: Runtime, sink: tuple[Sink, str]
+) -> None:
     handler, relay = sink
-    patient, author, reader = add_patient(rt, email="claire@example.org"), add_pro(rt), add_pro(rt, last_name="Roux")
+    patient, author, reader = (
+        add_patient(rt, email="claire@example.org"),
+        add_pro(rt),
+        add_pro(rt, last_name="Roux"),
+    )
     upload(rt, pro_ctx(author), patient, title="Radio du genou")
     records.list_documents(rt, pro_ctx(reader), patient.id, declares_consent=True)
     records.list_documents(rt, pro_ctx(reader), patient.id)  # not a first access any more
@@ -75,7 +83,9 @@ def test_tr_2_first_access_of_each_pro_and_each_document(rt: Runtime, sink: tupl
 def test_tr_2_emergency_access_names_its_mode(rt: Runtime) -> None:
     patient, pro = add_patient(rt), add_pro(rt, last_name="Urgent")
     upload(rt, pro_ctx(add_pro(rt)), patient)
-    records.list_documents(rt, pro_ctx(pro, mode=AccessMode.BRIS_DE_GLACE, reason="Coma"), patient.id)
+    records.list_documents(
+        rt, pro_ctx(pro, mode=AccessMode.BRIS_DE_GLACE, reason="Coma"), patient.id
+    )
     deliver_pending(rt.uow, None, "carnet@example.org")
     emergency = [n for n in _notifications(rt, patient.id) if n.kind == "emergency_access"]
     assert [n.text_fr for n in emergency] == [
@@ -83,7 +93,9 @@ def test_tr_2_emergency_access_names_its_mode(rt: Runtime) -> None:
     ]
 
 
-def test_tr_2_delivery_retries_with_backoff_and_never_twice(rt: Runtime, fixed_clock: FixedClock) -> None:
+def test_tr_2_delivery_retries_with_backoff_and_never_twice(
+    rt: Runtime, fixed_clock: FixedClock
+) -> None:
     patient = add_patient(rt)
     upload(rt, pro_ctx(add_pro(rt)), patient)
     sent: list[EmailMessage] = []

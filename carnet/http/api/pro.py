@@ -21,11 +21,17 @@ from carnet.http.api.schemas import (
     DocumentOut,
     HistoryEntryOut,
     HistoryOut,
+    InsiOut,
     MaskIn,
     PatientFoundOut,
     PatientSearchIn,
+    QualifyIn,
+    QualifyOut,
+    TraitsIn,
 )
-from carnet.http.deps import ProCtx, RuntimeDep
+from carnet.http.deps import LimiterDep, ProCtx, RuntimeDep
+from carnet.identity.traits import Sex, Traits
+from carnet.population.identity import find_ins, qualify_ins
 from carnet.records import service as records
 from carnet.records.service import DocumentFilter, NewDocument
 
@@ -50,6 +56,35 @@ def _new(body: DocumentIn) -> NewDocument:
         masked=body.masked,
         invisible_patient=body.invisible_patient,
         invisible_representatives=body.invisible_representatives,
+    )
+
+
+def _traits(body: TraitsIn) -> Traits:
+    return Traits(
+        body.birth_names, body.first_names, Sex(body.sex), body.birth_date, body.birth_place
+    )
+
+
+@router.post("/insi", response_model=InsiOut)
+def insi(rt: RuntimeDep, ctx: ProCtx, limiter: LimiterDep, body: TraitsIn) -> InsiOut:
+    """ID-3: the INSi-like look-up, five traits in, the INS out (rate-limited per caller)."""
+    answer = find_ins(rt.uow, ctx, limiter, _traits(body))
+    t = answer.traits
+    return InsiOut(
+        ins=answer.ins,
+        birth_names=t.birth_names,
+        first_names=t.first_names,
+        sex=t.sex.value,
+        birth_date=t.birth_date,
+        birth_place=t.birth_place,
+    )
+
+
+@router.post("/insi/qualify", response_model=QualifyOut)
+def qualify(rt: RuntimeDep, ctx: ProCtx, body: QualifyIn) -> QualifyOut:
+    """ID-3: the pro checks an INS against the five traits; once qualified it is recorded."""
+    return QualifyOut(
+        ins=body.ins, status=qualify_ins(rt.uow, ctx, body.ins, _traits(body.traits)).value
     )
 
 

@@ -198,3 +198,32 @@ class PatientFoundOut(BaseModel):
     patient_id: str
     active: bool
     authorisation: str = Field(description="VALIDE, NON_EXISTE, INTERDIT (blocked) or EXPIRE")
+
+
+class TraitsIn(BaseModel):
+    """The five identity traits (ID-3)."""
+
+    birth_names: str = Field(min_length=1, max_length=200)
+    first_names: str = Field(min_length=1, max_length=200)
+    sex: str = Field(pattern="^[MFI]$")
+    birth_date: date
+    birth_place: str = Field(min_length=5, max_length=5, description="INSEE COG code")
+
+
+class InsiOut(BaseModel):
+    ins: str
+    birth_names: str
+    first_names: str
+    sex: str
+    birth_date: date
+    birth_place: str
+
+
+class QualifyIn(BaseModel):
+    ins: str
+    traits: TraitsIn
+
+
+class QualifyOut(BaseModel):
+    ins: str
+    status: str = Field(description="QUAL when the traits match the register, PROV otherwise")
