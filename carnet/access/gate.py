@@ -126,6 +126,18 @@ def open_for_upload(
     return OpenRecord(patient, facts, decide_record(facts), matrix)
 
 
+def open_patient_space(
+    session: Session, ctx: RequestContext, matrix: Matrix, *, patient_id: str, action: Action
+) -> OpenRecord:
+    """The patient's side of a record only — himself, or who acts for him (ACC-8, LC-8): his
+    mailbox, settings and notifications are not for pros. Anyone else: traced, not found."""
+    record = open_record(session, ctx, matrix, patient_id=patient_id, action=action)
+    if record.facts.requester.kind is RequesterKind.PRO or not record.entry.allowed:
+        trail.record(session, ctx, action, patient_id=patient_id, outcome=Outcome.DENIED)
+        raise not_found()
+    return record
+
+
 def visible(record: OpenRecord, document: Document) -> Decision:
     return decide_document(record.facts, record.entry, document_facts(document), record.matrix)
 

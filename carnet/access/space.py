@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import gate
 from carnet.access import service as acts
-from carnet.access.facts import RequesterKind
 from carnet.access.history import PROFESSIONS
 from carnet.access.loading import settings_of
 from carnet.access.matrix import matrix_for
@@ -93,12 +92,9 @@ def _as_patient_side(
     work: Callable[[Session], T],
 ) -> T:
     with rt.transaction() as session:
-        record = gate.open_record(
+        gate.open_patient_space(
             session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=action
         )
-        if record.facts.requester.kind is RequesterKind.PRO or not record.entry.allowed:
-            trail.record(session, ctx, action, patient_id=patient_id, outcome=Outcome.DENIED)
-            raise gate.not_found()
         return work(session)
 
 
