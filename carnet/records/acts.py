@@ -1,0 +1,135 @@
+"""Acts on existing documents: delete, archive, mask, show to the patient (DOC-3, DOC-4, DOC-6).
+
+Each finds the document through the gate, checks the act's own rule, and traces the act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from carnet import clock
+from carnet.access import gate
+from carnet.access.facts import RequesterKind
+from carnet.audit import trail
+from carnet.audit.rules import Action
+from carnet.context import RequestContext
+from carnet.errors import Forbidden
+from carnet.notify.rules import Kind
+from carnet.notify.service import enqueue
+from carnet.records.models import Document
+from carnet.records.rules import Act
+from carnet.records.writing import act_on, doc_ref, open_for
+from carnet.runtime import Runtime
+
+
+def _change(
+    rt: Runtime,
+    ctx: RequestContext,
+    patient_id: str,
+    document_id: str,
+    act: Act,
+    action: Action,
+    change: Callable[[Document], None],
+    detail: dict[str, object] | None = None,
+) -> Document:
+    with rt.transaction() as session:
+        record = open_for(session, rt, ctx, patient_id, action)
+        document = act_on(session, ctx, record, document_id, act, action)
+        change(document)
+        document.updated_at = clock.now()
+        document.meta_version += 1
+        trail.record(
+            session,
+            ctx,
+            action,
+            patient_id=patient_id,
+            document=doc_ref(document),
+            on_behalf_of=record.on_behalf_of,
+            detail=detail,
+        )
+        return document
+
+
+def delete_document(
+    rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str
+) -> Document:
+    """DOC-6: logical: kept, no longer listed."""
+
+    def change(d: Document) -> None:
+        d.status, d.deleted_at = "deleted", clock.now()
+
+    return _change(rt, ctx, patient_id, document_id, Act.DELETE, Action.DELETE_DOCUMENT, change)
+
+
+def set_archived(
+    rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str, archived: bool
+) -> Document:
+    def change(d: Document) -> None:
+        d.archived = archived
+
+    action = Action.ARCHIVE_DOCUMENT if archived else Action.UNARCHIVE_DOCUMENT
+    return _change(rt, ctx, patient_id, document_id, Act.ARCHIVE, action, change)
+
+
+def set_masked(
+    rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str, masked: bool
+) -> Document:
+    """DOC-4: masked from pros but the author, administrators and the médecin traitant."""
+
+    def change(d: Document) -> None:
+        d.masked = masked
+
+    action = Action.MASK_DOCUMENT if masked else Action.UNMASK_DOCUMENT
+    return _change(rt, ctx, patient_id, document_id, Act.MASK, action, change)
+
+
+def show_to_patient(
+    rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str
+) -> Document:
+    """DOC-3: the author ends the invisibility to the patient; the patient is told then (DOC-2)."""
+    with rt.transaction() as session:
+        record = open_for(session, rt, ctx, patient_id, Action.SHOW_TO_PATIENT)
+        document = act_on(
+            session, ctx, record, document_id, Act.SHOW_TO_PATIENT, Action.SHOW_TO_PATIENT
+        )
+        if document.invisible_patient:
+            document.invisible_patient = False
+            document.updated_at = clock.now()
+            document.meta_version += 1
+            if not document.invisible_representatives:
+                enqueue(session, patient_id, Kind.DOCUMENT_ADDED, {"title": document.title})
+        trail.record(
+            session,
+            ctx,
+            Action.SHOW_TO_PATIENT,
+            patient_id=patient_id,
+            document=doc_ref(document),
+            on_behalf_of=record.on_behalf_of,
+        )
+        return document
+
+
+def mask_all(rt: Runtime, ctx: RequestContext, patient_id: str, masked: bool) -> int:
+    """DOC-4: every document in one click (the patient's side only)."""
+    with rt.transaction() as session:
+        record = open_for(session, rt, ctx, patient_id, Action.MASK_DOCUMENT)
+        if record.facts.requester.kind is RequesterKind.PRO:
+            raise Forbidden(
+                "Seul le patient masque tous ses documents d'un coup.",
+                "Only the patient masks all documents at once.",
+                code="act_not_allowed",
+            )
+        documents = gate.list_documents(session, ctx, record, lambda d: d.masked != masked)
+        for d in documents:
+            d.masked = masked
+            d.meta_version += 1
+            d.updated_at = clock.now()
+        trail.record(
+            session,
+            ctx,
+            Action.MASK_DOCUMENT if masked else Action.UNMASK_DOCUMENT,
+            patient_id=patient_id,
+            on_behalf_of=record.on_behalf_of,
+            detail={"all": True, "count": len(documents)},
+        )
+        return len(documents)

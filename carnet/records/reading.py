@@ -1,0 +1,119 @@
+"""Reading documents: lists, one document, its content checked against its hash (DOC-7)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from carnet.access import gate
+from carnet.access.matrix import matrix_for
+from carnet.audit.rules import Action
+from carnet.blobs.crypto import DecryptionFailed, decrypt
+from carnet.context import RequestContext
+from carnet.errors import IntegrityFailure, NotFound
+from carnet.keys.service import key_by_id
+from carnet.logs import get_logger
+from carnet.records.models import Document
+from carnet.records.writing import open_for
+from carnet.runtime import Runtime
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    category: str | None = None
+    type_code: str | None = None
+    status: Sequence[str] = field(default=("current",))
+    include_archived: bool = False
+    author_id: str | None = None
+    since: date | None = None
+    until: date | None = None
+    text: str | None = None
+
+    def keep(self, d: Document) -> bool:
+        day = d.service_date or d.created_at.date()
+        return (
+            (self.category is None or d.category == self.category)
+            and (self.type_code is None or d.type_code == self.type_code)
+            and d.status in self.status
+            and (self.include_archived or not d.archived)
+            and (self.author_id is None or d.author_id == self.author_id)
+            and (self.since is None or day >= self.since)
+            and (self.until is None or day <= self.until)
+            and (self.text is None or self.text.lower() in d.title.lower())
+        )
+
+
+def list_documents(
+    rt: Runtime,
+    ctx: RequestContext,
+    patient_id: str | None = None,
+    flt: DocumentFilter | None = None,
+    *,
+    ins: str | None = None,
+    declares_consent: bool = False,
+) -> tuple[str, list[Document]]:
+    """The documents the caller may see, with the patient's id (a pro may come by INS)."""
+    flt = flt or DocumentFilter()
+    with rt.transaction() as session:
+        record = gate.open_record(
+            session,
+            ctx,
+            matrix_for(rt.settings),
+            patient_id=patient_id,
+            ins=ins,
+            declares_consent=declares_consent,
+        )
+        return record.patient.id, gate.list_documents(session, ctx, record, flt.keep)
+
+
+def get_document(rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str) -> Document:
+    with rt.transaction() as session:
+        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
+        return gate.read_document(session, ctx, record, document_id)
+
+
+def read_content(
+    rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str
+) -> tuple[Document, bytes]:
+    """DOC-7: the bytes that were sent, checked against size and SHA-256 on every read."""
+    with rt.transaction() as session:
+        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
+        document = gate.read_document(session, ctx, record, document_id)
+        key = key_by_id(session, rt.master_key, patient_id, document.key_id)
+    return document, _checked_content(rt, document, key)
+
+
+def _checked_content(rt: Runtime, document: Document, key: bytes) -> bytes:
+    try:
+        data = decrypt(key, rt.blobs.get(document.blob_key), document.blob_key.encode())
+    except (KeyError, DecryptionFailed):
+        data = None
+    if (
+        data is None
+        or len(data) != document.size
+        or hashlib.sha256(data).hexdigest() != document.sha256
+    ):
+        log.error("integrity_failure", document_id=document.id, patient_id=document.patient_id)
+        raise IntegrityFailure(
+            "Le contenu stocké de ce document est altéré ; il n'est pas servi. L'exploitant est alerté.",
+            "This document's stored content is damaged; it is not served. The operator is alerted.",
+        )
+    return data
+
+
+def versions(rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str) -> list[Document]:
+    """The version chain of a document, as far as the caller may see each version."""
+    with rt.transaction() as session:
+        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
+        document = gate.read_document(session, ctx, record, document_id, trace_success=False)
+        return gate.list_documents(session, ctx, record, lambda d: d.set_id == document.set_id)
+
+
+def require_found(document: Document | None) -> Document:
+    if document is None:
+        raise NotFound()
+    return document

@@ -1,0 +1,185 @@
+"""What uploads and acts on documents share: the new row, its content, the act check."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access import gate
+from carnet.access.facts import RequesterKind
+from carnet.access.matrix import matrix_for
+from carnet.audit import trail
+from carnet.audit.rules import Action, Outcome
+from carnet.blobs.crypto import encrypt
+from carnet.context import ActorKind, RequestContext
+from carnet.errors import Forbidden
+from carnet.identity.models import ProEstablishment
+from carnet.ids import new_id
+from carnet.keys.service import current_key
+from carnet.logs import get_logger
+from carnet.notify.rules import Kind
+from carnet.notify.service import enqueue
+from carnet.records.catalog import PERSONAL_SPACE, TYPES
+from carnet.records.models import Document
+from carnet.records.rules import Act, Actor, Upload, Uploader, check_act, check_upload
+from carnet.runtime import Runtime
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    type_code: str
+    title: str
+    mime_type: str
+    content: bytes
+    unique_id: str | None = None
+    service_date: date | None = None
+    masked: bool = False
+    invisible_patient: bool = False
+    invisible_representatives: bool = False
+
+
+def uploader_of(ctx: RequestContext) -> Uploader:
+    if ctx.kind is ActorKind.PRO:
+        return Uploader.PRO
+    if ctx.kind is ActorKind.OPERATOR:
+        return Uploader.OPERATOR
+    return Uploader.PATIENT
+
+
+def doc_ref(d: Document) -> trail.DocumentRef:
+    return trail.DocumentRef(d.id, d.version, d.sha256)
+
+
+def store_content(
+    rt: Runtime, session: Session, patient_id: str, document_id: str, data: bytes
+) -> tuple[str, str]:
+    key_id, key = current_key(session, rt.master_key, patient_id)
+    blob_key = f"{patient_id}/{document_id}"
+    rt.blobs.put(blob_key, encrypt(key, data, blob_key.encode()))
+    return blob_key, key_id
+
+
+def new_row(
+    rt: Runtime,
+    session: Session,
+    ctx: RequestContext,
+    record: gate.OpenRecord,
+    new: NewDocument,
+    *,
+    set_id: str | None = None,
+    version: int = 1,
+    replaces: str | None = None,
+) -> Document:
+    uploader = uploader_of(ctx)
+    mime = check_upload(
+        Upload(
+            uploader,
+            new.type_code,
+            new.mime_type,
+            new.content,
+            new.masked,
+            new.invisible_patient,
+            new.invisible_representatives,
+        ),
+        record.facts.patient.age,
+    )
+    doc_type = TYPES[new.type_code]
+    document_id = new_id()
+    blob_key, key_id = store_content(rt, session, record.patient.id, document_id, new.content)
+    now = clock.now()
+    document = Document(
+        patient_id=record.patient.id,
+        id=document_id,
+        unique_id=new.unique_id or f"urn:uuid:{document_id}",
+        set_id=set_id or document_id,
+        version=version,
+        replaces_id=replaces,
+        type_system=doc_type.system,
+        type_code=doc_type.code,
+        class_code=doc_type.class_code,
+        category=PERSONAL_SPACE if uploader is Uploader.PATIENT else doc_type.category,
+        title=new.title.strip()[:500] or doc_type.label,
+        author_kind=uploader.value,
+        author_id=ctx.actor_id,
+        author_establishment_id=establishment_of(session, ctx),
+        service_date=new.service_date,
+        created_at=now,
+        updated_at=now,
+        mime_type=mime,
+        size=len(new.content),
+        sha256=hashlib.sha256(new.content).hexdigest(),
+        sha1=hashlib.sha1(new.content, usedforsecurity=False).hexdigest(),
+        blob_key=blob_key,
+        key_id=key_id,
+        masked=new.masked,
+        invisible_patient=new.invisible_patient,
+        invisible_representatives=new.invisible_representatives,
+        status="current",
+        archived=False,
+        meta_version=1,
+        deleted_at=None,
+    )
+    session.add(document)
+    session.flush()
+    if not (document.invisible_patient or document.invisible_representatives):
+        enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
+    return document
+
+
+def establishment_of(session: Session, ctx: RequestContext) -> str | None:
+    """The author's structure, as the directory knows it (the first of his activities)."""
+    if ctx.pro is None:
+        return None
+    return session.execute(
+        select(ProEstablishment.establishment_id)
+        .where(ProEstablishment.rpps == ctx.pro.rpps)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def act_on(
+    session: Session,
+    ctx: RequestContext,
+    record: gate.OpenRecord,
+    document_id: str,
+    act: Act,
+    action: Action,
+) -> Document:
+    """Find a document for an act (NotFound if unseen), check the act's rule, or trace the refusal."""
+    document = gate.read_document(session, ctx, record, document_id, action, trace_success=False)
+    who = record.facts.requester
+    actor = Actor(
+        is_patient_side=who.kind is not RequesterKind.PRO,
+        is_author=document.author_id == ctx.actor_id,
+        is_administrator=record.facts.relation.administrator,
+    )
+    try:
+        check_act(act, actor)
+    except Forbidden as refusal:
+        trail.record(
+            session,
+            ctx,
+            action,
+            patient_id=record.patient.id,
+            outcome=Outcome.DENIED,
+            document=doc_ref(document),
+            on_behalf_of=record.on_behalf_of,
+        )
+        refusal.keep_changes = True
+        raise
+    return document
+
+
+def open_for(
+    session: Session, rt: Runtime, ctx: RequestContext, patient_id: str, action: Action
+) -> gate.OpenRecord:
+    return gate.open_record(
+        session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=action
+    )
