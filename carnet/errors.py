@@ -59,6 +59,20 @@ class Conflict(Refusal):
     status = 409
 
 
+class NotSupported(Refusal):
+    """An operation the interface does not offer (e.g. changing a field FHIR PATCH may not touch)."""
+
+    code = "not_supported"
+    status = 405
+
+
+class PreconditionFailed(Refusal):
+    """The caller's version of the resource is not the current one (If-Match)."""
+
+    code = "version_conflict"
+    status = 412
+
+
 class TooMany(Refusal):
     code = "rate_limited"
     status = 429

@@ -5,6 +5,7 @@ from carnet.audit.models import Trace, TraceHead
 from carnet.db.base import Base
 from carnet.identity.models import Establishment, Mailbox, Pro, ProEstablishment
 from carnet.keys.models import PatientKey
+from carnet.messaging.models import Attachment, Conversation, HostedMail, Message, OutgoingMail
 from carnet.notify.models import Notification, OutboxEvent
 from carnet.population.models import ActivationCode, InsQualification, Patient, Representative
 from carnet.records.models import Document
@@ -12,14 +13,19 @@ from carnet.records.models import Document
 __all__ = [
     "AccessSettings",
     "ActivationCode",
+    "Attachment",
     "Base",
     "CareRelation",
+    "Conversation",
     "Document",
     "Establishment",
+    "HostedMail",
     "InsQualification",
     "Mailbox",
+    "Message",
     "Notification",
     "OutboxEvent",
+    "OutgoingMail",
     "Patient",
     "PatientKey",
     "Pro",

@@ -11,9 +11,11 @@ from carnet.demo.guide import print_guide
 from carnet.demo.load import is_empty, load_demo
 from carnet.http.app import create_app
 from carnet.logs import configure_logging, get_logger
+from carnet.messaging.delivery import run_worker as outgoing_mail_worker
 from carnet.notify.service import deliver_pending, smtp_mailer
 from carnet.runtime import Runtime, build_runtime
 from carnet.settings import Settings
+from carnet.smtp.server import start_smtp
 
 log = get_logger(__name__)
 
@@ -41,16 +43,21 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     )
     worker = asyncio.create_task(outbox_worker(rt))
+    mail_worker = asyncio.create_task(outgoing_mail_worker(rt))
+    smtp = await start_smtp(rt, host, smtp_port)
     print(
         f"Carnet écoute sur / listening on http://{host}:{port}/  (santé : /healthz, API : /docs)",
+        f"\nSMTP (MSSanté) : {host}:{smtp.port}",
         flush=True,
     )
     try:
         await server.serve()
     finally:
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        await smtp.stop()
+        for task in (worker, mail_worker):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def run(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:

@@ -42,6 +42,47 @@ class Settings(BaseSettings):
         default="patient.mssante.fr", description="Domain of patients' mailboxes (ID-2)."
     )
     smtp_relay: str | None = Field(default=None, description="host:port of the outgoing relay.")
+    smtp_hostname: str | None = Field(
+        default=None,
+        description="Name the SMTP server greets with; default: the patient mail domain.",
+    )
+    smtp_max_message_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        description="SMTP SIZE: largest message accepted, in bytes (beyond: 552).",
+    )
+    smtp_max_recipients: int = Field(
+        default=100, description="Recipients accepted per SMTP message (beyond: 452)."
+    )
+    smtp_max_line_bytes: int = Field(
+        default=1001,
+        description="Longest SMTP line, CRLF included (RFC 5321: 1000, +1 for dot-stuffing).",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=300,
+        description="SMTP: a connection silent this long is closed; DATA must end within it.",
+    )
+    smtp_session_max_seconds: float = Field(
+        default=1800, description="SMTP: a connection is closed after this long, whatever it does."
+    )
+    smtp_tls_cert_file: Path | None = Field(
+        default=None,
+        description="PEM certificate for STARTTLS; default: a self-signed one made in <data_dir>/smtp.",
+    )
+    smtp_tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of that certificate."
+    )
+    smtp_client_ca_file: Path | None = Field(
+        default=None,
+        description="PEM CA of the MSSanté trust space: when set, senders must present a client "
+        "certificate it signed (over STARTTLS).",
+    )
+    smtp_require_tls: bool = Field(
+        default=False, description="Refuse mail commands before STARTTLS (530)."
+    )
+    smtp_give_up_hours: float = Field(
+        default=48,
+        description="Outgoing mail still undelivered after this long is given up; the patient is told.",
+    )
     mail_from: str = Field(
         default="ne-pas-repondre@carnet.localhost", description="Sender of notices."
     )

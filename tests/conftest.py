@@ -3,20 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text
+from support import NOW, PG_URL, LiveServer, free_port
 
 from carnet.blobs.crypto import load_or_create_master_key
 from carnet.blobs.local import LocalBlobStore
@@ -28,8 +22,9 @@ from carnet.models import Base
 from carnet.runtime import Runtime
 from carnet.settings import Settings
 
-PG_URL = os.environ.get("CARNET_TEST_DATABASE_URL")
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+pytest_plugins = ["live_api"]
+#: Older tests import these from here; new ones import ``support``.
+__all__ = ["PG_URL", "LiveServer", "free_port"]
 
 
 @pytest.fixture(autouse=True)
@@ -110,42 +105,3 @@ def rt(engine: Engine, tmp_path: Path, settings: Settings) -> Runtime:
         blobs=LocalBlobStore(tmp_path / "blobs"),
         master_key=load_or_create_master_key(tmp_path / "keys" / "master.key"),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class LiveServer:
-    """The real app on a real socket; the runtime is swapped per test."""
-
-    def __init__(self, app: FastAPI, port: int) -> None:
-        self.app = app
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)

@@ -42,10 +42,7 @@ class OpenRecord:
 
 
 def not_found() -> NotFound:
-    refusal = NotFound(
-        "Aucun dossier ou document ne correspond.",
-        "No record or document matches.",
-    )
+    refusal = NotFound()
     refusal.keep_changes = True
     return refusal
 
@@ -69,7 +66,7 @@ def open_record(
         session.get(Patient, patient_id) if patient_id else _patient_by_ins(session, ins or "")
     )
     if patient is None:
-        raise NotFound("Aucun dossier ou document ne correspond.", "No record or document matches.")
+        raise NotFound()
     facts = record_facts(session, ctx, patient, declares_consent=declares_consent)
     entry = decide_record(facts)
     if not entry.allowed and not _may_still_read_own(facts, entry):
@@ -110,7 +107,7 @@ def open_for_upload(
         session.get(Patient, patient_id) if patient_id else _patient_by_ins(session, ins or "")
     )
     if patient is None:
-        raise NotFound("Aucun dossier ou document ne correspond.", "No record or document matches.")
+        raise NotFound()
     facts = record_facts(session, ctx, patient)
     decision = decide_upload(facts)
     if not decision.allowed:

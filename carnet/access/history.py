@@ -49,6 +49,7 @@ class HistoryEntry:
     id: str
     at: datetime
     actor_kind: str
+    actor_id: str
     actor_label: str
     profession: str | None
     action: str
@@ -113,6 +114,7 @@ def read_history(
                 id=t.id,
                 at=t.at,
                 actor_kind=t.actor_kind,
+                actor_id=t.actor_id if t.actor_kind == "pro" else "",
                 actor_label=labels.get(
                     t.actor_id, _non_pro_label(t.actor_kind, t.actor_id, patient_id)
                 ),

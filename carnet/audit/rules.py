@@ -39,6 +39,14 @@ class Action(StrEnum):
     QUALIFY_INS = "qualify_ins"
     IMPORT_POPULATION = "import_population"
     IMPORT_DIRECTORY = "import_directory"
+    RECEIVE_MESSAGE = "receive_message"
+    LIST_MESSAGES = "list_messages"
+    READ_MESSAGE = "read_message"
+    SEND_MESSAGE = "send_message"
+    SEND_READ_RECEIPT = "send_read_receipt"
+    READ_ATTACHMENT = "read_attachment"
+    SAVE_ATTACHMENT = "save_attachment"
+    MESSAGE_UNDELIVERABLE = "message_undeliverable"
 
 
 class Outcome(StrEnum):

@@ -8,11 +8,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from carnet import clock
 from carnet.access import service as access_acts
 from carnet.context import AccessMode, RequestContext
 from carnet.demo import personas as p
 from carnet.identity.directory import import_directory
 from carnet.identity.ins import make_ins
+from carnet.messaging.inbound import InboundMail, receive_message
+from carnet.messaging.mime import Outgoing, compose
+from carnet.messaging.rules import patient_address
 from carnet.population.models import Patient
 from carnet.population.service import (
     Letter,
@@ -179,6 +183,7 @@ def load_demo(rt: Runtime, extra_patients: int = 20) -> DemoResult:
                 password=DEMO_PASSWORD,
             )
     _documents_and_settings(rt)
+    _conversation(rt)
     with rt.transaction() as session:
         chloe = patient_by_ins(session, p.CHLOE.ins)
     if chloe is not None:
@@ -256,6 +261,17 @@ def _documents_and_settings(rt: Runtime) -> None:
             ),
         ),
         (
+            p.PHARMACIEN,
+            claire_id,
+            doc(
+                "60593-1",
+                "Dispensation : amoxicilline",
+                "application/pdf",
+                pdf("Amoxicilline 1 g, 12 comprimes delivres"),
+                "demo-claire-6",
+            ),
+        ),
+        (
             p.DR_MARTIN,
             lea_id,
             doc(
@@ -282,3 +298,25 @@ def _documents_and_settings(rt: Runtime) -> None:
         access_acts.set_medecin_traitant(session, ctx, claire_id, p.DR_MARTIN.rpps)
         access_acts.designate_administrator(session, ctx, claire_id, p.DR_COEUR.rpps)
         access_acts.block_pro(session, ctx, claire_id, p.BLOQUE.rpps)
+
+
+def _conversation(rt: Runtime) -> None:
+    """MSG-2: Claire's médecin traitant wrote to her, asking for a read receipt (MSG-6); the
+    pharmacy that dispensed her treatment has an organisational mailbox (MSG-10)."""
+    doctor = p.DR_MARTIN.mailbox
+    claire = patient_address(p.CLAIRE.ins, rt.settings.patient_mail_domain)
+    raw = compose(
+        Outgoing(
+            message_id="<demo-claire-1@medecin.mssante.fr>",
+            mail_from=doctor,
+            from_name=f"Dr {p.DR_MARTIN.first_name} {p.DR_MARTIN.last_name}",
+            to=claire,
+            to_name="",
+            subject="Vos résultats d'échographie",
+            body="Bonjour Madame Martin,\n\nL'échographie cardiaque est normale. Nous en "
+            "reparlerons à la prochaine consultation.\n\nBien cordialement,\nDr Bernard",
+            date=clock.now(),
+        )
+    )
+    raw = b"Disposition-Notification-To: " + doctor.encode() + b"\r\n" + raw
+    receive_message(rt, InboundMail(doctor, [claire], raw))

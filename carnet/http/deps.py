@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
 
@@ -44,7 +46,22 @@ def _bearer(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
+def header_text(value: str | None) -> str | None:
+    """A free-text header (the emergency reason) in French: percent-encoded UTF-8 (what clients
+    that only send ASCII headers do), or raw UTF-8 bytes (which Starlette hands over as latin-1)."""
+    if value is None:
+        return None
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("latin-1").decode("utf-8")
+    return unquote(value) if "%" in value else value
+
+
+def _door(request: Request) -> Door:
+    return Door.FHIR if request.url.path.startswith("/fhir") else Door.API
+
+
 def pro_context(
+    request: Request,
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     authorization: Annotated[str | None, Header()] = None,
     x_access_mode: Annotated[str | None, Header()] = None,
@@ -67,13 +84,14 @@ def pro_context(
         claims.profession,
         claims.specialty,
         claims.level,
-        door=Door.API,
+        door=_door(request),
         mode=mode,
-        reason=x_access_reason,
+        reason=header_text(x_access_reason),
     )
 
 
 def patient_context(
+    request: Request,
     runtime: RuntimeDep,
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     authorization: Annotated[str | None, Header()] = None,
@@ -85,8 +103,26 @@ def patient_context(
     person_id = person_id_for_ins(runtime.uow, claims.ins)
     if person_id is None:
         raise Unauthenticated("Usager inconnu.", "Unknown patient.", code="unknown_patient")
-    return RequestContext.for_patient(person_id, door=Door.API)
+    return RequestContext.for_patient(person_id, door=_door(request))
 
 
 ProCtx = Annotated[RequestContext, Depends(pro_context)]
 PatientCtx = Annotated[RequestContext, Depends(patient_context)]
+
+
+def any_context(
+    request: Request,
+    runtime: RuntimeDep,
+    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
+    authorization: Annotated[str | None, Header()] = None,
+    x_access_mode: Annotated[str | None, Header()] = None,
+    x_access_reason: Annotated[str | None, Header()] = None,
+) -> RequestContext:
+    """Either a pro or a patient (FHIR AuditEvent serves both)."""
+    claims = verifier.verify(_bearer(authorization))
+    if isinstance(claims, ProClaims):
+        return pro_context(request, verifier, authorization, x_access_mode, x_access_reason)
+    return patient_context(request, runtime, verifier, authorization)
+
+
+AnyCtx = Annotated[RequestContext, Depends(any_context)]

@@ -91,7 +91,8 @@ def _deliver(session: Session, event: OutboxEvent, mailer: Mailer | None, mail_f
     patient = session.get(Patient, event.patient_id)
     if patient is None:
         return
-    if session.get(Notification, (patient.id, event.id)) is None:
+    in_centre = payload.get("centre", "1") == "1"  # MSG-8: messages, once activated only
+    if in_centre and session.get(Notification, (patient.id, event.id)) is None:
         fr, en = texts(kind, payload)
         session.add(
             Notification(

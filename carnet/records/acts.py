@@ -6,6 +6,9 @@ Each finds the document through the gate, checks the act's own rule, and traces 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import gate
@@ -13,7 +16,7 @@ from carnet.access.facts import RequesterKind
 from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
-from carnet.errors import Forbidden
+from carnet.errors import Forbidden, Invalid
 from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
 from carnet.records.models import Document
@@ -133,3 +136,85 @@ def mask_all(rt: Runtime, ctx: RequestContext, patient_id: str, masked: bool) ->
             detail={"all": True, "count": len(documents)},
         )
         return len(documents)
+
+
+@dataclass(frozen=True)
+class MetadataChange:
+    """What a FHIR metadata update may change (PDSm): status, confidentiality, archiving.
+    ``None`` leaves a field as it is."""
+
+    deleted: bool | None = None
+    masked: bool | None = None
+    invisible_patient: bool | None = None
+    invisible_representatives: bool | None = None
+    archived: bool | None = None
+
+
+def update_metadata(
+    rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str, change: MetadataChange
+) -> Document:
+    """Several acts in one transaction, each checked by its own rule and traced; one new
+    metadata version in all."""
+    with rt.transaction() as session:
+        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
+        document = gate.read_document(session, ctx, record, document_id, trace_success=False)
+        if change.invisible_patient is True and not document.invisible_patient:
+            raise Invalid(
+                "Un document ne devient invisible au patient qu'au dépôt.",
+                "A document is made invisible to the patient at upload only.",
+                code="visibility_not_allowed",
+            )
+        if change.invisible_representatives not in (None, document.invisible_representatives):
+            raise Invalid(
+                "La visibilité pour les représentants légaux se choisit au dépôt.",
+                "Visibility to legal representatives is chosen at upload.",
+                code="visibility_not_allowed",
+            )
+        steps: list[tuple[Act, Action, Callable[[Document], None]]] = []
+        if change.masked is not None and change.masked != document.masked:
+            masked = change.masked
+            steps.append(
+                (
+                    Act.MASK,
+                    Action.MASK_DOCUMENT if masked else Action.UNMASK_DOCUMENT,
+                    lambda d: setattr(d, "masked", masked),
+                )
+            )
+        if change.invisible_patient is False and document.invisible_patient:
+            steps.append((Act.SHOW_TO_PATIENT, Action.SHOW_TO_PATIENT, lambda d: _show(session, d)))
+        if change.archived is not None and change.archived != document.archived:
+            archived = change.archived
+            steps.append(
+                (
+                    Act.ARCHIVE,
+                    Action.ARCHIVE_DOCUMENT if archived else Action.UNARCHIVE_DOCUMENT,
+                    lambda d: setattr(d, "archived", archived),
+                )
+            )
+        if change.deleted and document.status != "deleted":
+            steps.append((Act.DELETE, Action.DELETE_DOCUMENT, _delete))
+        for act, action, apply in steps:
+            act_on(session, ctx, record, document_id, act, action)
+            apply(document)
+            trail.record(
+                session,
+                ctx,
+                action,
+                patient_id=patient_id,
+                document=doc_ref(document),
+                on_behalf_of=record.on_behalf_of,
+            )
+        if steps:
+            document.updated_at = clock.now()
+            document.meta_version += 1
+        return document
+
+
+def _show(session: Session, d: Document) -> None:
+    d.invisible_patient = False
+    if not d.invisible_representatives:
+        enqueue(session, d.patient_id, Kind.DOCUMENT_ADDED, {"title": d.title})
+
+
+def _delete(d: Document) -> None:
+    d.status, d.deleted_at = "deleted", clock.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from carnet.access import gate
 from carnet.access.matrix import matrix_for
@@ -32,19 +32,45 @@ class DocumentFilter:
     since: date | None = None
     until: date | None = None
     text: str | None = None
+    only_archived: bool = False
+    class_code: str | None = None
+    unique_id: str | None = None
+    security_label: str | None = None
+    created_since: datetime | None = None
+    created_until: datetime | None = None
 
     def keep(self, d: Document) -> bool:
         day = d.service_date or d.created_at.date()
         return (
             (self.category is None or d.category == self.category)
             and (self.type_code is None or d.type_code == self.type_code)
+            and (self.class_code is None or d.class_code == self.class_code)
             and d.status in self.status
-            and (self.include_archived or not d.archived)
+            and (self.include_archived or self.only_archived or not d.archived)
+            and (not self.only_archived or d.archived)
             and (self.author_id is None or d.author_id == self.author_id)
             and (self.since is None or day >= self.since)
             and (self.until is None or day <= self.until)
+            and (self.created_since is None or d.created_at >= self.created_since)
+            and (self.created_until is None or d.created_at <= self.created_until)
             and (self.text is None or self.text.lower() in d.title.lower())
+            and (self.unique_id is None or d.unique_id == self.unique_id)
+            and (self.security_label is None or self.security_label in confidentiality_codes(d))
         )
+
+
+def confidentiality_codes(d: Document) -> list[str]:
+    """DOC-3: the DMP's confidentiality codes of a document (``N`` when none applies)."""
+    codes = [
+        code
+        for flag, code in (
+            (d.masked, "MASQUE_PS"),
+            (d.invisible_patient, "INVISIBLE_PATIENT"),
+            (d.invisible_representatives, "INVISIBLE_REPRESENTANTS_LEGAUX"),
+        )
+        if flag
+    ]
+    return codes or ["N"]
 
 
 def list_documents(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import PG_URL, free_port
 from typer.testing import CliRunner
 
 from carnet.auth.claims import PatientClaims, ProClaims
@@ -18,7 +19,6 @@ from carnet.auth.verify import TokenVerifier
 from carnet.cli.main import app
 from carnet.context import AuthLevel
 from carnet.demo import personas
-from conftest import PG_URL, free_port
 
 runner = CliRunner()
 CARNET = str(Path(sys.executable).parent / "carnet")
@@ -31,8 +31,19 @@ def _env(data: Path) -> dict[str, str]:
 
 
 def test_token_pro_is_verified_by_the_instance(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["token", "pro", "--rpps", "10000000001", "--specialty", "SM26", "--data-dir",
-                                 str(tmp_path)])
+    result = runner.invoke(
+        app,
+        [
+            "token",
+            "pro",
+            "--rpps",
+            "10000000001",
+            "--specialty",
+            "SM26",
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     key = load_or_create_instance_key(tmp_path / "keys" / "instance.jwk")
     claims = TokenVerifier(key).verify(result.output.strip())
@@ -58,17 +69,39 @@ def test_lc_1_population_import_reports_bad_lines_and_writes_letters(tmp_path: P
     feed.write_text(
         "ins,birth_names,first_names,sex,birth_date,birth_place,email\n"
         f"{good.ins},MARTIN,Claire,F,1985-04-12,75056,c@example.org\n"
-        f"{good.ins[:13]}00,DURAND,Jean,M,1970-01-01,75056,\n", encoding="utf-8")
+        f"{good.ins[:13]}00,DURAND,Jean,M,1970-01-01,75056,\n",
+        encoding="utf-8",
+    )
     letters = tmp_path / "letters.csv"
-    result = runner.invoke(app, ["population", "import", str(feed), "--letters", str(letters), "--data-dir",
-                                 str(tmp_path / "data")])
+    result = runner.invoke(
+        app,
+        [
+            "population",
+            "import",
+            str(feed),
+            "--letters",
+            str(letters),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+    )
     assert result.exit_code == 1
     assert "1 créés" in result.output
     assert "ligne 3" in result.output
     assert oct(letters.stat().st_mode & 0o777) == "0o600"
     assert good.ins in letters.read_text()
-    again = runner.invoke(app, ["population", "import", str(feed), "--letters", str(letters), "--data-dir",
-                                str(tmp_path / "data")])
+    again = runner.invoke(
+        app,
+        [
+            "population",
+            "import",
+            str(feed),
+            "--letters",
+            str(letters),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+    )
     assert "0 créés" in again.output
     assert "1 inchangés" in again.output
 
@@ -87,9 +120,11 @@ def test_tr_3_demo_then_verify_log(tmp_path: Path) -> None:
 @pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
 def test_serve_demo_answers_healthz_over_http(tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [CARNET, "serve", "--demo", "--port", str(port), "--data-dir", str(tmp_path)],
-        env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -109,4 +144,6 @@ def test_serve_demo_answers_healthz_over_http(tmp_path: Path) -> None:
         captured, _ = process.communicate(timeout=10)
     output = captured.decode()
     assert f"http://127.0.0.1:{port}/" in output
-    assert personas.CLAIRE.ins not in output.split("Carnet écoute")[-1]  # no INS in the logs after start
+    assert (
+        personas.CLAIRE.ins not in output.split("Carnet écoute")[-1]
+    )  # no INS in the logs after start

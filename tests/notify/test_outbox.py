@@ -13,7 +13,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
-from conftest import free_port
+from support import free_port
 from factories import add_patient, add_pro, pro_ctx, upload
 from sqlalchemy import select
 

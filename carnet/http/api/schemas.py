@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from carnet.access.history import HistoryEntry
 from carnet.records.catalog import CATEGORIES, TYPES
 from carnet.records.models import Document
+from carnet.records.reading import confidentiality_codes
 
 
 class DocumentOut(BaseModel):
@@ -38,15 +39,6 @@ class DocumentOut(BaseModel):
 
     @staticmethod
     def of(d: Document) -> DocumentOut:
-        codes = [
-            code
-            for flag, code in (
-                (d.masked, "MASQUE_PS"),
-                (d.invisible_patient, "INVISIBLE_PATIENT"),
-                (d.invisible_representatives, "INVISIBLE_REPRESENTANTS_LEGAUX"),
-            )
-            if flag
-        ]
         return DocumentOut(
             id=d.id,
             unique_id=d.unique_id,
@@ -68,7 +60,7 @@ class DocumentOut(BaseModel):
             mime_type=d.mime_type,
             size=d.size,
             sha256=d.sha256,
-            confidentiality=codes or ["N"],
+            confidentiality=confidentiality_codes(d),
             status=d.status,
             archived=d.archived,
         )

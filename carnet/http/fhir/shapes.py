@@ -1,0 +1,244 @@
+"""Resources as Carnet returns them: plain dicts, shaped after PDSm / IHE MHD and FR Core."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from carnet.access.history import HistoryEntry
+from carnet.access.pro import FoundPatient
+from carnet.http.fhir import codes
+from carnet.population.models import Patient
+from carnet.records.catalog import TYPES
+from carnet.records.models import Document
+from carnet.records.reading import confidentiality_codes
+
+
+def fhir_document_id(d: Document) -> str:
+    """Patient and document in one id (base32, 52 characters): a read finds its shard directly."""
+    raw = bytes.fromhex(d.patient_id) + bytes.fromhex(d.id)
+    return base64.b32encode(raw).decode().rstrip("=").lower()
+
+
+def parse_document_id(fhir_id: str) -> tuple[str, str] | None:
+    try:
+        raw = base64.b32decode(fhir_id.upper() + "====", casefold=False)
+    except (ValueError, binascii.Error):
+        return None
+    if len(raw) != 32:
+        return None
+    return raw[:16].hex(), raw[16:].hex()
+
+
+def instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _security_label(code: str) -> dict[str, Any]:
+    system = codes.V3_CONFIDENTIALITY if code == "N" else codes.TRE_A07
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def _author(d: Document) -> dict[str, Any]:
+    if d.author_kind == "pro":
+        return {"identifier": {"system": codes.ID_NAT_PS, "value": "8" + d.author_id}}
+    if d.author_kind == "patient":
+        return {"reference": f"Patient/{d.author_id}"}
+    return {"display": "Assurance Maladie"}
+
+
+FHIR_STATUS = {"current": "current", "superseded": "superseded", "deleted": "entered-in-error"}
+
+
+def document_reference(d: Document) -> dict[str, Any]:
+    doc_type = TYPES.get(d.type_code)
+    resource: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "id": fhir_document_id(d),
+        "meta": {"versionId": str(d.meta_version), "lastUpdated": instant(d.updated_at)},
+        "extension": [{"url": codes.IS_ARCHIVED, "valueBoolean": d.archived}],
+        "masterIdentifier": {"system": codes.RFC3986, "value": d.unique_id},
+        "status": FHIR_STATUS[d.status],
+        "type": {
+            "coding": [
+                {
+                    "system": d.type_system,
+                    "code": d.type_code,
+                    "display": doc_type.label if doc_type else d.type_code,
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": codes.CLASS_SYSTEM, "code": d.class_code}]}],
+        "subject": {"reference": f"Patient/{d.patient_id}"},
+        "date": instant(d.created_at),
+        "author": [_author(d)],
+        "description": d.title,
+        "securityLabel": [_security_label(c) for c in confidentiality_codes(d)],
+        "content": [
+            {
+                "attachment": {
+                    "contentType": d.mime_type,
+                    "size": d.size,
+                    "title": d.title,
+                    "hash": base64.b64encode(bytes.fromhex(d.sha1)).decode(),
+                    "url": f"Binary/{fhir_document_id(d)}",
+                    "creation": instant(d.created_at),
+                }
+            }
+        ],
+    }
+    if d.service_date:
+        resource["context"] = {"period": {"start": d.service_date.isoformat()}}
+    if d.replaces_id:
+        target = fhir_document_id(Document(patient_id=d.patient_id, id=d.replaces_id))
+        resource["relatesTo"] = [
+            {"code": "replaces", "target": {"reference": f"DocumentReference/{target}"}}
+        ]
+    return resource
+
+
+def patient_resource(found: FoundPatient, system: str) -> dict[str, Any]:
+    p: Patient = found.patient
+    extensions: list[dict[str, Any]] = [
+        {"url": codes.AUTHORISATION, "valueCode": found.authorisation.value},
+        {
+            "url": codes.BIRTH_PLACE,
+            "valueAddress": {
+                "extension": [
+                    {
+                        "url": codes.INSEE_CODE,
+                        "valueCoding": {
+                            "system": "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM",
+                            "code": p.birth_place,
+                        },
+                    }
+                ]
+            },
+        },
+    ]
+    if found.closed_at is not None:
+        extensions.append({"url": codes.CLOSURE_DATE, "valueDateTime": instant(found.closed_at)})
+    return {
+        "resourceType": "Patient",
+        "id": p.id,
+        "extension": extensions,
+        "identifier": [
+            {
+                "use": "official",
+                "system": system,
+                "value": p.ins,
+                "type": {
+                    "coding": [
+                        {
+                            "system": "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203",
+                            "code": "INS-NIR",
+                        }
+                    ]
+                },
+            }
+        ],
+        "active": found.active,
+        "name": [{"use": "official", "family": p.birth_names, "given": p.first_names.split()}],
+        "gender": {"M": "male", "F": "female"}.get(p.sex, "unknown"),
+        "birthDate": p.birth_date.isoformat(),
+    }
+
+
+def bundle(
+    kind: str,
+    entries: list[dict[str, Any]],
+    *,
+    total: int | None = None,
+    links: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"resourceType": "Bundle", "type": kind}
+    if total is not None:
+        result["total"] = total
+    if links:
+        result["link"] = links
+    result["entry"] = entries
+    return result
+
+
+def search_entry(base: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": "match"},
+    }
+
+
+#: IHE BALP-ish mapping of the trace vocabulary: (DICOM/HL7 subtype, FHIR action code).
+AUDIT_KINDS: dict[str, tuple[str, str]] = {
+    "read_document": ("read", "R"),
+    "list_documents": ("search-type", "E"),
+    "upload_document": ("create", "C"),
+    "replace_document": ("update", "U"),
+    "delete_document": ("delete", "D"),
+    "find_patient": ("search-type", "E"),
+    "read_history": ("search-type", "E"),
+}
+
+
+def audit_event(entry: HistoryEntry, patient_id: str) -> dict[str, Any]:
+    subtype, action = AUDIT_KINDS.get(entry.action, ("update", "U"))
+    agent_who: dict[str, Any] = (
+        {
+            "identifier": {"system": codes.ID_NAT_PS, "value": "8" + entry.actor_id},
+            "display": entry.actor_label,
+        }
+        if entry.actor_kind == "pro"
+        else {"display": entry.actor_label}
+    )
+    event: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "id": entry.id,
+        "type": {
+            "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "code": "rest",
+        },
+        "subtype": [
+            {"system": "http://hl7.org/fhir/restful-interaction", "code": subtype},
+            {"system": "https://carnet.example/fhir/CodeSystem/trace-action", "code": entry.action},
+        ],
+        "action": action,
+        "recorded": instant(entry.at),
+        "outcome": "0" if entry.outcome == "allowed" else "4",
+        "agent": [{"who": agent_who, "requestor": True}],
+        "source": {"observer": {"display": "Carnet"}},
+        "entity": [
+            {
+                "what": {"reference": f"Patient/{patient_id}"},
+                "type": {
+                    "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                    "code": "1",
+                },
+            }
+        ],
+    }
+    if entry.mode != "normal":
+        event["purposeOfEvent"] = [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                        "code": "ETREAT" if entry.mode == "centre-de-regulation" else "BTG",
+                    }
+                ],
+                "text": entry.reason or entry.mode,
+            }
+        ]
+    if entry.document_id:
+        ref = fhir_document_id(Document(patient_id=patient_id, id=entry.document_id))
+        event["entity"].append(
+            {
+                "what": {"reference": f"DocumentReference/{ref}"},
+                "type": {
+                    "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                    "code": "2",
+                },
+            }
+        )
+    return event

@@ -1,0 +1,1 @@
+"""MSSanté messaging: the patients' mailboxes, conversations and mail going out (MSG-*)."""

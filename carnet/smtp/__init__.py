@@ -1,0 +1,1 @@
+"""The MSSanté door: an ESMTP server (aiosmtpd) that hands mail to ``carnet.messaging``."""

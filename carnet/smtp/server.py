@@ -1,0 +1,157 @@
+"""Starting and stopping the SMTP door, inside ``carnet serve``'s event loop or a thread of its own.
+
+ESMTP with SIZE, 8BITMIME, SMTPUTF8 and STARTTLS (aiosmtpd). Limits per connection: line length,
+message size, recipients (in the handler), an idle timeout that also bounds DATA, and a cap on
+the connection's whole life. DATA ends only at ``<CRLF>.<CRLF>`` (aiosmtpd ≥ 1.4.5 reads lines up
+to CRLF), so a bare ``\\n.\\n`` inside a message never starts a second one (SMTP smuggling,
+https://sec-consult.com/blog/detail/smtp-smuggling-spoofing-e-mails-worldwide/).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+
+from carnet.runtime import Runtime
+from carnet.settings import Settings
+from carnet.smtp.handler import MssanteHandler
+from carnet.smtp.tls import server_context
+
+IDENT = "Carnet MSSanté ESMTP"
+
+
+class CarnetSMTP(SMTP):
+    """aiosmtpd's protocol with the per-connection limits of the settings."""
+
+    local_part_limit = 64  # RFC 5321 §4.5.3.1.1
+
+    def __init__(
+        self,
+        handler: MssanteHandler,
+        settings: Settings,
+        hostname: str,
+        tls_context: ssl.SSLContext | None,
+        loop: asyncio.AbstractEventLoop,
+        connections: set[CarnetSMTP],
+    ) -> None:
+        self.line_length_limit = settings.smtp_max_line_bytes
+        super().__init__(
+            handler,
+            data_size_limit=settings.smtp_max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=hostname,
+            ident=IDENT,
+            tls_context=tls_context,
+            require_starttls=settings.smtp_require_tls,
+            timeout=settings.smtp_timeout_seconds,
+            loop=loop,
+        )
+        self._life_seconds = settings.smtp_session_max_seconds
+        self._life: asyncio.TimerHandle | None = None
+        self._connections = connections
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self._life is None
+        super().connection_made(transport)
+        if first:  # STARTTLS calls this again on the same connection
+            self._connections.add(self)
+            self._life = self.loop.call_later(self._life_seconds, self.close)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._life is not None:
+            self._life.cancel()
+        self._connections.discard(self)
+        super().connection_lost(error)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _quiet_library_logs() -> None:
+    """aiosmtpd logs every command at INFO, recipients' addresses (INS) included: personal data
+    stays out of the logs (carnet.logs), so only its warnings and errors pass."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+class SmtpServer:
+    """A listening SMTP door; ``stop`` closes the socket and the open connections."""
+
+    def __init__(self, server: asyncio.Server, connections: set[CarnetSMTP]) -> None:
+        self.server = server
+        self.connections = connections
+
+    @property
+    def port(self) -> int:
+        sockets = self.server.sockets
+        port: int = sockets[0].getsockname()[1]
+        return port
+
+    async def stop(self) -> None:
+        self.server.close()
+        for connection in list(self.connections):
+            connection.close()
+        await self.server.wait_closed()
+
+
+async def start_smtp(rt: Runtime, host: str, port: int) -> SmtpServer:
+    _quiet_library_logs()
+    settings = rt.settings
+    hostname = settings.smtp_hostname or settings.patient_mail_domain
+    context = await asyncio.to_thread(server_context, settings, hostname)
+    loop = asyncio.get_running_loop()
+    handler = MssanteHandler(rt)
+    connections: set[CarnetSMTP] = set()
+    server = await loop.create_server(
+        lambda: CarnetSMTP(handler, settings, hostname, context, loop, connections),
+        host=host,
+        port=port,
+    )
+    return SmtpServer(server, connections)
+
+
+@contextlib.contextmanager
+def smtp_in_thread(rt: Runtime, host: str = "127.0.0.1", port: int = 0) -> Iterator[SmtpServer]:
+    """The door in a thread with its own event loop (tests, benchmarks): yields once listening."""
+    loop = asyncio.new_event_loop()
+    started: dict[str, Any] = {}
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            started["server"] = loop.run_until_complete(start_smtp(rt, host, port))
+        except BaseException as error:
+            started["error"] = error
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="carnet-smtp", daemon=True)
+    thread.start()
+    ready.wait(30)
+    if "error" in started:
+        raise started["error"]
+    server: SmtpServer = started["server"]
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()

@@ -1,0 +1,246 @@
+"""The FHIR door's edges: publication checks, PATCH limits, paging, errors as OperationOutcome."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from factories import add_patient, add_pro
+from live_api import Api
+from test_fhir_flow import FHIR_JSON, INS_NIR, TRE_A07, document_reference, http, ids, search, valid
+
+from carnet.context import AuthLevel
+from carnet.demo.load import pdf
+from carnet.population.rules import ProfileState
+
+
+def simplified(patient: Any, content: bytes, unique_id: str, **kwargs: Any) -> dict[str, Any]:
+    attachment = {"contentType": "application/pdf", "data": base64.b64encode(content).decode()}
+    return document_reference(
+        patient, content, unique_id=unique_id, attachment=attachment, **kwargs
+    )
+
+
+def outcome(answer: Any, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith(FHIR_JSON)
+    body = valid(answer.json())
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["diagnostics"]
+    assert body["issue"][0]["details"]["text"]
+    return body
+
+
+def test_capability_statement_parses(api: Api) -> None:
+    statement = valid(api.client.get("/fhir/metadata").json())
+    assert statement["fhirVersion"] == "4.0.1"
+    assert {r["type"] for r in statement["rest"][0]["resource"]} == {
+        "Patient",
+        "Consent",
+        "DocumentReference",
+        "Binary",
+        "AuditEvent",
+    }
+
+
+def test_doc_7_iti_105_publish_is_idempotent_on_master_identifier(api: Api) -> None:
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    content = pdf("ITI-105")
+    first = api.client.post(
+        "/fhir/DocumentReference",
+        json=simplified(patient, content, "uid-1"),
+        headers=http(api, pro),
+    )
+    assert first.status_code == 201, first.text
+    again = api.client.post(
+        "/fhir/DocumentReference",
+        json=simplified(patient, content, "uid-1"),
+        headers=http(api, pro),
+    )
+    assert valid(again.json())["id"] == valid(first.json())["id"]
+    conflict = api.client.post(
+        "/fhir/DocumentReference",
+        json=simplified(patient, pdf("autre"), "uid-1"),
+        headers=http(api, pro),
+    )
+    assert outcome(conflict, 409)["issue"][0]["code"] == "conflict"
+
+
+def test_doc_7_declared_hash_must_match(api: Api) -> None:
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    body = simplified(patient, pdf("x"), "uid-hash")
+    body["content"][0]["attachment"]["hash"] = base64.b64encode(b"0" * 20).decode()
+    outcome(api.client.post("/fhir/DocumentReference", json=body, headers=http(api, pro)), 422)
+
+
+def test_doc_3_invisible_to_representatives_only_for_minors(api: Api) -> None:
+    adult, minor, pro = add_patient(api.rt), add_patient(api.rt, age=12), add_pro(api.rt)
+    labels = ("INVISIBLE_REPRESENTANTS_LEGAUX",)
+    refused = api.client.post(
+        "/fhir/DocumentReference",
+        json=simplified(adult, pdf("a"), "u1", labels=labels),
+        headers=http(api, pro),
+    )
+    assert "mineur" in outcome(refused, 422)["issue"][0]["diagnostics"]
+    accepted = api.client.post(
+        "/fhir/DocumentReference",
+        json=simplified(minor, pdf("m"), "u2", labels=labels),
+        headers=http(api, pro),
+    )
+    assert accepted.status_code == 201
+
+
+def test_id_5_cpe_publishes_but_does_not_read(api: Api) -> None:
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    cpe = api.as_pro(pro, level=AuthLevel.CPE)
+    created = api.client.post(
+        "/fhir/DocumentReference", json=simplified(patient, pdf("cpe"), "cpe-1"), headers=cpe
+    )
+    assert created.status_code == 201, created.text
+    found = api.client.get(
+        "/fhir/DocumentReference",
+        headers=cpe,
+        params={"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"},
+    )
+    assert valid(found.json())["entry"] == []
+
+
+def test_patch_limits_and_effects(api: Api) -> None:
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    created = valid(
+        api.client.post(
+            "/fhir/DocumentReference",
+            json=simplified(patient, pdf("p"), "patch-1"),
+            headers=http(api, pro),
+        ).json()
+    )
+    url = f"/fhir/DocumentReference/{created['id']}"
+    headers = {**http(api, pro), "Content-Type": "application/json-patch+json"}
+    for path in ("/description", "/type", "/content/0/attachment/title", "/subject"):
+        refused = api.client.patch(
+            url, json=[{"op": "replace", "path": path, "value": "x"}], headers=headers
+        )
+        assert outcome(refused, 405)["issue"][0]["code"] == "not-supported"
+    stale = api.client.patch(
+        url,
+        json=[{"op": "replace", "path": "/status", "value": "current"}],
+        headers={**headers, "If-Match": 'W/"7"'},
+    )
+    outcome(stale, 412)
+    archived = api.client.patch(
+        url,
+        json=[{"op": "replace", "path": "/extension/0/valueBoolean", "value": True}],
+        headers=headers,
+    )
+    assert valid(archived.json())["extension"][0]["valueBoolean"] is True
+    assert ids(search(api, pro, patient, isArchived="false")) == []
+    assert ids(search(api, pro, patient, isArchived="true")) == ["patch-1"]
+    conditional = api.client.patch(
+        "/fhir/DocumentReference",
+        params={"identifier": "patch-1", "patient.identifier": f"{INS_NIR}|{patient.ins}"},
+        json=[{"op": "replace", "path": "/status", "value": "entered-in-error"}],
+        headers=headers,
+    )
+    assert conditional.status_code == 200, conditional.text
+    assert valid(conditional.json())["status"] == "entered-in-error"
+    assert search(api, pro, patient)["entry"] == []
+
+
+def test_iti_67_paging_and_filters(api: Api) -> None:
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    for n, type_code in enumerate(["11488-4", "11488-4", "18748-4"]):
+        labels = ("MASQUE_PS",) if n == 0 else ()
+        api.client.post(
+            "/fhir/DocumentReference",
+            json=simplified(patient, pdf(str(n)), f"page-{n}", type_code=type_code, labels=labels),
+            headers=http(api, pro),
+        )
+    first = search(api, pro, patient, _count="2")
+    assert first["total"] == 3
+    assert len(first["entry"]) == 2
+    next_url = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    second = valid(api.client.get(next_url, headers=http(api, pro)).json())
+    assert len(second["entry"]) == 1
+    seen = {e["resource"]["masterIdentifier"]["value"] for e in first["entry"] + second["entry"]}
+    assert seen == {"page-0", "page-1", "page-2"}
+    assert ids(search(api, pro, patient, type="http://loinc.org|18748-4")) == ["page-2"]
+    assert ids(search(api, pro, patient, params={"security-label": f"{TRE_A07}|MASQUE_PS"})) == [
+        "page-0"
+    ]
+    assert ids(
+        search(
+            api,
+            pro,
+            patient,
+            params={"author.identifier": f"urn:oid:1.2.250.1.71.4.2.1|8{pro.rpps}"},
+        )
+    ) == ["page-0", "page-1", "page-2"]
+    assert ids(search(api, pro, patient, category="urn:oid:1.2.250.1.213.1.1.4.1|31")) == ["page-2"]
+    assert ids(search(api, pro, patient, date="ge2026-11-24")) == ["page-0", "page-1", "page-2"]
+    assert ids(search(api, pro, patient, date="lt2026-11-24")) == []
+
+
+def test_acc_9_another_patients_document_answers_like_a_missing_one(api: Api) -> None:
+    mine, other, pro, stranger = (
+        add_patient(api.rt),
+        add_patient(api.rt),
+        add_pro(api.rt),
+        add_pro(api.rt),
+    )
+    created = valid(
+        api.client.post(
+            "/fhir/DocumentReference",
+            json=simplified(other, pdf("o"), "o-1"),
+            headers=http(api, pro),
+        ).json()
+    )
+    hidden = api.client.get(f"/fhir/DocumentReference/{created['id']}", headers=http(api, stranger))
+    missing = api.client.get("/fhir/DocumentReference/" + "a" * 52, headers=http(api, stranger))
+    garbage = api.client.get("/fhir/Binary/not-an-id", headers=http(api, stranger))
+    assert hidden.status_code == missing.status_code == garbage.status_code == 404
+    assert hidden.json() == missing.json() == garbage.json()
+    assert mine.id != other.id
+
+
+def test_td02_patient_search_states(api: Api) -> None:
+    pro = add_pro(api.rt)
+    opposed = add_patient(api.rt, state=ProfileState.OPPOSED)
+    closed = add_patient(api.rt, state=ProfileState.CLOSED)
+    unknown = api.client.get(
+        "/fhir/Patient", params={"identifier": f"{INS_NIR}|{opposed.ins}"}, headers=http(api, pro)
+    )
+    assert valid(unknown.json())["total"] == 0
+    found = valid(
+        api.client.get(
+            "/fhir/Patient",
+            params={"identifier": f"{INS_NIR}|{closed.ins}"},
+            headers=http(api, pro),
+        ).json()
+    )
+    patient = found["entry"][0]["resource"]
+    assert patient["active"] is False
+    assert any(e["url"].endswith("profile-closure-date") for e in patient["extension"])
+    bad_system = api.client.get(
+        "/fhir/Patient", params={"identifier": f"urn:oid:9.9|{closed.ins}"}, headers=http(api, pro)
+    )
+    outcome(bad_system, 422)
+    bad_key = api.client.get(
+        "/fhir/Patient",
+        params={"identifier": f"{INS_NIR}|{closed.ins[:13]}00"},
+        headers=http(api, pro),
+    )
+    assert "clé" in outcome(bad_key, 422)["issue"][0]["diagnostics"]
+
+
+def test_errors_are_operation_outcomes(api: Api) -> None:
+    outcome(api.client.get("/fhir/DocumentReference", params={"status": "current"}), 401)
+    pro = add_pro(api.rt)
+    outcome(
+        api.client.get(
+            "/fhir/DocumentReference", params={"status": "current"}, headers=http(api, pro)
+        ),
+        422,
+    )
+    outcome(api.client.post("/fhir", content=b"{not json", headers=http(api, pro)), 422)
+    outcome(api.client.post("/fhir", json={"resourceType": "Patient"}, headers=http(api, pro)), 422)
+    outcome(api.client.get("/fhir/Nothing", headers=http(api, pro)), 404)
