@@ -14,3 +14,8 @@ def new_id() -> str:
 def new_secret(nbytes: int = 20) -> str:
     """An unguessable URL-safe secret (activation codes, session ids)."""
     return secrets.token_urlsafe(nbytes)
+
+
+def new_digits(count: int = 6) -> str:
+    """A random numeric code (the second factor sent by e-mail): short-lived, tried a few times."""
+    return "".join(str(secrets.randbelow(10)) for _ in range(count))

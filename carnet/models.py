@@ -4,9 +4,11 @@ from carnet.access.models import AccessSettings, CareRelation
 from carnet.audit.models import Trace, TraceHead
 from carnet.db.base import Base
 from carnet.identity.models import Establishment, Mailbox, Pro, ProEstablishment
+from carnet.identity.portal_models import ProAccessMode, ProSession
 from carnet.keys.models import PatientKey
 from carnet.messaging.models import Attachment, Conversation, HostedMail, Message, OutgoingMail
 from carnet.notify.models import Notification, OutboxEvent
+from carnet.population.login_models import LoginChallenge, LoginGuard, WebSession
 from carnet.population.models import ActivationCode, InsQualification, Patient, Representative
 from carnet.records.models import Document
 
@@ -21,6 +23,8 @@ __all__ = [
     "Establishment",
     "HostedMail",
     "InsQualification",
+    "LoginChallenge",
+    "LoginGuard",
     "Mailbox",
     "Message",
     "Notification",
@@ -29,8 +33,11 @@ __all__ = [
     "Patient",
     "PatientKey",
     "Pro",
+    "ProAccessMode",
     "ProEstablishment",
+    "ProSession",
     "Representative",
     "Trace",
     "TraceHead",
+    "WebSession",
 ]

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     oidc_audience: str | None = Field(
         default=None, description="Audience expected in pro access tokens."
     )
+    oidc_client_id: str | None = Field(
+        default=None,
+        description="The pro portal's client id at that issuer (authorization-code flow, PKCE).",
+    )
+    oidc_client_secret: str | None = Field(
+        default=None, description="The pro portal's client secret, if the issuer gave one."
+    )
     token_ttl_seconds: int = Field(
         default=3600, description="Lifetime of the instance's own tokens."
     )

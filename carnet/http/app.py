@@ -11,6 +11,7 @@ from carnet.http.api import messages, patient, pro
 from carnet.http.fhir import routes as fhir_routes
 from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
+from carnet.web import router as web_router
 
 
 def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastAPI:
@@ -34,4 +35,5 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
     app.include_router(pro.router)
     app.include_router(messages.router)
     app.include_router(fhir_routes.router)
+    app.include_router(web_router)
     return app

@@ -10,6 +10,9 @@ from starlette.exceptions import HTTPException
 
 from carnet.errors import Refusal
 from carnet.http.fhir.response import FhirResponse, operation_outcome
+from carnet.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def refusal_body(code: str, fr: str, en: str) -> dict[str, str]:
@@ -47,6 +50,20 @@ def install(app: FastAPI) -> None:
             "invalid_request",
             f"Requête invalide : vérifiez {fields}.",
             f"Invalid request: check {fields}.",
+        )
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        """A bug is still answered in the agreed shape; the log names the error's type only."""
+        log.error(
+            "unexpected_error", error=type(exc).__name__, path=request.url.path.split("/")[1:3]
+        )
+        return _answer(
+            request,
+            500,
+            "internal_error",
+            "Erreur interne : l'exploitant est alerté. Rien n'a été enregistré pour cette requête.",
+            "Internal error: the operator is alerted. Nothing was recorded for this request.",
         )
 
     @app.exception_handler(HTTPException)

@@ -27,7 +27,7 @@ class Document(Base):
     type_system: Mapped[str] = mapped_column(String(100))
     type_code: Mapped[str] = mapped_column(String(20))
     class_code: Mapped[str] = mapped_column(String(4))
-    category: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(500))
     author_kind: Mapped[str] = mapped_column(String(10))
     author_id: Mapped[str] = mapped_column(String(64))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import httpx
-from factories import (  # type: ignore[import-not-found, unused-ignore]
+from factories import (
     PDF,
     add_patient,
     add_pro,
@@ -15,20 +14,17 @@ from factories import (  # type: ignore[import-not-found, unused-ignore]
     pro_ctx,
     upload,
 )
+from live_api import Api
 
 from carnet.audit import trail
-from carnet.auth.instance import issue_patient_token
 from carnet.audit.rules import Action
+from carnet.auth.instance import issue_patient_token
 from carnet.clock import FixedClock
 from carnet.demo.load import pdf
 from carnet.ids import new_id
 from carnet.notify.service import deliver_pending
+from carnet.population.models import Patient
 from carnet.records.content import PATIENT_MAX_BYTES
-
-if TYPE_CHECKING:
-    from conftest import Api
-
-    from carnet.population.models import Patient
 
 V1 = "/api/v1"
 
@@ -93,37 +89,48 @@ def test_doc_4_patient_masks_nurse_no_longer_sees_admin_does(api: Api) -> None:
     assert listed(api.client.get(docs_url(patient.id), headers=mine)) == [document.id]
 
 
+def send_file(api: Api, patient: Patient, name: str, content: bytes) -> httpx.Response:
+    """The patient's upload form: a file (here announced as a PDF by its name and type), a title."""
+    return api.client.post(
+        docs_url(patient.id),
+        files={"file": (name, content, "application/pdf")},
+        data={"title": name},
+        headers=api.as_patient(patient),
+    )
+
+
 def test_doc_8_patient_upload_multipart_checks_content(api: Api) -> None:
     patient = add_patient(api.rt)
-    url, mine = docs_url(patient.id), api.as_patient(patient)
 
-    def send(name: str, content: bytes, mime: str = "application/pdf") -> httpx.Response:
-        return api.client.post(
-            url, files={"file": (name, content, mime)}, data={"title": name}, headers=mine
-        )
+    not_a_pdf = send_file(api, patient, "ordonnance.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00")
+    refusal = api.refusal(not_a_pdf, 422)
+    assert refusal["error"] == "unsupported_format"
+    assert "PDF, TXT, RTF, JPEG ou TIFF" in refusal["message"]
+    assert "PDF, TXT, RTF, JPEG or TIFF" in refusal["message_en"]
+    text_named_pdf = api.refusal(send_file(api, patient, "ordonnance.pdf", b"juste du texte"), 422)
+    assert text_named_pdf["error"] == "content_mismatch"
 
-    accepted = send("ordonnance.pdf", PDF)
+    too_big = PDF + b"\n" * (PATIENT_MAX_BYTES + 1 - len(PDF))
+    assert len(too_big) == PATIENT_MAX_BYTES + 1
+    oversized = api.refusal(send_file(api, patient, "scanner.pdf", too_big), 422)
+    assert oversized["error"] == "too_large"
+    assert "5 Mo" in oversized["message"]
+    assert "5 MB" in oversized["message_en"]
+
+    assert listed(api.client.get(docs_url(patient.id), headers=api.as_patient(patient))) == []
+
+
+def test_doc_8_patient_upload_goes_to_espace_personnel_up_to_5_mb(api: Api) -> None:
+    patient = add_patient(api.rt)
+    accepted = send_file(api, patient, "ordonnance.pdf", PDF)
     assert accepted.status_code == 201, accepted.text
     assert (accepted.json()["category"], accepted.json()["author_kind"]) == (
         "ESPACE_PERSO",
         "patient",
     )
-    not_a_pdf = api.refusal(send("ordonnance.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00"), 422)
-    assert not_a_pdf["error"] == "unsupported_format"
-    assert "PDF" in not_a_pdf["message"]
-    assert "PDF" in not_a_pdf["message_en"]
-    text_named_pdf = api.refusal(send("ordonnance.pdf", b"juste du texte"), 422)
-    assert text_named_pdf["error"] == "content_mismatch"
-    too_big = PDF + b"\n" * (PATIENT_MAX_BYTES + 1 - len(PDF))
-    assert len(too_big) == PATIENT_MAX_BYTES + 1
-    oversized = api.refusal(send("scanner.pdf", too_big), 422)
-    assert oversized["error"] == "too_large"
-    assert "5 Mo" in oversized["message"]
-    assert "5 MB" in oversized["message_en"]
-    just_right = send("scanner.pdf", too_big[:-1])
-    assert just_right.status_code == 201, just_right.text
-
-    assert len(listed(api.client.get(url, headers=mine))) == 2
+    just_right = PDF + b"\n" * (PATIENT_MAX_BYTES - len(PDF))
+    assert send_file(api, patient, "scanner.pdf", just_right).status_code == 201
+    assert len(listed(api.client.get(docs_url(patient.id), headers=api.as_patient(patient)))) == 2
 
 
 def test_tr_1_history_newest_first_100_a_page(api: Api, fixed_clock: FixedClock) -> None:

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING
 
 import httpx
-from factories import (  # type: ignore[import-not-found, unused-ignore]
+from factories import (
     PDF,
     add_patient,
     add_pro,
     pro_ctx,
     upload,
 )
+from live_api import Api
 
 import carnet
 from carnet.context import AccessMode, AuthLevel
 from carnet.demo.load import pdf
 from carnet.ids import new_id
 from carnet.notify.service import deliver_pending
-
-if TYPE_CHECKING:
-    from conftest import Api
-
-    from carnet.population.models import Patient
+from carnet.population.models import Patient
 
 V1 = "/api/v1/pro"
 
@@ -181,7 +177,8 @@ def test_id_5_cpe_token_may_upload_but_not_read(api: Api) -> None:
     assert uploaded.status_code == 201, uploaded.text
     document_id = uploaded.json()["id"]
 
-    # Even his own document: reading a DMP needs a CPS or e-CPS.
+    # Even his own document: reading a DMP needs a CPS or e-CPS. Refused as not found by the
+    # gate, or as forbidden by the card level alone (carnet.auth.verify.require_level): either.
     for url in (
         docs_url(patient.id),
         f"{docs_url(patient.id)}/{document_id}",
@@ -335,11 +332,13 @@ def test_id_1_ins_never_in_an_api_url(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     parameters = {
         p["name"].lower()
-        for operations in paths.values()
+        for path, operations in paths.items()
+        if path.startswith("/api/")
         for operation in operations.values()
         for p in operation.get("parameters", [])
         if p["in"] in ("path", "query")
     }
+    assert "patient_id" in parameters
     assert not [name for name in parameters if "ins" in name or "nir" in name]
 
 
@@ -375,3 +374,23 @@ def test_openapi_lists_the_routes(api: Api) -> None:
         ("POST", f"{pp}/documents/{{document_id}}/show-to-patient"),
         ("POST", f"{pp}/documents/{{document_id}}/replace"),
     } <= operations
+
+
+def test_errors_are_json_in_french_and_english(api: Api) -> None:
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    headers = api.as_pro(pro)
+
+    incomplete = api.client.post(docs_url(patient.id), json={"title": "?"}, headers=headers)
+    refusal = api.refusal(incomplete, 422)
+    assert refusal["error"] == "invalid_request"
+    assert "content_base64" in refusal["message"]
+    assert "content_base64" in refusal["message_en"]
+    not_json = api.client.post(
+        docs_url(patient.id),
+        content=b"{",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    api.refusal(not_json, 422)
+    api.refusal(api.client.get(f"{V1}/no-such-thing", headers=headers), 404)
+    api.refusal(api.client.delete(f"{V1}/patients/search", headers=headers), 405)
+    api.refusal(api.client.get(docs_url(patient.id)), 401)

@@ -191,7 +191,7 @@ def upgrade() -> None:
         sa.Column("type_system", sa.String(length=100), nullable=False),
         sa.Column("type_code", sa.String(length=20), nullable=False),
         sa.Column("class_code", sa.String(length=4), nullable=False),
-        sa.Column("category", sa.String(length=10), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("author_kind", sa.String(length=10), nullable=False),
         sa.Column("author_id", sa.String(length=64), nullable=False),

@@ -1,0 +1,1 @@
+"""Mailboxes the platform hosts for pros without MSSanté software of their own (the portal)."""

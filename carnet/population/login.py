@@ -1,0 +1,294 @@
+"""Logging into one's space in the browser (LC-4): password, second factor by e-mail, sessions.
+
+The password is checked against its argon2 hash; then a 6-digit code goes to the person's e-mail
+(``Mailer``: the SMTP relay in production, a sink in tests). Only then is a session opened; its
+secret is the cookie, of which only the SHA-256 is stored. Every log-in, allowed or refused, is
+traced (TR-1: the patient's own acts are traced too). Failures count towards a lock-out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.audit import trail
+from carnet.audit.rules import Action, Outcome
+from carnet.context import Door, RequestContext
+from carnet.db.uow import UnitOfWork
+from carnet.errors import Forbidden, Invalid, Refusal, Unauthenticated
+from carnet.ids import new_digits, new_id, new_secret
+from carnet.population import login_rules as rules
+from carnet.population.login_models import LoginChallenge, LoginGuard, WebSession
+from carnet.population.models import Patient
+from carnet.population.rules import ProfileState
+from carnet.settings import Settings
+
+Mailer = Callable[[EmailMessage], None]
+_hasher = PasswordHasher()
+#: Verified when the identifier matches nobody, so that a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("carnet: nobody has this password")
+
+
+class CodeNotSent(Refusal):
+    code = "code_not_sent"
+    status = 503
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """The second step: which challenge, where the code went, and (demo without relay) the code."""
+
+    id: str
+    sent_to: str
+    shown_code: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    token: str
+    person_id: str
+
+
+def _hash(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def session_id_of(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _web(person_id: str) -> RequestContext:
+    return RequestContext.for_patient(person_id, door=Door.WEB)
+
+
+def _candidates(session: Session, identifier: str) -> list[Patient]:
+    kind = rules.identifier_kind(identifier)
+    value = identifier.strip()
+    if kind == "ins":
+        query = select(Patient).where(Patient.ins == value.upper())
+    elif kind == "email":
+        query = select(Patient).where(Patient.email == value)
+    else:
+        return []
+    return list(
+        session.scalars(
+            query.where(
+                Patient.state == ProfileState.ACTIVATED.value, Patient.password_hash.is_not(None)
+            ).limit(10)
+        )
+    )
+
+
+def _password_matches(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _guard(session: Session, patient_id: str) -> LoginGuard:
+    guard = session.get(LoginGuard, patient_id, with_for_update=True)
+    if guard is None:
+        guard = LoginGuard(
+            patient_id=patient_id, failures=0, locked_until=None, updated_at=clock.now()
+        )
+        session.add(guard)
+    return guard
+
+
+def _refused() -> Unauthenticated:
+    refusal = Unauthenticated(*rules.LOGIN_REFUSED, code="login_refused")
+    refusal.keep_changes = True
+    return refusal
+
+
+def code_email(settings: Settings, to: str, code: str) -> EmailMessage:
+    """No medical content, no name: the code and what to do with it."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = "Votre code de connexion / Your log-in code"
+    message["Message-ID"] = f"<{new_id()}@carnet.login>"
+    minutes = int(rules.CODE_LIFETIME.total_seconds() // 60)
+    message.set_content(
+        f"Bonjour,\n\nVotre code de connexion à votre espace santé : {code}\n"
+        f"Il est valable {minutes} minutes. Si vous n'avez pas demandé à vous connecter, "
+        "ignorez ce message et changez votre mot de passe.\n\n"
+        f"Your log-in code: {code} (valid {minutes} minutes).\n"
+    )
+    return message
+
+
+def start_login(
+    uow: UnitOfWork, settings: Settings, identifier: str, password: str, mailer: Mailer | None
+) -> Challenge:
+    """First step: INS or e-mail, and the password. On success a code leaves by e-mail (after
+    commit); without a relay, demo mode shows it on the page, anything else refuses."""
+    now = clock.now()
+    with uow.transaction() as session:
+        candidates = _candidates(session, identifier)
+        if not candidates:
+            _password_matches(None, password)
+            raise Unauthenticated(*rules.LOGIN_REFUSED, code="login_refused")
+        person = next((p for p in candidates if _password_matches(p.password_hash, password)), None)
+        target = person or candidates[0]
+        guard = _guard(session, target.id)
+        if person is None or rules.is_locked(guard.locked_until, now):
+            if not rules.is_locked(guard.locked_until, now):
+                guard.failures, guard.locked_until = rules.after_failure(guard.failures, now)
+            guard.updated_at = now
+            trail.record(
+                session,
+                _web(target.id),
+                Action.LOG_IN,
+                patient_id=target.id,
+                outcome=Outcome.DENIED,
+                detail={"step": "password", "locked": guard.locked_until is not None},
+            )
+            raise _refused()
+        guard.failures, guard.locked_until, guard.updated_at = 0, None, now
+        if mailer is None and not settings.demo:
+            raise CodeNotSent(
+                "Le code de connexion ne peut pas être envoyé (aucun relais de messagerie "
+                "configuré) : contactez l'exploitant.",
+                "The log-in code cannot be sent (no mail relay configured): contact the operator.",
+            )
+        code = new_digits(rules.CODE_DIGITS)
+        challenge = LoginChallenge(
+            patient_id=person.id,
+            id=new_id(),
+            code_hash=_hash(code),
+            created_at=now,
+            expires_at=now + rules.CODE_LIFETIME,
+            attempts=0,
+            used_at=None,
+        )
+        session.add(challenge)
+        email = person.email or ""
+        result = Challenge(
+            challenge.id, rules.masked_email(email), code if mailer is None else None
+        )
+    if mailer is not None:
+        try:
+            mailer(code_email(settings, email, code))
+        except (OSError, smtplib.SMTPException):
+            raise CodeNotSent(
+                "Le code de connexion n'a pas pu être envoyé : réessayez dans un instant.",
+                "The log-in code could not be sent: please try again in a moment.",
+            ) from None
+    return result
+
+
+def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession:
+    """Second step: the code. Right, a session opens and the log-in is traced; wrong, the
+    attempt counts (a few at most) and is traced."""
+    now = clock.now()
+    with uow.transaction() as session:
+        challenge = session.execute(
+            select(LoginChallenge).where(LoginChallenge.id == challenge_id).with_for_update()
+        ).scalar_one_or_none()
+        if challenge is None:
+            raise Unauthenticated(*rules.CODE_REFUSED, code="code_refused")
+        usable = rules.code_usable(
+            challenge.expires_at, challenge.attempts, challenge.used_at is not None, now
+        )
+        right = hmac.compare_digest(challenge.code_hash, _hash(code.strip()))
+        if not (usable and right):
+            challenge.attempts += 1
+            trail.record(
+                session,
+                _web(challenge.patient_id),
+                Action.LOG_IN,
+                patient_id=challenge.patient_id,
+                outcome=Outcome.DENIED,
+                detail={"step": "code"},
+            )
+            refusal = Unauthenticated(*rules.CODE_REFUSED, code="code_refused")
+            refusal.keep_changes = True
+            raise refusal
+        challenge.used_at = now
+        opened = _open(session, challenge.patient_id, now)
+        trail.record(
+            session,
+            _web(challenge.patient_id),
+            Action.LOG_IN,
+            patient_id=challenge.patient_id,
+            detail={"second_factor": "email"},
+        )
+        return opened
+
+
+def _open(session: Session, person_id: str, now: datetime) -> OpenedSession:
+    token = new_secret(32)
+    session.add(
+        WebSession(
+            patient_id=person_id,
+            id=session_id_of(token),
+            created_at=now,
+            last_seen_at=now,
+            ended_at=None,
+        )
+    )
+    return OpenedSession(token, person_id)
+
+
+def demo_login(uow: UnitOfWork, settings: Settings, ins: str) -> OpenedSession:
+    """The demo page's one-click log-in: demo mode only, never in production settings."""
+    if not settings.demo:
+        raise Forbidden(
+            "La connexion en un clic n'existe qu'en mode démonstration.",
+            "One-click log-in exists in demo mode only.",
+            code="not_demo",
+        )
+    now = clock.now()
+    with uow.transaction() as session:
+        person = session.execute(
+            select(Patient).where(
+                Patient.ins == ins.strip().upper(), Patient.state == ProfileState.ACTIVATED.value
+            )
+        ).scalar_one_or_none()
+        if person is None:
+            raise Invalid("Profil de démonstration inconnu.", "Unknown demo profile.")
+        opened = _open(session, person.id, now)
+        trail.record(
+            session, _web(person.id), Action.LOG_IN, patient_id=person.id, detail={"demo": True}
+        )
+        return opened
+
+
+def session_person(uow: UnitOfWork, token: str) -> str | None:
+    """Who a session cookie speaks for, if it is still alive (it then lives on)."""
+    if not token:
+        return None
+    now = clock.now()
+    with uow.transaction() as session:
+        row = session.execute(
+            select(WebSession).where(WebSession.id == session_id_of(token))
+        ).scalar_one_or_none()
+        if row is None or not rules.session_alive(
+            row.created_at, row.last_seen_at, row.ended_at is not None, now
+        ):
+            return None
+        if now - row.last_seen_at > rules.SESSION_IDLE / 30:
+            row.last_seen_at = now
+        return row.patient_id
+
+
+def end_session(uow: UnitOfWork, token: str) -> None:
+    with uow.transaction() as session:
+        row = session.execute(
+            select(WebSession).where(WebSession.id == session_id_of(token))
+        ).scalar_one_or_none()
+        if row is not None and row.ended_at is None:
+            row.ended_at = clock.now()

@@ -1,0 +1,52 @@
+"""Web log-in state of the register's people: lock-out counters, second-factor codes, sessions.
+
+Secrets are kept hashed: a session cookie or a code read from the database opens nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carnet.db.base import Base
+
+
+class LoginGuard(Base):
+    """Consecutive failed log-ins of a person, and the end of his lock-out."""
+
+    __tablename__ = "login_guards"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class LoginChallenge(Base):
+    """A second-factor code sent by e-mail after the password (its SHA-256 only)."""
+
+    __tablename__ = "login_challenges"
+    __table_args__ = (Index("ix_login_challenges_id", "id", unique=True),)
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A person's session in the browser; ``id`` is the SHA-256 of the cookie's secret."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_id", "id", unique=True),)
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -1,0 +1,18 @@
+"""The web door: the patient's space at ``/`` and the professionals' portal at ``/pro``.
+
+Server-rendered pages (Jinja2), htmx for what is interactive, nothing loaded from outside. The
+pages hold no rule: each act calls the use case the JSON API calls. ``carnet.http.app`` mounts
+:data:`router`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from carnet.web import assets, patient
+
+router = APIRouter(include_in_schema=False)
+router.include_router(assets.router)
+router.include_router(patient.router)
+
+__all__ = ["router"]

@@ -1,0 +1,116 @@
+"""What the pages depend on: the runtime, the logged-in person or pro, the CSRF check, and the
+route class that turns refusals into pages (the JSON door's handlers answer JSON)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+
+from carnet.context import Door, RequestContext
+from carnet.errors import Forbidden, Refusal
+from carnet.identity import portal
+from carnet.population import login
+from carnet.runtime import Runtime
+from carnet.web.render import csrf_valid, redirect, render
+
+SESSION_COOKIE = "carnet_session"
+PRO_COOKIE = "carnet_pro"
+
+
+class LoginRequired(Exception):
+    def __init__(self, pro: bool) -> None:
+        super().__init__("login required")
+        self.pro = pro
+
+
+def _error(request: Request, status: int, fr: str, en: str) -> Response:
+    if request.headers.get("hx-request"):
+        return render(request, "_alert.html", {"fr": fr, "en": en}, status=status)
+    return render(request, "error.html", {"fr": fr, "en": en, "status": status}, status=status)
+
+
+class PageRoute(APIRoute):
+    """A page's refusals become an error page (or an htmx alert); no session, the log-in page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except LoginRequired as missing:
+                if missing.pro:
+                    return redirect(request, "/pro/")
+                return redirect(request, "/connexion?suite=" + quote(request.url.path, safe="/"))
+            except Refusal as refusal:
+                return _error(request, refusal.status, refusal.fr, refusal.en)
+            except RequestValidationError as invalid:
+                fields = ", ".join(str(e.get("loc", ("", "?"))[-1]) for e in invalid.errors())
+                return _error(
+                    request,
+                    422,
+                    f"Formulaire incomplet ou invalide : vérifiez {fields}.",
+                    f"Incomplete or invalid form: check {fields}.",
+                )
+
+        return handler
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+Rt = Annotated[Runtime, Depends(get_runtime)]
+
+
+def person_id(request: Request, rt: Rt) -> str:
+    person = login.session_person(rt.uow, request.cookies.get(SESSION_COOKIE, ""))
+    if person is None:
+        raise LoginRequired(pro=False)
+    return person
+
+
+Person = Annotated[str, Depends(person_id)]
+
+
+def patient_context(person: Person) -> RequestContext:
+    """The person acting for himself or for whom he represents: the gate tells which."""
+    return RequestContext.for_patient(person, door=Door.WEB)
+
+
+PatientCtx = Annotated[RequestContext, Depends(patient_context)]
+
+
+def pro_session(request: Request, rt: Rt) -> portal.PortalSession:
+    found = portal.current(rt.uow, request.cookies.get(PRO_COOKIE, ""))
+    if found is None:
+        raise LoginRequired(pro=True)
+    return found
+
+
+ProSession = Annotated[portal.PortalSession, Depends(pro_session)]
+
+
+async def check_csrf(request: Request) -> None:
+    """Every form carries the token (``csrf`` field, or the ``X-CSRF-Token`` header of htmx)."""
+    submitted = request.headers.get("x-csrf-token")
+    if submitted is None:
+        form = await request.form()
+        value = form.get("csrf")
+        submitted = value if isinstance(value, str) else None
+    if not csrf_valid(request, submitted):
+        raise Forbidden(
+            "Formulaire expiré ou d'une autre origine : rechargez la page et recommencez.",
+            "Form expired or from another origin: reload the page and try again.",
+            code="csrf",
+        )
+
+
+Csrf = Depends(check_csrf)

@@ -1,0 +1,538 @@
+"""The patient's space: getting in (LC-4), spaces (ACC-8, LC-8), documents (DOC-*), history and
+notifications (TR-1, TR-2), who sees my data (ACC-2…ACC-6). Every act calls the use case the JSON
+API calls."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from carnet.access import space
+from carnet.access.history import PROFESSIONS, read_history
+from carnet.access.matrix import matrix_for
+from carnet.audit.queries import PAGE_SIZE, HistoryFilter
+from carnet.context import RequestContext
+from carnet.errors import NotFound
+from carnet.identity import portal
+from carnet.notify.service import smtp_mailer
+from carnet.population import login
+from carnet.population.service import activate_profile
+from carnet.records import service as records
+from carnet.records.catalog import PATIENT_TYPES, PERSONAL_SPACE, TYPES
+from carnet.records.content import PATIENT_MAX_BYTES
+from carnet.records.service import DocumentFilter, NewDocument
+from carnet.web import views
+from carnet.web.deps import (
+    SESSION_COOKIE,
+    Csrf,
+    PageRoute,
+    PatientCtx,
+    Person,
+    Rt,
+    person_id,
+)
+from carnet.web.render import LANG_COOKIE, lang_of, redirect, render, secure
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+PENDING_COOKIE = "carnet_login"
+S = "/espace/{patient_id}"
+
+NOTICES = {
+    "active": "Votre profil est activé : connectez-vous.",
+    "sortie": "Vous êtes déconnecté.",
+    "ajoute": "Document ajouté.",
+    "supprime": "Document supprimé.",
+    "fait": "Fait.",
+}
+
+
+def _notice(key: str | None) -> str | None:
+    return NOTICES.get(key or "")
+
+
+def _space(rt: Rt, ctx: RequestContext, patient_id: str) -> tuple[list[space.Space], space.Space]:
+    spaces = space.my_spaces(rt, ctx)
+    current = next((s for s in spaces if s.patient_id == patient_id), None)
+    if current is None:
+        raise NotFound()
+    return spaces, current
+
+
+def _page(
+    request: Request,
+    rt: Rt,
+    ctx: RequestContext,
+    patient_id: str,
+    template: str,
+    values: dict[str, object],
+    section: str,
+) -> Response:
+    spaces, current = _space(rt, ctx, patient_id)
+    values.update(spaces=spaces, current=current, section=section, pid=patient_id)
+    values.setdefault("notice", _notice(request.query_params.get("ok")))
+    return render(request, template, values)
+
+
+# ------------------------------------------------------------------------------------------
+# Getting in
+# ------------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, rt: Rt) -> Response:
+    try:
+        person = person_id(request, rt)
+    except Exception:
+        return render(request, "login.html", {"title": "Connexion", "suite": "", "notice": None})
+    return redirect(request, f"/espace/{person}/documents")
+
+
+@router.get("/connexion")
+def login_page(request: Request, suite: str = "", ok: str | None = None) -> Response:
+    return render(
+        request,
+        "login.html",
+        {
+            "title": "Connexion",
+            "suite": suite if suite.startswith("/") else "",
+            "notice": _notice(ok),
+        },
+    )
+
+
+@router.post("/connexion", dependencies=[Csrf])
+def login_submit(
+    request: Request,
+    rt: Rt,
+    identifier: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    suite: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    settings = rt.settings
+    mailer = smtp_mailer(settings.smtp_relay) if settings.smtp_relay else None
+    challenge = login.start_login(rt.uow, settings, identifier, password, mailer)
+    response = render(
+        request,
+        "code.html",
+        {
+            "title": "Code de vérification",
+            "sent_to": challenge.sent_to,
+            "shown_code": challenge.shown_code,
+            "suite": suite if suite.startswith("/") else "",
+        },
+    )
+    response.set_cookie(
+        PENDING_COOKIE,
+        challenge.id,
+        max_age=600,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+        path="/connexion",
+    )
+    return response
+
+
+@router.post("/connexion/code", dependencies=[Csrf])
+def code_submit(
+    request: Request,
+    rt: Rt,
+    code: Annotated[str, Form(max_length=12)],
+    suite: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    opened = login.finish_login(rt.uow, request.cookies.get(PENDING_COOKIE, ""), code)
+    response = redirect(request, suite if suite.startswith("/espace/") else "/espaces")
+    _set_session(request, response, opened.token)
+    response.delete_cookie(PENDING_COOKIE, path="/connexion")
+    return response
+
+
+def _set_session(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure(request), path="/"
+    )
+
+
+@router.post("/deconnexion", dependencies=[Csrf])
+def logout(request: Request, rt: Rt) -> Response:
+    login.end_session(rt.uow, request.cookies.get(SESSION_COOKIE, ""))
+    response = redirect(request, "/connexion?ok=sortie")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/activation")
+def activation_page(request: Request) -> Response:
+    return render(request, "activation.html", {"title": "Activation"})
+
+
+@router.post("/activation", dependencies=[Csrf])
+def activation_submit(
+    request: Request,
+    rt: Rt,
+    code: Annotated[str, Form(max_length=100)],
+    birth_date: Annotated[date, Form()],
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    """LC-4: the letter's code and the birth date, then a personal e-mail and a password."""
+    activate_profile(
+        rt.uow,
+        RequestContext.operator(),
+        code=code,
+        birth_date=birth_date,
+        email=email,
+        password=password,
+    )
+    return redirect(request, "/connexion?ok=active")
+
+
+@router.post("/langue", dependencies=[Csrf])
+def language(
+    request: Request,
+    lang: Annotated[str, Form(max_length=2)],
+    suite: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    response = redirect(
+        request, suite if suite.startswith("/") and not suite.startswith("//") else "/"
+    )
+    response.set_cookie(
+        LANG_COOKIE, "en" if lang == "en" else "fr", max_age=365 * 86400, samesite="lax", path="/"
+    )
+    return response
+
+
+@router.get("/espaces")
+def spaces_page(request: Request, rt: Rt, ctx: PatientCtx, person: Person) -> Response:
+    """ACC-8, LC-8: one's own space and those of the people one represents."""
+    spaces = space.my_spaces(rt, ctx)
+    if len(spaces) == 1:
+        return redirect(request, f"/espace/{person}/documents")
+    return render(
+        request,
+        "spaces.html",
+        {
+            "title": "Mes espaces",
+            "spaces": spaces,
+            "current": spaces[0] if spaces else None,
+            "section": "",
+            "pid": person,
+        },
+    )
+
+
+@router.get(S)
+def space_home(request: Request, patient_id: str, person: Person) -> Response:
+    return redirect(request, f"/espace/{patient_id}/documents")
+
+
+# ------------------------------------------------------------------------------------------
+# Documents (DOC-*)
+# ------------------------------------------------------------------------------------------
+
+
+@router.get(S + "/documents")
+def documents_page(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    categorie: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    depuis: date | None = None,
+    jusqu: date | None = None,
+    archives: bool = False,
+) -> Response:
+    lang = lang_of(request)
+    flt = DocumentFilter(text=q or None, since=depuis, until=jusqu, include_archived=archives)
+    _, documents = records.list_documents(rt, ctx, patient_id, flt)
+    shown = [d for d in documents if categorie is None or d.category == categorie]
+    shown.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
+    authors = portal.directory_labels(
+        rt.uow, {d.author_id for d in shown if d.author_kind == "pro"}
+    )
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "documents.html",
+        {
+            "title": "Mes documents",
+            "documents": shown,
+            "tabs": views.tabs(documents, lang),
+            "categorie": categorie,
+            "q": q or "",
+            "depuis": depuis,
+            "jusqu": jusqu,
+            "archives": archives,
+            "authors": authors,
+            "category_label": lambda c: views.category_label(c, lang),
+            "patient_types": sorted((TYPES[c] for c in PATIENT_TYPES), key=lambda t: t.label),
+            "personal": PERSONAL_SPACE,
+            "max_mb": PATIENT_MAX_BYTES // (1024 * 1024),
+        },
+        "documents",
+    )
+
+
+@router.get(S + "/documents/{document_id}")
+def document_page(
+    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, document_id: str
+) -> Response:
+    document = records.get_document(rt, ctx, patient_id, document_id)
+    lang = lang_of(request)
+    authors = portal.directory_labels(rt.uow, {document.author_id})
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "document.html",
+        {
+            "title": document.title,
+            "d": document,
+            "kind": views.viewable(document.mime_type),
+            "author": authors.get(document.author_id, ""),
+            "category": views.category_label(document.category, lang),
+            "type_label": views.type_label(document.type_code),
+            "base": f"/espace/{patient_id}",
+        },
+        "documents",
+    )
+
+
+def content_response(document_title: str, mime: str, data: bytes, download: bool) -> Response:
+    stem = (
+        "".join(c if c.isalnum() or c in "-_ " else "_" for c in document_title)[:80] or "document"
+    )
+    extension = {
+        "application/pdf": ".pdf",
+        "image/jpeg": ".jpg",
+        "text/plain": ".txt",
+        "application/rtf": ".rtf",
+        "image/tiff": ".tif",
+        "text/xml": ".xml",
+    }.get(mime, "")
+    disposition = "attachment" if download else "inline"
+    return Response(
+        data,
+        media_type=mime + ("; charset=utf-8" if mime == "text/plain" else ""),
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{stem}{extension}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; plugin-types application/pdf",
+        },
+    )
+
+
+@router.get(S + "/documents/{document_id}/contenu")
+def document_content(
+    rt: Rt, ctx: PatientCtx, patient_id: str, document_id: str, telecharger: bool = False
+) -> Response:
+    document, data = records.read_content(rt, ctx, patient_id, document_id)
+    return content_response(document.title, document.mime_type, data, telecharger)
+
+
+@router.post(S + "/documents", dependencies=[Csrf])
+async def upload(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    file: Annotated[UploadFile, File()],
+    title: Annotated[str, Form(max_length=500)] = "",
+    type_code: Annotated[str, Form(max_length=20)] = "EXPPAT_2",
+) -> Response:
+    """DOC-8: the records service checks the content (type, size); the page only carries it."""
+    data = await file.read(PATIENT_MAX_BYTES + 1)
+    new = NewDocument(
+        type_code=type_code,
+        title=title or (file.filename or ""),
+        mime_type=file.content_type or "",
+        content=data,
+    )
+    await run_in_threadpool(records.upload_document, rt, ctx, new, patient_id=patient_id)
+    return redirect(request, f"/espace/{patient_id}/documents?ok=ajoute")
+
+
+@router.post(S + "/documents/{document_id}/masquer", dependencies=[Csrf])
+def mask(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    document_id: str,
+    masked: Annotated[bool, Form()],
+) -> Response:
+    """DOC-4: one document masked from pros (but its author, administrators, médecin traitant)."""
+    document = records.set_masked(rt, ctx, patient_id, document_id, masked)
+    if request.headers.get("hx-request"):
+        authors = portal.directory_labels(rt.uow, {document.author_id})
+        lang = lang_of(request)
+        return render(
+            request,
+            "_document_row.html",
+            {
+                "d": document,
+                "pid": patient_id,
+                "authors": authors,
+                "category_label": lambda c: views.category_label(c, lang),
+            },
+        )
+    return redirect(request, f"/espace/{patient_id}/documents?ok=fait")
+
+
+@router.post(S + "/documents/masquer-tout", dependencies=[Csrf])
+def mask_all(
+    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, masked: Annotated[bool, Form()]
+) -> Response:
+    records.mask_all(rt, ctx, patient_id, masked)
+    return redirect(request, f"/espace/{patient_id}/documents?ok=fait")
+
+
+@router.post(S + "/documents/{document_id}/supprimer", dependencies=[Csrf])
+def delete(
+    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, document_id: str
+) -> Response:
+    records.delete_document(rt, ctx, patient_id, document_id)
+    return redirect(request, f"/espace/{patient_id}/documents?ok=supprime")
+
+
+# ------------------------------------------------------------------------------------------
+# History and notifications (TR-1, TR-2)
+# ------------------------------------------------------------------------------------------
+
+
+@router.get(S + "/historique")
+def history_page(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    result = read_history(rt, ctx, patient_id, page, HistoryFilter())
+    lang = lang_of(request)
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "history.html",
+        {
+            "title": "Historique",
+            "entries": [(e, views.sentence(e, lang)) for e in result.entries],
+            "page": result.page,
+            "pages": max(1, -(-result.total // PAGE_SIZE)),
+            "total": result.total,
+        },
+        "history",
+    )
+
+
+@router.get(S + "/notifications")
+def notifications_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Response:
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "notifications.html",
+        {"title": "Notifications", "notifications": space.notifications(rt, ctx, patient_id)},
+        "notifications",
+    )
+
+
+@router.post(S + "/notifications/{notification_id}/lue", dependencies=[Csrf])
+def notification_read(
+    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, notification_id: str
+) -> Response:
+    space.mark_notification_read(rt, ctx, patient_id, notification_id)
+    return redirect(request, f"/espace/{patient_id}/notifications")
+
+
+# ------------------------------------------------------------------------------------------
+# Who sees my data (ACC-2…ACC-6, ACC-1 explained)
+# ------------------------------------------------------------------------------------------
+
+
+@router.get(S + "/acces")
+def access_page(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    profession: Annotated[str, Query(max_length=4)] = "80",
+) -> Response:
+    relations = space.relations(rt, ctx, patient_id)
+    settings = space.settings(rt, ctx, patient_id)
+    readable = matrix_for(rt.settings).readable_types(profession, None)
+    types = sorted(TYPES.values(), key=lambda t: t.label)
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "access.html",
+        {
+            "title": "Qui voit mes données",
+            "relations": relations,
+            "settings": settings,
+            "professions": sorted(PROFESSIONS.items(), key=lambda kv: kv[1]),
+            "profession": profession,
+            "profession_label": views.profession_label(profession),
+            "may_read": [t for t in types if t.code in readable],
+            "may_not_read": [t for t in types if t.code not in readable],
+        },
+        "access",
+    )
+
+
+@router.post(S + "/acces/{rpps}/{act}", dependencies=[Csrf])
+def access_act(
+    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, rpps: str, act: str
+) -> Response:
+    acts = {
+        "bloquer": space.block,
+        "debloquer": space.unblock,
+        "autoriser": space.authorise,
+        "administrateur": space.designate_administrator,
+        "retirer-administrateur": space.revoke_administrator,
+    }
+    if act not in acts:
+        raise NotFound()
+    acts[act](rt, ctx, patient_id, rpps)
+    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+
+
+@router.post(S + "/urgence", dependencies=[Csrf])
+def emergency(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    samu: Annotated[bool, Form()] = False,
+    others: Annotated[bool, Form()] = False,
+    masked: Annotated[bool, Form()] = False,
+) -> Response:
+    """ACC-6: the three switches (unchecked boxes are not sent: off)."""
+    space.set_emergency(rt, ctx, patient_id, samu=samu, others=others, masked=masked)
+    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+
+
+@router.post(S + "/medecin-traitant", dependencies=[Csrf])
+def medecin_traitant(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    rpps: Annotated[str, Form(max_length=11)] = "",
+) -> Response:
+    space.set_medecin_traitant(rt, ctx, patient_id, rpps.strip() or None)
+    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
