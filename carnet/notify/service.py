@@ -37,11 +37,14 @@ def enqueue(session: Session, patient_id: str, kind: Kind, payload: dict[str, st
     return event
 
 
-def smtp_mailer(relay: str) -> Mailer:
+def smtp_mailer(relay: str, local_hostname: str | None = None) -> Mailer:
+    """``local_hostname`` names us in EHLO; without it smtplib looks our name up in the DNS."""
     host, _, port = relay.rpartition(":")
 
     def send(message: EmailMessage) -> None:
-        with smtplib.SMTP(host or "127.0.0.1", int(port), timeout=10) as smtp:
+        with smtplib.SMTP(
+            host or "127.0.0.1", int(port), timeout=10, local_hostname=local_hostname
+        ) as smtp:
             smtp.send_message(message)
 
     return send

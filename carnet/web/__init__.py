@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from carnet.web import assets, patient
+from carnet.web import assets, demo, messages, patient, pro, promail
 
 router = APIRouter(include_in_schema=False)
-router.include_router(assets.router)
-router.include_router(patient.router)
+for part in (assets, demo, patient, messages, promail, pro):
+    router.include_router(part.router)
 
 __all__ = ["router"]

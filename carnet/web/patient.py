@@ -29,6 +29,7 @@ from carnet.web import views
 from carnet.web.deps import (
     SESSION_COOKIE,
     Csrf,
+    LoginRequired,
     PageRoute,
     PatientCtx,
     Person,
@@ -86,7 +87,7 @@ def _page(
 def home(request: Request, rt: Rt) -> Response:
     try:
         person = person_id(request, rt)
-    except Exception:
+    except LoginRequired:
         return render(request, "login.html", {"title": "Connexion", "suite": "", "notice": None})
     return redirect(request, f"/espace/{person}/documents")
 
@@ -113,7 +114,11 @@ def login_submit(
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     settings = rt.settings
-    mailer = smtp_mailer(settings.smtp_relay) if settings.smtp_relay else None
+    mailer = (
+        smtp_mailer(settings.smtp_relay, settings.smtp_hostname or settings.patient_mail_domain)
+        if settings.smtp_relay
+        else None
+    )
     challenge = login.start_login(rt.uow, settings, identifier, password, mailer)
     response = render(
         request,

@@ -59,6 +59,14 @@ def _size(value: int) -> str:
 ENV.filters["when"] = _when
 ENV.filters["day"] = partial(_when, with_time=False)
 ENV.filters["size"] = _size
+#: The patient space's sections: (key, path under /espace/<id>/, label).
+ENV.globals["SECTIONS"] = (
+    ("documents", "documents", "Documents"),
+    ("history", "historique", "Historique"),
+    ("notifications", "notifications", "Notifications"),
+    ("access", "acces", "Qui voit mes données"),
+    ("messages", "messagerie", "Messagerie"),
+)
 
 
 def lang_of(request: Request) -> str:

@@ -17,8 +17,12 @@ from carnet.records.reading import confidentiality_codes
 
 
 def fhir_document_id(d: Document) -> str:
+    return fhir_id_of(d.patient_id, d.id)
+
+
+def fhir_id_of(patient_id: str, document_id: str) -> str:
     """Patient and document in one id (base32, 52 characters): a read finds its shard directly."""
-    raw = bytes.fromhex(d.patient_id) + bytes.fromhex(d.id)
+    raw = bytes.fromhex(patient_id) + bytes.fromhex(document_id)
     return base64.b32encode(raw).decode().rstrip("=").lower()
 
 
@@ -92,7 +96,7 @@ def document_reference(d: Document) -> dict[str, Any]:
     if d.service_date:
         resource["context"] = {"period": {"start": d.service_date.isoformat()}}
     if d.replaces_id:
-        target = fhir_document_id(Document(patient_id=d.patient_id, id=d.replaces_id))
+        target = fhir_id_of(d.patient_id, d.replaces_id)
         resource["relatesTo"] = [
             {"code": "replaces", "target": {"reference": f"DocumentReference/{target}"}}
         ]
@@ -231,7 +235,7 @@ def audit_event(entry: HistoryEntry, patient_id: str) -> dict[str, Any]:
             }
         ]
     if entry.document_id:
-        ref = fhir_document_id(Document(patient_id=patient_id, id=entry.document_id))
+        ref = fhir_id_of(patient_id, entry.document_id)
         event["entity"].append(
             {
                 "what": {"reference": f"DocumentReference/{ref}"},

@@ -1,0 +1,139 @@
+"""Pages (DOC-*, TR-1): the patient's documents page beside the JSON API's listing of the same.
+
+A patient with 500 documents among many others; the same server (the real app on a real socket,
+uvicorn in a thread) answers both: ``GET /espace/<id>/documents`` with a web session cookie, and
+``GET /api/v1/patients/<id>/documents`` with a bearer token. Time to first byte of each, median
+over alternating requests; the page may take at most twice the API's time. Both go through the
+same ``records.list_documents``; the page adds its session, the space switcher, the authors'
+names and the HTML.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from _common import (
+    Result,
+    finish,
+    median,
+    options,
+    print_header,
+    print_profile,
+    runtime_in,
+    settings_in,
+    temporary_folder,
+)
+from listing import PATIENT_INSERT, patient_rows, populate
+
+from carnet.auth.instance import issue_patient_token, load_or_create_instance_key
+from carnet.http.app import create_app
+from carnet.population import login
+from carnet.runtime import build_runtime
+
+DOCUMENTS_FULL = 200_000
+DOCUMENTS_QUICK = 10_000
+REQUESTS_FULL = 40
+REQUESTS_QUICK = 8
+WARM_UP = 2
+TARGET = 2.0  # the page's time to first byte ≤ 2 × the API's
+PORT_WAIT_SECONDS = 10
+
+
+def first_byte(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
+    began = time.perf_counter()
+    with client.stream("GET", url, headers=headers) as response:
+        assert response.status_code == 200, response.status_code
+        chunks = response.iter_raw()
+        next(chunks)
+        took = time.perf_counter() - began
+        for _ in chunks:
+            pass
+    return took
+
+
+def serve(folder: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
+    rt = build_runtime(settings_in(folder).model_copy(update={"demo": True}), migrate=False)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(rt), host="127.0.0.1", port=0, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + PORT_WAIT_SECONDS
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def main() -> int:
+    args = options(__doc__.splitlines()[0] if __doc__ else "")
+    total = DOCUMENTS_QUICK if args.quick else DOCUMENTS_FULL
+    requests = REQUESTS_QUICK if args.quick else REQUESTS_FULL
+    with temporary_folder(args.dir) as folder:
+        rt = runtime_in(folder)
+        patient_id, patient_row = next(patient_rows(1, first_serial=0))
+        ins = str(patient_row[1])
+        with rt.transaction() as session:
+            session.connection().exec_driver_sql(PATIENT_INSERT, patient_row)
+        began = time.perf_counter()
+        patients = populate(folder / "carnet.db", patient_id, total)
+        filled = time.perf_counter() - began
+        demo = rt.settings.model_copy(update={"demo": True})
+        cookie = login.demo_login(rt.uow, demo, ins).token
+        key = load_or_create_instance_key(rt.settings.resolved_instance_key_file)
+        bearer = issue_patient_token(key, ins=ins, ttl_seconds=3600)
+        rt.uow.engine.dispose()
+        server, thread, url = serve(folder)
+        page_url = f"{url}/espace/{patient_id}/documents"
+        api_url = f"{url}/api/v1/patients/{patient_id}/documents"
+        page_headers = {"Cookie": f"carnet_session={cookie}"}
+        api_headers = {"Authorization": f"Bearer {bearer}"}
+        print_header(
+            "Pages: the documents page vs the JSON API's listing, time to first byte",
+            [
+                ("documents", f"{total:,} over {patients:,} patients ({filled:.1f} s to fill)"),
+                ("measured patient", "500 documents"),
+                ("requests", f"{requests} each side, alternating, over one keep-alive client"),
+            ],
+        )
+        with httpx.Client(timeout=60) as client:
+            for _ in range(WARM_UP):
+                first_byte(client, page_url, page_headers)
+                first_byte(client, api_url, api_headers)
+            page_s: list[float] = []
+            api_s: list[float] = []
+            for _ in range(requests):
+                page_s.append(first_byte(client, page_url, page_headers))
+                api_s.append(first_byte(client, api_url, api_headers))
+            size = len(client.get(page_url, headers=page_headers).content)
+            print(f"  page: {size:,} bytes of HTML")
+            if args.profile:
+                print_profile(
+                    lambda: [first_byte(client, page_url, page_headers) for _ in range(10)],
+                    "10 page requests (client side; the server runs in a thread)",
+                )
+        server.should_exit = True
+        thread.join(10)
+    page_median, api_median = median(page_s), median(api_s)
+    ratio = page_median / api_median
+    results = [
+        Result(
+            "documents page, 500 docs (TTFB median)",
+            f"{page_median * 1e3:.1f} ms",
+            f"{api_median * 1e3:.1f} ms (JSON API)",
+            f"{ratio:.2f}x",
+            f"<= {TARGET}x time",
+            ratio <= TARGET,
+        )
+    ]
+    return finish(results, strict=args.strict)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""LC-4 in the browser: activation, log-in with the second factor, lock-out, log-out; the demo
+page exists in demo mode only."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import httpx
+from factories import add_patient
+from live_api import LiveApp
+from web_support import PASSWORD, Site, check_page, form_token, set_password
+
+from carnet.context import RequestContext
+from carnet.population.rules import ProfileState
+from carnet.population.service import issue_activation_code
+
+
+def test_lc_4_activation_then_log_in_with_code_by_email(site: Site) -> None:
+    patient = add_patient(site.rt, state=ProfileState.CREATED, email=None)
+    letter = issue_activation_code(site.rt.uow, RequestContext.operator(), patient.ins)
+    page = site.page(phone=True)
+    page.goto("/activation")
+    check_page(page)
+    page.get_by_label("Code d'activation").fill(letter.code)
+    page.get_by_label("Date de naissance").fill(patient.birth_date.isoformat())
+    page.get_by_label("Adresse e-mail personnelle").fill("claire.perso@example.org")
+    page.get_by_label("Mot de passe (12 caractères au moins)").fill(PASSWORD)
+    page.get_by_role("button", name="Activer mon profil").click()
+    page.get_by_text("Votre profil est activé").wait_for()
+    check_page(page)
+
+    page.get_by_label("Matricule INS ou adresse e-mail").fill("claire.perso@example.org")
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_text("Un code à 6 chiffres a été envoyé à c•••@example.org").wait_for()
+    check_page(page)
+    page.get_by_label("Code reçu par e-mail").fill(site.last_code("claire.perso@example.org"))
+    page.get_by_role("button", name="Valider").click()
+    page.get_by_role("heading", name="Mes documents").wait_for()
+    check_page(page, "lc_4_logged_in")
+
+    page.get_by_role("link", name="Historique", exact=True).click()
+    assert page.get_by_text("Vous vous êtes connecté").count() >= 1
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.get_by_text("Vous êtes déconnecté.").wait_for()
+    page.goto(f"/espace/{patient.id}/documents")
+    assert "/connexion" in page.url
+
+
+def test_lc_4_wrong_code_refused_and_lock_out_after_repeated_failures(http_site: Site) -> None:
+    patient = add_patient(http_site.rt)
+    set_password(http_site.rt, patient)
+    with httpx.Client(base_url=http_site.url) as client:
+        token = form_token(client, "/connexion")
+        answer = client.post(
+            "/connexion", data={"csrf": token, "identifier": patient.ins, "password": PASSWORD}
+        )
+        assert answer.status_code == 200
+        refused = client.post("/connexion/code", data={"csrf": token, "code": "000000"})
+        if http_site.last_code(patient.email or "") != "000000":
+            assert refused.status_code == 401
+            assert "Code incorrect ou expiré" in refused.text
+        for _ in range(5):
+            wrong = client.post(
+                "/connexion",
+                data={"csrf": token, "identifier": patient.ins, "password": "pas le bon mot"},
+            )
+            assert wrong.status_code == 401
+        locked = client.post(
+            "/connexion", data={"csrf": token, "identifier": patient.ins, "password": PASSWORD}
+        )
+        assert locked.status_code == 401
+        assert "verrouillé" in locked.text
+
+
+def test_web_forms_refuse_a_missing_csrf_token(http_site: Site) -> None:
+    patient = add_patient(http_site.rt)
+    set_password(http_site.rt, patient)
+    with httpx.Client(base_url=http_site.url) as client:
+        answer = client.post("/connexion", data={"identifier": patient.ins, "password": PASSWORD})
+    assert answer.status_code == 403
+    assert "Formulaire expiré" in answer.text
+    assert http_site.sink.received == []
+
+
+def test_web_session_cookie_is_http_only_and_same_site(http_site: Site) -> None:
+    patient = add_patient(http_site.rt)
+    set_password(http_site.rt, patient)
+    with httpx.Client(base_url=http_site.url) as client:
+        token = form_token(client, "/connexion")
+        client.post(
+            "/connexion", data={"csrf": token, "identifier": patient.ins, "password": PASSWORD}
+        )
+        code = http_site.last_code(patient.email or "")
+        answer = client.post("/connexion/code", data={"csrf": token, "code": code})
+    assert answer.status_code == 303
+    cookie = next(
+        v for k, v in answer.headers.multi_items() if k == "set-cookie" and "carnet_session" in v
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_web_demo_page_exists_in_demo_mode_only(live_app: LiveApp, http_site: Site) -> None:
+    patient = add_patient(http_site.rt)
+    with httpx.Client(base_url=http_site.url) as client:
+        assert client.get("/demo").status_code == 200
+        production = dataclasses.replace(
+            http_site.rt, settings=http_site.rt.settings.model_copy(update={"demo": False})
+        )
+        live_app.app.state.runtime = production
+        assert client.get("/demo").status_code == 404
+        token = form_token(client, "/connexion")
+        refused = client.post("/demo/patient", data={"csrf": token, "ins": patient.ins})
+        assert refused.status_code == 403
+        assert re.search("mode démonstration", refused.text)
+        refused_pro = client.post("/pro/demo", data={"csrf": token, "rpps": "10000000001"})
+        assert refused_pro.status_code == 403

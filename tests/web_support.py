@@ -1,0 +1,214 @@
+"""Browser tests of the web door: Debian's Chromium driven by Playwright, against the session's
+live app answering from each test's runtime (``live_api``), with an SMTP sink as the relay (the
+second factor's code is read there). Registered as a plugin by ``tests/conftest.py``.
+
+axe-core (``tests/web/vendor``) is injected into each page checked; screenshots of each
+journey's last page go to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from live_api import LiveApp
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from smtp_support import Sink, relay_sink
+
+from carnet.auth.verify import TokenVerifier
+from carnet.identity.models import Pro
+from carnet.notify.service import deliver_pending
+from carnet.population.insi import RateLimiter
+from carnet.population.models import Patient
+from carnet.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "tests" / "web" / "vendor" / "axe.min.js"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+PASSWORD = "un mot de passe assez long"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SERIOUS = ("serious", "critical")
+
+
+def set_password(rt: Runtime, patient: Patient, password: str = PASSWORD) -> None:
+    """Test data: the argon2 hash activation would have stored."""
+    with rt.transaction() as session:
+        row = session.get(Patient, patient.id)
+        assert row is not None
+        row.password_hash = PasswordHasher().hash(password)
+
+
+@dataclass
+class Site:
+    """The running site over this test's runtime, its relay sink, and browser pages."""
+
+    url: str
+    rt: Runtime
+    sink: Sink
+    browser: Browser
+    contexts: list[BrowserContext] = dataclasses.field(default_factory=list)
+
+    def page(self, *, javascript: bool = True, phone: bool = False) -> Page:
+        context = self.browser.new_context(
+            locale="fr-FR",
+            java_script_enabled=javascript,
+            bypass_csp=True,  # axe-core is injected as an inline script
+            viewport={"width": 390, "height": 844} if phone else {"width": 1200, "height": 900},
+            base_url=self.url,
+        )
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        return context.new_page()
+
+    def last_code(self, address: str) -> str:
+        """The second factor's code, from the last e-mail the relay got for ``address``."""
+        for _, recipients, message in reversed(self.sink.received):
+            if address in recipients:
+                found = re.search(r"\b(\d{6})\b", message.get_content())
+                assert found, message.get_content()
+                return found.group(1)
+        raise AssertionError(f"no code was sent to {address}")
+
+    def log_in(self, page: Page, patient: Patient, identifier: str | None = None) -> None:
+        """LC-4: password, then the code sent by e-mail."""
+        page.goto("/connexion")
+        page.get_by_label("Matricule INS ou adresse e-mail").fill(identifier or patient.ins)
+        page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_label("Code reçu par e-mail").fill(self.last_code(patient.email or ""))
+        page.get_by_role("button", name="Valider").click()
+        page.wait_for_url(re.compile(r"/espace"))
+
+    def pro_log_in(self, page: Page, pro: Pro) -> None:
+        """The portal's demo chooser (the sites of these tests run in demo mode)."""
+        page.goto("/pro/")
+        page.get_by_label("Professionnel", exact=True).select_option(pro.rpps)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_role("heading", name="Trouver un patient").wait_for()
+
+    def open_record(self, page: Page, patient: Patient) -> None:
+        if not page.url.endswith("/pro/"):
+            page.goto("/pro/")
+        page.get_by_label("Matricule INS (15 caractères)").fill(patient.ins)
+        page.get_by_role("button", name="Ouvrir le dossier").click()
+        page.get_by_role("heading", name="Dossier du patient").wait_for()
+
+    def deliver(self) -> None:
+        """What ``carnet serve``'s outbox worker does after each act: the notification centre."""
+        deliver_pending(self.rt.uow, None, self.rt.settings.mail_from)
+
+
+#: Pages already checked by axe in this session, by their path with ids blanked: each kind of
+#: page is checked once (an axe run costs about a second).
+_CHECKED: set[str] = set()
+
+
+def page_kind(url: str) -> str:
+    path = url.split("://", 1)[-1].partition("/")[2].split("?")[0]
+    return re.sub(r"[0-9a-f]{32}", "{id}", path)
+
+
+def check_page(page: Page, name: str | None = None, *, axe: bool = True) -> None:
+    """axe-core finds no serious or critical violation (WCAG 2.1 AA rules and best practices) on
+    this kind of page; with ``name``, the page is also kept as a screenshot. ``axe=False`` with
+    JavaScript off (axe is a script)."""
+    if name:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    kind = page_kind(page.url) + ("#" + name if name else "")
+    if not axe or kind in _CHECKED:
+        return
+    _CHECKED.add(kind)
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+            resultTypes: ['violations']})"""
+    )
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in SERIOUS
+    ]
+    assert bad == [], f"{page.url}: {bad}"
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): browser tests skipped")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    launched = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium"),
+        args=CHROMIUM_ARGS,
+    )
+    yield launched
+    launched.close()
+
+
+def _serve(live_app: LiveApp, rt: Runtime) -> None:
+    state = live_app.app.state
+    state.runtime = rt
+    state.verifier = TokenVerifier(live_app.key)
+    state.insi_limiter = RateLimiter(rt.settings.insi_rate_per_minute)
+
+
+@pytest.fixture
+def site_runtime(rt: Runtime) -> Iterator[tuple[Runtime, Sink]]:
+    """This test's runtime in demo mode (the portal's chooser), mail relayed to a sink."""
+    with relay_sink() as (sink, relay):
+        yield (
+            dataclasses.replace(
+                rt, settings=rt.settings.model_copy(update={"smtp_relay": relay, "demo": True})
+            ),
+            sink,
+        )
+
+
+@pytest.fixture
+def site(live_app: LiveApp, site_runtime: tuple[Runtime, Sink], browser: Browser) -> Iterator[Site]:
+    runtime, sink = site_runtime
+    _serve(live_app, runtime)
+    found = Site(live_app.server.url, runtime, sink, browser)
+    yield found
+    for context in found.contexts:
+        context.close()
+    live_app.app.state.runtime = live_app.idle_runtime
+
+
+@pytest.fixture
+def http_site(live_app: LiveApp, site_runtime: tuple[Runtime, Sink]) -> Iterator[Site]:
+    """The same site for tests over plain HTTP (no browser needed)."""
+    runtime, sink = site_runtime
+    _serve(live_app, runtime)
+    yield Site(live_app.server.url, runtime, sink, None)  # type: ignore[arg-type]
+    live_app.app.state.runtime = live_app.idle_runtime
+
+
+def form_token(client: httpx.Client, path: str) -> str:
+    """GET a page and read its CSRF token (the client keeps the cookie)."""
+    page = client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
