@@ -20,11 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from carnet.runtime import Runtime
-    from carnet.settings import Settings
+from carnet.runtime import Runtime, build_runtime
+from carnet.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,6 @@ def temporary_folder(parent: Path | None) -> Iterator[Path]:
 def settings_in(folder: Path) -> Settings:
     """Embedded defaults (SQLite file, file blobs, key file) under ``folder``, whatever the
     environment says."""
-    from carnet.settings import Settings  # imported late: a parent process stays light
-
     return Settings(
         data_dir=folder,
         database_url=None,
@@ -81,11 +77,9 @@ def settings_in(folder: Path) -> Settings:
     )
 
 
-def runtime_in(folder: Path) -> Runtime:
-    """A freshly migrated instance in ``folder``."""
-    from carnet.runtime import build_runtime
-
-    return build_runtime(settings_in(folder))
+def runtime_in(folder: Path, *, migrate: bool = True) -> Runtime:
+    """An instance in ``folder``, freshly migrated unless told it already is."""
+    return build_runtime(settings_in(folder), migrate=migrate)
 
 
 def database_file(folder: Path) -> Path:
@@ -139,7 +133,11 @@ def print_header(title: str, facts: Sequence[tuple[str, object]]) -> None:
     print(title)
     for name, value in facts:
         print(f"  {name}: {value}")
-    print(f"  python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"  python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, "
+        f"{os.cpu_count()} CPUs, load average {load:.1f} (other work skews both sides)"
+    )
 
 
 def finish(results: Sequence[Result], *, strict: bool) -> int:

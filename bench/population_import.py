@@ -6,21 +6,25 @@ one trace). Baseline: the same CSV read with ``csv.DictReader`` and inserted int
 ``patients`` table of a freshly migrated database with a bare ``sqlite3`` ``executemany``, in
 batches of the same size, one commit per batch.
 
-Each measured run is a fresh subprocess of this script, so its peak RSS (``ru_maxrss``) is its own.
+Each measured run is its own child process (forked once everything is imported, so neither pays
+the start-up), on its own copy of a freshly migrated instance: its peak RSS (``ru_maxrss``) is its
+own, and starts from the same RSS for both.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
+import multiprocessing
 import random
 import resource
-import subprocess
+import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from _common import (
@@ -37,11 +41,10 @@ from _common import (
 )
 
 from carnet import clock
+from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
 from carnet.ids import new_id
-
-# The parent only writes the feed and reads the results: what SQLAlchemy needs is imported by the
-# measured children, so the parent stays light and each child pays the same start-up.
+from carnet.population.service import BATCH, import_population, read_feed
 
 ROWS_FULL = 1_000_000
 ROWS_QUICK = 20_000
@@ -75,6 +78,7 @@ class Run:
     rows: int
     batch: int
     seconds: float
+    cpu_seconds: float
     start_rss_mb: float
     peak_rss_mb: float
 
@@ -124,10 +128,7 @@ def peak_rss_mb() -> float:
 
 
 def run_ours(feed: Path, folder: Path, profile: bool) -> Run:
-    from carnet.context import RequestContext
-    from carnet.population.service import BATCH, import_population, read_feed
-
-    rt = runtime_in(folder)
+    rt = runtime_in(folder, migrate=False)
     start = peak_rss_mb()
     counted: list[int] = []
 
@@ -139,9 +140,10 @@ def run_ours(feed: Path, folder: Path, profile: bool) -> Run:
             raise SystemExit(f"the feed has {len(report.errors)} bad rows, first: {first}")
         counted.append(report.created)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     work()
-    run = Run(counted[0], BATCH, time.perf_counter() - began, start, peak_rss_mb())
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    run = Run(counted[0], BATCH, seconds, cpu, start, peak_rss_mb())
     if profile:
         with rt.transaction() as session:  # the same rows again, into emptied tables
             session.connection().exec_driver_sql("DELETE FROM representatives")
@@ -151,13 +153,10 @@ def run_ours(feed: Path, folder: Path, profile: bool) -> Run:
     return run
 
 
-def run_baseline(feed: Path, folder: Path) -> Run:
-    from carnet.population.service import BATCH
-
-    runtime_in(folder).uow.engine.dispose()  # migrated, and the same imports as ours
+def run_baseline(feed: Path, folder: Path, profile: bool) -> Run:
     connection = connect_raw(database_file(folder))
     start = peak_rss_mb()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     rows = 0
     stamp = sql_datetime(clock.now())
     batch: list[tuple[str | None, ...]] = []
@@ -198,39 +197,44 @@ def run_baseline(feed: Path, folder: Path) -> Run:
                 flush()
     if batch:
         flush()
-    run = Run(rows, BATCH, time.perf_counter() - began, start, peak_rss_mb())
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    run = Run(rows, BATCH, seconds, cpu, start, peak_rss_mb())
     connection.close()
     return run
 
 
-def measured(side: str, feed: Path, folder: Path, profile: bool) -> Run:
-    """One measured run in a fresh interpreter; what it prints before its result passes through."""
-    command = [sys.executable, __file__, "--child", side, "--feed", str(feed)]
-    command += ["--child-dir", str(folder)] + (["--profile"] if profile else [])
-    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)  # noqa: S603
-    *printed, result = done.stdout.strip().splitlines()
-    if printed:
-        print("\n".join(printed))
-    return Run(**json.loads(result))
+Side = Callable[[Path, Path, bool], Run]
 
 
-def child_options(parser: argparse.ArgumentParser) -> None:
+def _child(side: Side, feed: Path, folder: Path, profile: bool, sender: Connection) -> None:
+    sender.send(asdict(side(feed, folder, profile)))
+
+
+def measured(side: Side, feed: Path, template: Path, folder: Path, profile: bool) -> Run:
+    """One side in a child process, on a copy of the freshly migrated ``template``."""
+    shutil.copytree(template, folder)
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork") if forks else multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(side, feed, folder, profile, sender))
+    child.start()
+    sender.close()
+    try:
+        result = receiver.recv()
+    except EOFError:
+        result = None
+    child.join()
+    if result is None or child.exitcode != 0:
+        raise SystemExit(f"the {side.__name__} child failed (exit code {child.exitcode})")
+    return Run(**result)
+
+
+def more_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=None, help="rows in the feed")
-    parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
-    parser.add_argument("--feed", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--child-dir", type=Path, help=argparse.SUPPRESS)
 
 
 def main() -> int:
-    args = options(__doc__.splitlines()[0] if __doc__ else "", child_options)
-    if args.child is not None:
-        if args.child == "ours":
-            run = run_ours(args.feed, args.child_dir, args.profile)
-        else:
-            run = run_baseline(args.feed, args.child_dir)
-        sys.stdout.flush()
-        print(json.dumps(asdict(run)))
-        return 0
+    args = options(__doc__.splitlines()[0] if __doc__ else "", more_options)
     rows = args.rows or (ROWS_QUICK if args.quick else ROWS_FULL)
     with temporary_folder(args.dir) as folder:
         feed = folder / "feed.csv"
@@ -247,11 +251,14 @@ def main() -> int:
                 ),
             ],
         )
-        base = measured("baseline", feed, folder / "baseline", profile=False)
-        ours = measured("ours", feed, folder / "ours", profile=args.profile)
+        template = folder / "template"
+        runtime_in(template).uow.engine.dispose()
+        base = measured(run_baseline, feed, template, folder / "baseline", False)
+        ours = measured(run_ours, feed, template, folder / "ours", args.profile)
     for name, run in (("baseline", base), ("ours", ours)):
         print(
-            f"  {name}: {run.rows:,} rows in {run.seconds:.1f} s, batches of {run.batch}; "
+            f"  {name}: {run.rows:,} rows in {run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), "
+            f"batches of {run.batch}; "
             f"RSS after start-up "
             f"{run.start_rss_mb:.0f} MB, peak {run.peak_rss_mb:.0f} MB"
         )

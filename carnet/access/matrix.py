@@ -17,7 +17,7 @@ from carnet.errors import Invalid
 from carnet.settings import Settings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Matrix:
     """Cells keyed ``(profession, specialty or "")``; a specialty row wins over its profession's."""
 
@@ -25,16 +25,19 @@ class Matrix:
     cells: dict[tuple[str, str], frozenset[str]]
 
     def allows(self, profession: str, specialty: str | None, type_code: str) -> bool:
-        row = self.cells.get((profession, specialty or "")) if specialty else None
-        if row is None:
-            row = self.cells.get((profession, ""))
-        return row is not None and type_code in row
+        return type_code in self.readable_types(profession, specialty)
 
     def readable_types(self, profession: str, specialty: str | None) -> frozenset[str]:
-        row = self.cells.get((profession, specialty or "")) if specialty else None
-        if row is None:
-            row = self.cells.get((profession, ""), frozenset())
-        return row
+        return _resolved(self, profession, specialty)
+
+
+@lru_cache(maxsize=4096)
+def _resolved(matrix: Matrix, profession: str, specialty: str | None) -> frozenset[str]:
+    """A specialty row wins over its profession's; resolved once per (matrix, row)."""
+    row = matrix.cells.get((profession, specialty)) if specialty else None
+    if row is None:
+        row = matrix.cells.get((profession, ""), frozenset())
+    return row
 
 
 def parse_matrix(lines: Iterable[str]) -> Matrix:

@@ -52,12 +52,20 @@ class Decision:
         return self.allowed
 
 
+#: Decisions are immutable: one instance per outcome, built once (the decision runs per document
+#: of every listing, so it must not allocate).
+_ALLOWED = {
+    (why, emergency): Decision(True, why, emergency) for why in Why for emergency in (False, True)
+}
+_DENIED = {why: Decision(False, why) for why in Why}
+
+
 def _allow(why: Why, emergency: bool = False) -> Decision:
-    return Decision(True, why, emergency)
+    return _ALLOWED[why, emergency]
 
 
 def _deny(why: Why) -> Decision:
-    return Decision(False, why)
+    return _DENIED[why]
 
 
 _NO_READING = frozenset(
