@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from tests.oracle import (
+from oracle import (
     OActor,
     ODocument,
     ORequest,
