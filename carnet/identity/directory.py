@@ -128,7 +128,10 @@ def _import_row(
         establishment = session.execute(
             select(Establishment).where(Establishment.finess == row["finess"])
         ).scalar_one_or_none()
-        kind = row.get("establishment_kind") or EstablishmentKind.PRACTICE.value
+        # A pro's row names his site without its kind: the kind already known stays.
+        kind = row.get("establishment_kind") or (
+            establishment.kind if establishment is not None else EstablishmentKind.PRACTICE.value
+        )
         if kind not in {k.value for k in EstablishmentKind}:
             return ("Type de structure inconnu.", "Unknown kind of structure.")
         if establishment is None:

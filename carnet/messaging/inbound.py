@@ -1,51 +1,97 @@
 """Mail arriving for patients (MSG-1…MSG-5, MSG-8): who may send, who receives, filing it.
 
 ``receive_message`` is what a ``250`` answers: it returns once every recipient's copy is durable
-(the raw message and its files encrypted and fsync'd, the rows committed). It works in three
-steps so that the disk's slow part runs outside the database's write lock: check the recipients
-and fetch their keys; write the blobs; file the messages in one transaction.
+(the raw message and its files encrypted and fsync'd, the rows committed). The disk's slow part
+runs outside the database's write lock: the blobs are written by each caller's thread, then the
+rows of every message that arrived meanwhile are filed in one transaction (``filing``).
+
+Every read and write of the SMTP side goes through one ``batching.Batcher`` per database: checks,
+keys and filings of concurrent sessions share transactions instead of queueing for SQLite's
+write lock one by one. Answers are remembered a little while: a sender's directory entry (a
+sending server names the same sender for each message; the directory changes slowly), the
+patient an address named at ``RCPT TO`` (for the ``DATA`` that follows), a patient's data key.
+None of them is trusted for filing: the filing transaction checks the profile still receives
+and the key still exists (``filing._check``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from carnet import clock
-from carnet.audit import trail
-from carnet.audit.rules import Action
 from carnet.ids import new_id
 from carnet.keys.service import current_key
 from carnet.messaging import mime, store
-from carnet.messaging.models import Attachment, Conversation, Message
+from carnet.messaging.batching import Batch, batcher_for
+from carnet.messaging.filing import Copy, Delivered, Job, file_later
 from carnet.messaging.queries import DirectoryEntry, directory_entry
 from carnet.messaging.refusals import MessageRefused, SenderRefused, Undeliverable
 from carnet.messaging.rules import (
-    ConversationFacts,
-    ConversationState,
-    Direction,
-    Placement,
     RecipientProblem,
     SenderFacts,
     ins_of_address,
-    is_fin,
     normalized_message_id,
-    placement,
-    receipt_allowed,
     recipient_problem,
     sender_refusal,
-    stored_references,
-    thread_keys,
 )
-from carnet.notify.rules import Kind
-from carnet.notify.service import enqueue
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime
+
+__all__ = [
+    "Delivered",
+    "InboundMail",
+    "known_recipient",
+    "known_sender",
+    "receive_message",
+    "recipient_status",
+    "sender_status",
+]
+
+SENDER_MEMORY_SECONDS = 60.0
+RECIPIENT_MEMORY_SECONDS = 30.0
+KEY_MEMORY_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+class _Memory(Generic[T]):
+    """Answers remembered for a while, per database (tests run many databases in one process)."""
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._lock = threading.Lock()
+        self._by_engine: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, T]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, rt: Runtime, key: str) -> T | None:
+        with self._lock:
+            found = self._by_engine.get(rt.uow.engine, {}).get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, rt: Runtime, key: str, value: T) -> None:
+        with self._lock:
+            entries = self._by_engine.setdefault(rt.uow.engine, {})
+            if len(entries) >= self.size:
+                entries.clear()
+            entries[key] = (time.monotonic() + self.seconds, value)
+
+
+_senders: _Memory[DirectoryEntry] = _Memory(SENDER_MEMORY_SECONDS)
+_recipients: _Memory[str] = _Memory(RECIPIENT_MEMORY_SECONDS)
+_keys: _Memory[tuple[str, bytes]] = _Memory(KEY_MEMORY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -57,23 +103,36 @@ class InboundMail:
     raw: bytes
 
 
-@dataclass(frozen=True)
-class Delivered:
-    patient_id: str
-    message_id: str
-    conversation_id: str
-    duplicate: bool
+def _sender(rt: Runtime, address: str) -> DirectoryEntry | None:
+    entry = _senders.get(rt, address.lower())
+    if entry is None:
+        entry = batcher_for(rt).run(rt, lambda session, _: directory_entry(session, address))
+        if entry is not None:
+            _senders.put(rt, address.lower(), entry)
+    return entry
 
 
 def sender_status(
-    rt: Runtime,
-    address: str,
-    *,
-    client_certificate_verified: bool = False,
+    rt: Runtime, address: str, *, client_certificate_verified: bool = False
 ) -> DirectoryEntry:
     """MSG-2: the sender's directory entry, or ``SenderRefused`` (at ``MAIL FROM``)."""
-    with rt.transaction() as session:
-        entry = directory_entry(session, address)
+    return _judge_sender(rt, address, _sender(rt, address), client_certificate_verified)
+
+
+def known_sender(
+    rt: Runtime, address: str, *, client_certificate_verified: bool = False
+) -> DirectoryEntry | None:
+    """``sender_status`` when its answer is at hand (no I/O: a door may call it in its event
+    loop); ``None`` when the directory must be read."""
+    entry = _senders.get(rt, address.lower())
+    if entry is None:
+        return None
+    return _judge_sender(rt, address, entry, client_certificate_verified)
+
+
+def _judge_sender(
+    rt: Runtime, address: str, entry: DirectoryEntry | None, client_certificate_verified: bool
+) -> DirectoryEntry:
     refusal = sender_refusal(
         SenderFacts(
             mailbox_kind=entry.kind if entry else None,
@@ -86,42 +145,76 @@ def sender_status(
     return entry
 
 
-def _patient_for(session: Session, rt: Runtime, address: str) -> Patient:
-    """The patient an address names, or ``Undeliverable`` with the MSG-4 text (ID-1)."""
+def _patient_for(session: Session, rt: Runtime, address: str) -> str:
+    """The id of the patient an address names, or ``Undeliverable`` with the MSG-4 text."""
     try:
         ins = ins_of_address(address, rt.settings.patient_mail_domain)
     except ValueError:
         raise Undeliverable(RecipientProblem.INVALID, address) from None
     if ins is None:
         raise Undeliverable(RecipientProblem.NOT_HERE, address)
-    patient = session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
-    problem = recipient_problem(True, ProfileState(patient.state) if patient else None)
-    if problem is not None or patient is None:
+    row = session.execute(select(Patient.id, Patient.state).where(Patient.ins == ins)).first()
+    problem = recipient_problem(True, ProfileState(row.state) if row else None)
+    if problem is not None or row is None:
         raise Undeliverable(problem or RecipientProblem.ABSENT, address)
-    return patient
+    patient_id: str = row.id
+    return patient_id
 
 
 def recipient_status(rt: Runtime, address: str) -> str:
-    """MSG-4 at ``RCPT TO``: the patient's id, or ``Undeliverable`` saying why."""
-    with rt.transaction() as session:
-        return _patient_for(session, rt, address).id
+    """MSG-4 at ``RCPT TO``: the patient's id, or ``Undeliverable`` saying why.
+
+    An address that received a moment ago is not looked up again: if its profile closed
+    meanwhile, the filing refuses the message with the same MSG-4 text, at ``DATA``.
+    """
+    known = _recipients.get(rt, address.lower())
+    if known is not None:
+        return known
+    patient_id: str = batcher_for(rt).run(rt, lambda session, _: _patient_for(session, rt, address))
+    _recipients.put(rt, address.lower(), patient_id)
+    return patient_id
 
 
-@dataclass
-class _Copy:
-    """One recipient's copy while it is being filed."""
+def known_recipient(rt: Runtime, address: str) -> str | None:
+    """``recipient_status`` when its answer is at hand (no I/O), else ``None``."""
+    return _recipients.get(rt, address.lower())
 
-    patient_id: str
-    activated: bool
-    key_id: str
-    key: bytes
-    message_id: str
-    raw_key: str = ""
-    files: tuple[tuple[str, str, mime.ParsedAttachment], ...] = ()
+
+def _copies(rt: Runtime, addresses: Sequence[str]) -> list[Copy]:
+    """One copy per patient named (twice named, once filed), with the key to seal it: from what
+    ``RCPT TO`` found and the keys remembered, else looked up (one batched transaction)."""
+    named = list(dict.fromkeys(addresses))
+    ids = {a: _recipients.get(rt, a.lower()) for a in named}
+    keys = {pid: _keys.get(rt, pid) for pid in ids.values() if pid is not None}
+    if None in ids.values() or None in keys.values():
+
+        def work(session: Session, _: Batch) -> None:
+            for address in named:
+                patient_id = ids[address] or _patient_for(session, rt, address)
+                ids[address] = patient_id
+                if keys.get(patient_id) is None:
+                    keys[patient_id] = current_key(session, rt.master_key, patient_id)
+
+        batcher_for(rt).run(rt, work)
+    copies: dict[str, Copy] = {}
+    for address in named:
+        patient_id, key = ids[address], None
+        if patient_id is not None:
+            key = keys.get(patient_id)
+        if patient_id is None or key is None:
+            raise Undeliverable(RecipientProblem.ABSENT, address)
+        _keys.put(rt, patient_id, key)
+        if patient_id not in copies:
+            copies[patient_id] = Copy(patient_id, address, key[0], key[1], new_id())
+    return list(copies.values())
 
 
 def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
-    """File a message for each recipient; all or none (a refusal names the first failing)."""
+    """File a message for each recipient; all or none (a refusal names the first failing).
+
+    A message already filed (same sender, same Message-ID — a sending server that retries after
+    a lost ``250``) is not filed twice; one without a Message-ID is known by its bytes' hash.
+    """
     try:
         parsed = mime.parse(mail.raw)
     except mime.Unreadable as unreadable:
@@ -129,25 +222,10 @@ def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
     rfc_id = normalized_message_id(parsed.message_id) or (
         f"<{hashlib.sha256(mail.raw).hexdigest()[:40]}@{rt.settings.patient_mail_domain}>"
     )
-    with rt.transaction() as session:
-        sender = directory_entry(session, mail.sender)
-        if sender is None:
-            raise SenderRefused(*(sender_refusal(SenderFacts(None)) or ("", "")))
-        copies: list[_Copy] = []
-        for address in dict.fromkeys(mail.recipients):
-            patient = _patient_for(session, rt, address)
-            if any(c.patient_id == patient.id for c in copies):
-                continue
-            key_id, key = current_key(session, rt.master_key, patient.id)
-            copies.append(
-                _Copy(
-                    patient.id,
-                    patient.state == ProfileState.ACTIVATED.value,
-                    key_id,
-                    key,
-                    new_id(),
-                )
-            )
+    sender = _sender(rt, mail.sender)
+    if sender is None:
+        raise SenderRefused(*(sender_refusal(SenderFacts(None)) or ("", "")))
+    copies = _copies(rt, mail.recipients)
     written: list[str] = []
     try:
         for copy in copies:
@@ -160,8 +238,12 @@ def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
                 written.append(name)
                 files.append((attachment_id, name, attachment))
             copy.files = tuple(files)
-        with rt.transaction() as session:
-            delivered = [_file(session, rt, sender, parsed, rfc_id, mail, copy) for copy in copies]
+        job = Job(sender, mail.sender, parsed, rfc_id, mail.raw, copies)
+        filing = batcher_for(rt).run(rt, lambda _, batch: file_later(batch, job))
+        if filing.error is not None:
+            raise filing.error
+        assert filing.result is not None
+        delivered = filing.result
     except BaseException:
         store.forget(rt, written)
         raise
@@ -169,163 +251,9 @@ def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
         rt,
         [
             name
-            for d, copy in zip(delivered, copies, strict=True)
-            if d.duplicate
+            for filed, copy in zip(delivered, copies, strict=True)
+            if filed.duplicate
             for name in (copy.raw_key, *(f[1] for f in copy.files))
         ],
     )
     return delivered
-
-
-def _file(
-    session: Session,
-    rt: Runtime,
-    sender: DirectoryEntry,
-    parsed: mime.ParsedMail,
-    rfc_id: str,
-    mail: InboundMail,
-    copy: _Copy,
-) -> Delivered:
-    patient = session.get(Patient, copy.patient_id)
-    if patient is None or recipient_problem(True, ProfileState(patient.state)) is not None:
-        raise Undeliverable(
-            recipient_problem(True, ProfileState(patient.state) if patient else None)
-            or RecipientProblem.ABSENT,
-            f"{patient.ins if patient else ''}@{rt.settings.patient_mail_domain}",
-        )
-    pid = copy.patient_id
-    already = session.execute(
-        select(Message.id, Message.conversation_id).where(
-            Message.patient_id == pid,
-            Message.counterpart == sender.address,
-            Message.rfc_message_id == rfc_id,
-        )
-    ).first()
-    if already is not None:
-        return Delivered(pid, already[0], already[1], duplicate=True)
-    now = clock.now()
-    fin = is_fin(parsed.subject, parsed.mss_mes)
-    conversation = _thread(session, pid, sender.address, parsed, fin)
-    if placement(_facts(conversation), fin) is Placement.NEW or conversation is None:
-        conversation = Conversation(
-            patient_id=pid,
-            id=new_id(),
-            counterpart=sender.address,
-            counterpart_name=sender.name,
-            counterpart_kind=sender.kind,
-            pharmacy=sender.pharmacy,
-            key_id=copy.key_id,
-            subject_sealed=b"",
-            started_by="pro",
-            state=ConversationState.OPEN.value,
-            created_at=now,
-            last_message_at=now,
-            closed_at=None,
-        )
-        conversation.subject_sealed = store.seal(
-            copy.key, parsed.subject, pid, conversation.id, "subject"
-        )
-        session.add(conversation)
-    conversation.last_message_at = now
-    if fin and conversation.state == ConversationState.OPEN.value:
-        conversation.state, conversation.closed_at = ConversationState.CLOSED.value, now  # MSG-3
-    receipt_to = parsed.receipt_to
-    if receipt_to and not receipt_allowed(
-        receipt_to, mail.sender, directory_entry(session, receipt_to) is not None
-    ):
-        receipt_to = None
-    session.add(
-        Message(
-            patient_id=pid,
-            id=copy.message_id,
-            conversation_id=conversation.id,
-            direction=Direction.INBOUND.value,
-            counterpart=sender.address,
-            rfc_message_id=rfc_id,
-            thread_references=" ".join(stored_references(parsed.references)) or None,
-            author_name=parsed.author_name or sender.name,
-            key_id=copy.key_id,
-            subject_sealed=store.seal(copy.key, parsed.subject, pid, copy.message_id, "subject"),
-            body_sealed=store.seal(copy.key, parsed.body, pid, copy.message_id, "body"),
-            raw_blob_key=copy.raw_key,
-            raw_size=len(mail.raw),
-            raw_sha256=hashlib.sha256(mail.raw).hexdigest(),
-            fin=fin,
-            receipt_to=receipt_to,
-            receipt_sent_at=None,
-            delivery=None,
-            created_at=now,
-            read_at=None,
-        )
-    )
-    for attachment_id, name, attachment in copy.files:
-        session.add(
-            Attachment(
-                patient_id=pid,
-                id=attachment_id,
-                message_id=copy.message_id,
-                filename=attachment.filename,
-                mime_type=attachment.mime_type,
-                size=len(attachment.content),
-                sha256=hashlib.sha256(attachment.content).hexdigest(),
-                blob_key=name,
-                key_id=copy.key_id,
-                document_id=None,
-                created_at=now,
-            )
-        )
-    # MSG-5, MSG-8: by e-mail always; in the notification centre once activated.
-    enqueue(
-        session,
-        pid,
-        Kind.MESSAGE_RECEIVED,
-        {"who": sender.name, "centre": "1" if copy.activated else "0"},
-    )
-    trail.record(
-        session,
-        sender.context(),
-        Action.RECEIVE_MESSAGE,
-        patient_id=pid,
-        target=copy.message_id,
-        detail={"mailbox": sender.address, "conversation": conversation.id, "fin": fin},
-    )
-    return Delivered(pid, copy.message_id, conversation.id, duplicate=False)
-
-
-def _facts(conversation: Conversation | None) -> ConversationFacts | None:
-    if conversation is None:
-        return None
-    return ConversationFacts(ConversationState(conversation.state), conversation.pharmacy)
-
-
-def _thread(
-    session: Session, patient_id: str, counterpart: str, parsed: mime.ParsedMail, fin: bool
-) -> Conversation | None:
-    """The conversation this message answers (In-Reply-To, References) with this mailbox; for
-    a ``[FIN]`` that names none, the latest open conversation with it (MSG-3)."""
-    keys = thread_keys(parsed.in_reply_to, parsed.references)
-    if keys:
-        found = dict(
-            session.execute(
-                select(Message.rfc_message_id, Message.conversation_id).where(
-                    Message.patient_id == patient_id,
-                    Message.counterpart == counterpart,
-                    Message.rfc_message_id.in_(keys),
-                )
-            ).all()
-        )
-        for key in keys:
-            if key in found:
-                return session.get(Conversation, (patient_id, found[key]))
-    if not fin:
-        return None
-    return session.scalars(
-        select(Conversation)
-        .where(
-            Conversation.patient_id == patient_id,
-            Conversation.counterpart == counterpart,
-            Conversation.state == ConversationState.OPEN.value,
-        )
-        .order_by(Conversation.last_message_at.desc())
-        .limit(1)
-    ).first()

@@ -12,15 +12,18 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import functools
 import mimetypes
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import decode_header, make_header
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from html.parser import HTMLParser
+from typing import Any
 
 #: Containers (multipart/*, message/*) a message may declare: deeper nesting is refused before
 #: parsing, since the standard parser recurses once per level.
@@ -33,7 +36,24 @@ MAX_NAME = 200
 _CONTAINER = re.compile(rb"content-type[ \t]*:[ \t\r\n]*(multipart|message)/", re.IGNORECASE)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLD = re.compile(r"\r?\n[ \t]*")
-_POLICY = email.policy.default
+
+
+class _RememberingRegistry(HeaderRegistry):
+    """``policy.default``'s header classes, each distinct header value parsed once: sending
+    servers repeat the same Content-Type, Content-Transfer-Encoding… message after message, and
+    parsing them is most of the parser's time. Header objects are immutable; the memory is
+    bounded (least recently used values go first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed = functools.lru_cache(maxsize=4096)(super().__call__)
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        parsed: BaseHeader = self._parsed(name, value)
+        return parsed
+
+
+_POLICY = email.policy.default.clone(header_factory=_RememberingRegistry())
 _OUT = email.policy.SMTP.clone(cte_type="7bit")
 
 
@@ -172,7 +192,7 @@ class _Walk:
         stack: list[Message] = [root]
         while stack:
             part = stack.pop()
-            mime_type = part.get_content_type()[:100]
+            mime_type, params = _content_type(part)
             if mime_type == "message/rfc822":
                 self._attach(part, mime_type, _inner_bytes(part))
             elif part.is_multipart():
@@ -181,9 +201,9 @@ class _Walk:
                     children = [_best_alternative(children)]
                 stack.extend(reversed(children))
             else:
-                self._leaf(part, mime_type)
+                self._leaf(part, mime_type, params)
 
-    def _leaf(self, part: Message, mime_type: str) -> None:
+    def _leaf(self, part: Message, mime_type: str, params: dict[str, str]) -> None:
         self.leaves += 1
         if self.leaves > MAX_LEAVES:
             raise Unreadable(
@@ -191,9 +211,11 @@ class _Walk:
                 "Message refused: it has too many MIME parts.",
             )
         disposition = (part.get_content_disposition() or "inline").lower()
-        named = part.get_param("filename", header="content-disposition") or part.get_param("name")
+        named = "name" in params or (
+            disposition != "inline" and part.get_param("filename", header="content-disposition")
+        )
         if disposition != "attachment" and not named and mime_type in ("text/plain", "text/html"):
-            text = _decode_text(_payload(part), part.get_content_charset())
+            text = _decode_text(_payload(part), params.get("charset"))
             (self.plain if mime_type == "text/plain" else self.html).append(text)
             return
         self._attach(part, mime_type, _payload(part))
@@ -208,6 +230,22 @@ class _Walk:
         self.attachments.append(
             ParsedAttachment(_filename(part, number, mime_type), mime_type, content)
         )
+
+
+def _content_type(part: Message) -> tuple[str, dict[str, str]]:
+    """The part's type and parameters, from one reading of its Content-Type header (each reading
+    of a header parses it again under ``policy.default``)."""
+    header: Any = part.get("content-type")
+    if header is None:
+        return part.get_default_type(), {}
+    try:
+        mime_type = str(header.content_type).lower()
+        params = {str(k).lower(): str(v) for k, v in header.params.items()}
+    except Exception:  # a header the registry could not make sense of: the plain reading
+        return part.get_content_type()[:100], {}
+    if mime_type.count("/") != 1:
+        mime_type = "text/plain"
+    return mime_type[:100], params
 
 
 def _best_alternative(children: list[Message]) -> Message:

@@ -5,7 +5,7 @@ The SMTP door answers each with its reply code; the JSON door with its HTTP stat
 
 from __future__ import annotations
 
-from carnet.errors import Forbidden, Invalid, NotFound
+from carnet.errors import Conflict, Forbidden, Invalid, NotFound
 from carnet.messaging.rules import RecipientProblem, undeliverable_text
 
 
@@ -37,3 +37,9 @@ class WritingRefused(Forbidden):
     """MSG-2, MSG-3, MSG-9: the patient may not write there."""
 
     code = "writing_refused"
+
+
+class TryAgain(Conflict):
+    """Nothing was stored; the same message sent again will be."""
+
+    code = "try_again"

@@ -1,6 +1,7 @@
 """SMTP commands to messaging use cases, and refusals to SMTP replies. No rule lives here.
 
-Each check runs the synchronous use case in a thread (``asyncio.to_thread``); ``250`` after DATA
+Each check runs the synchronous use case in a thread (``asyncio.to_thread``) — unless messaging
+has its answer at hand (``known_sender``, ``known_recipient``: no I/O); ``250`` after DATA
 is sent only once ``receive_message`` returned, that is once the message is durable. Replies
 carry the French text then the English one, on two lines of one multi-line reply (RFC 5321
 §4.2.1), with enhanced status codes (RFC 3463).
@@ -68,13 +69,18 @@ class MssanteHandler:
         address: str,
         mail_options: list[str],
     ) -> str:
+        verified = _client_certificate_verified(session)
         try:
-            await asyncio.to_thread(
-                messaging.sender_status,
-                self.rt,
-                address,
-                client_certificate_verified=_client_certificate_verified(session),
-            )
+            if (
+                messaging.known_sender(self.rt, address, client_certificate_verified=verified)
+                is None
+            ):
+                await asyncio.to_thread(
+                    messaging.sender_status,
+                    self.rt,
+                    address,
+                    client_certificate_verified=verified,
+                )
         except Refusal as refusal:
             return refusal_reply(refusal)
         envelope.mail_from = address
@@ -99,7 +105,8 @@ class MssanteHandler:
                 "Too many recipients for this message.",
             )
         try:
-            await asyncio.to_thread(messaging.recipient_status, self.rt, address)
+            if messaging.known_recipient(self.rt, address) is None:
+                await asyncio.to_thread(messaging.recipient_status, self.rt, address)
         except Refusal as refusal:
             return refusal_reply(refusal)
         envelope.rcpt_tos.append(address)

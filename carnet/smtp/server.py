@@ -15,6 +15,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
@@ -25,6 +26,7 @@ from carnet.smtp.handler import MssanteHandler
 from carnet.smtp.tls import server_context
 
 IDENT = "Carnet MSSanté ESMTP"
+WORKER_THREADS = 32
 
 
 class CarnetSMTP(SMTP):
@@ -106,8 +108,11 @@ async def start_smtp(rt: Runtime, host: str, port: int) -> SmtpServer:
     _quiet_library_logs()
     settings = rt.settings
     hostname = settings.smtp_hostname or settings.patient_mail_domain
-    context = await asyncio.to_thread(server_context, settings, hostname)
     loop = asyncio.get_running_loop()
+    # Each session waits in a thread for its checks and for the disk: enough threads that
+    # concurrent messages overlap their fsyncs and share a commit (messaging.filing).
+    loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="carnet"))
+    context = await asyncio.to_thread(server_context, settings, hostname)
     handler = MssanteHandler(rt)
     connections: set[CarnetSMTP] = set()
     server = await loop.create_server(

@@ -13,9 +13,9 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
-from support import free_port
 from factories import add_patient, add_pro, pro_ctx, upload
 from sqlalchemy import select
+from support import free_port
 
 from carnet.clock import FixedClock
 from carnet.context import AccessMode
