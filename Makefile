@@ -49,8 +49,9 @@ contracts: $(BIN)/carnet
 migrations: $(BIN)/carnet
 	@rm -rf .check-db && CARNET_DATA_DIR=.check-db $(BIN)/python -m carnet.db.migrate check && rm -rf .check-db
 
+## bench: every benchmark in full (long); BENCH_ARGS=--quick for a smoke run
 bench: $(BIN)/carnet
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .tools var .check-db .mypy_cache .ruff_cache
