@@ -31,7 +31,7 @@ test-sqlite: $(BIN)/carnet
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test-postgres: $(BIN)/carnet
-	CARNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not sqlite_only"
+	CARNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -p no:cacheprovider
 
 ## check: ruff, ruff format, mypy --strict, import-linter contracts, alembic check
 check: lint typecheck contracts migrations
