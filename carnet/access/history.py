@@ -6,7 +6,6 @@ must not learn of a document invisible to him (DOC-3).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,7 +157,3 @@ def _non_pro_label(kind: str, actor_id: str, patient_id: str) -> str:
     if kind == "operator":
         return "L'Assurance Maladie"
     return "Le système"
-
-
-def detail_of(entry_detail: str | None) -> dict[str, object]:
-    return json.loads(entry_detail) if entry_detail else {}

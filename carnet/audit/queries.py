@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.audit.models import Trace
@@ -34,7 +34,3 @@ def history_rows(session: Session, patient_id: str, flt: HistoryFilter) -> list[
     if flt.actor_kind:
         query = query.where(Trace.actor_kind == flt.actor_kind)
     return list(session.scalars(query.order_by(Trace.seq.desc())))
-
-
-def count_traces(session: Session, patient_id: str) -> int:
-    return session.execute(select(func.count()).where(Trace.patient_id == patient_id)).scalar_one()

@@ -43,7 +43,3 @@ def normalize_name(value: str) -> str:
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
     cleaned = ascii_only.upper().replace("-", " ").replace("'", " ")
     return " ".join(cleaned.split())
-
-
-def first_first_name(first_names: str) -> str:
-    return first_names.split()[0] if first_names.split() else first_names

@@ -12,7 +12,7 @@ from carnet.access.matrix import matrix_for
 from carnet.audit.rules import Action
 from carnet.blobs.crypto import DecryptionFailed, decrypt
 from carnet.context import RequestContext
-from carnet.errors import IntegrityFailure, NotFound
+from carnet.errors import IntegrityFailure
 from carnet.keys.service import key_by_id
 from carnet.logs import get_logger
 from carnet.records.models import Document
@@ -129,17 +129,3 @@ def _checked_content(rt: Runtime, document: Document, key: bytes) -> bytes:
             "This document's stored content is damaged; it is not served. The operator is alerted.",
         )
     return data
-
-
-def versions(rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str) -> list[Document]:
-    """The version chain of a document, as far as the caller may see each version."""
-    with rt.transaction() as session:
-        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
-        document = gate.read_document(session, ctx, record, document_id, trace_success=False)
-        return gate.list_documents(session, ctx, record, lambda d: d.set_id == document.set_id)
-
-
-def require_found(document: Document | None) -> Document:
-    if document is None:
-        raise NotFound()
-    return document

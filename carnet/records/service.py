@@ -141,7 +141,6 @@ from carnet.records.reading import (  # noqa: E402
     get_document,
     list_documents,
     read_content,
-    versions,
 )
 
 __all__ = [
@@ -157,5 +156,4 @@ __all__ = [
     "set_masked",
     "show_to_patient",
     "upload_document",
-    "versions",
 ]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from carnet.access import space
 from carnet.access.history import read_history
@@ -99,8 +100,6 @@ async def upload(
         content=data,
         service_date=service_date,
     )
-    from starlette.concurrency import run_in_threadpool
-
     document = await run_in_threadpool(records.upload_document, rt, ctx, new, patient_id=patient_id)
     return DocumentOut.of(document)
 
