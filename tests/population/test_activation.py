@@ -27,6 +27,17 @@ def _letter(rt: Runtime) -> Letter:
     return next(letter for letter in letters if letter.ins == ADULT)
 
 
+def _activate(rt: Runtime, code: str, born: date = BORN, password: str = PASSWORD) -> Patient:
+    return activate_profile(
+        rt.uow,
+        RequestContext.operator(),
+        code=code,
+        birth_date=born,
+        email="a@b.fr",
+        password=password,
+    )
+
+
 def test_lc_4_activation_with_code_and_birth_date(rt: Runtime) -> None:
     letter = _letter(rt)
     patient = activate_profile(
@@ -45,36 +56,15 @@ def test_lc_4_activation_with_code_and_birth_date(rt: Runtime) -> None:
 
 def test_lc_4_code_is_single_use(rt: Runtime) -> None:
     letter = _letter(rt)
-    activate_profile(
-        rt.uow,
-        RequestContext.operator(),
-        code=letter.code,
-        birth_date=BORN,
-        email="a@b.fr",
-        password=PASSWORD,
-    )
+    _activate(rt, letter.code, BORN)
     with pytest.raises(Invalid):
-        activate_profile(
-            rt.uow,
-            RequestContext.operator(),
-            code=letter.code,
-            birth_date=BORN,
-            email="a@b.fr",
-            password=PASSWORD,
-        )
+        _activate(rt, letter.code, BORN)
 
 
 def test_lc_4_wrong_birth_date_is_refused_and_traced(rt: Runtime) -> None:
     letter = _letter(rt)
     with pytest.raises(Invalid) as refused:
-        activate_profile(
-            rt.uow,
-            RequestContext.operator(),
-            code=letter.code,
-            birth_date=BORN + timedelta(days=1),
-            email="a@b.fr",
-            password=PASSWORD,
-        )
+        _activate(rt, letter.code, BORN + timedelta(days=1))
     assert "incorrects" in refused.value.fr
     with rt.transaction() as session:
         claire = session.execute(select(Patient).where(Patient.ins == ADULT)).scalar_one()
@@ -89,49 +79,21 @@ def test_lc_4_expired_code_is_refused(rt: Runtime, fixed_clock: FixedClock) -> N
     letter = _letter(rt)
     fixed_clock.advance(timedelta(days=91))
     with pytest.raises(Invalid):
-        activate_profile(
-            rt.uow,
-            RequestContext.operator(),
-            code=letter.code,
-            birth_date=BORN,
-            email="a@b.fr",
-            password=PASSWORD,
-        )
+        _activate(rt, letter.code, BORN)
 
 
 def test_lc_4_new_code_replaces_the_old_one(rt: Runtime) -> None:
     old = _letter(rt)
     new = issue_activation_code(rt.uow, RequestContext.operator(), ADULT)
     with pytest.raises(Invalid):
-        activate_profile(
-            rt.uow,
-            RequestContext.operator(),
-            code=old.code,
-            birth_date=BORN,
-            email="a@b.fr",
-            password=PASSWORD,
-        )
-    activate_profile(
-        rt.uow,
-        RequestContext.operator(),
-        code=new.code,
-        birth_date=BORN,
-        email="a@b.fr",
-        password=PASSWORD,
-    )
+        _activate(rt, old.code, BORN)
+    _activate(rt, new.code, BORN)
 
 
 def test_lc_4_weak_password_is_refused(rt: Runtime) -> None:
     letter = _letter(rt)
     with pytest.raises(Invalid):
-        activate_profile(
-            rt.uow,
-            RequestContext.operator(),
-            code=letter.code,
-            birth_date=BORN,
-            email="a@b.fr",
-            password="court",
-        )
+        _activate(rt, letter.code, BORN, password="court")
 
 
 def test_lc_2_states_and_transitions() -> None:
