@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from carnet.context import AccessMode, AuthLevel
 from carnet.population.rules import ProfileState
@@ -41,6 +42,9 @@ class Relation:
     blocked: bool = False
     administrator: bool = False
     medecin_traitant: bool = False
+    #: He has read this record before (ACC-4 needs it to name him administrator; TR-2 to tell
+    #: the patient of a first access only once).
+    accessed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,24 @@ class DocumentFacts:
     invisible_patient: bool = False
     invisible_representatives: bool = False
     status: str = "current"
+
+
+class DocumentView(Protocol):
+    """What the decision reads of a document. ``DocumentFacts``, and a stored document's row
+    as listings fetch it, both answer it: a listing decides its rows as they come."""
+
+    @property
+    def type_code(self) -> str: ...
+    @property
+    def author_id(self) -> str: ...
+    @property
+    def masked(self) -> bool: ...
+    @property
+    def invisible_patient(self) -> bool: ...
+    @property
+    def invisible_representatives(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

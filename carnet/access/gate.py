@@ -7,7 +7,7 @@ commits: what may not be seen answers exactly like what does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,15 +15,25 @@ from sqlalchemy.orm import Session
 
 from carnet.access import service as relations
 from carnet.access.facts import RecordFacts, RequesterKind
-from carnet.access.loading import document_facts, patient_documents, record_facts
+from carnet.access.loading import (
+    patient_documents,
+    record_facts,
+)
 from carnet.access.matrix import Matrix
-from carnet.access.rules import Decision, Why, decide_document, decide_record, decide_upload
+from carnet.access.rules import (
+    Decision,
+    Why,
+    decide_document,
+    decide_record,
+    decide_upload,
+    outline,
+)
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.context import RequestContext
 from carnet.errors import NotFound
 from carnet.population.models import Patient
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument, Document, DocumentRow
 
 
 @dataclass(frozen=True)
@@ -135,8 +145,8 @@ def open_patient_space(
     return record
 
 
-def visible(record: OpenRecord, document: Document) -> Decision:
-    return decide_document(record.facts, record.entry, document_facts(document), record.matrix)
+def visible(record: OpenRecord, document: AnyDocument) -> Decision:
+    return decide_document(record.facts, record.entry, document, record.matrix)
 
 
 def read_document(
@@ -186,14 +196,24 @@ def list_documents(
     session: Session,
     ctx: RequestContext,
     record: OpenRecord,
-    keep: Callable[[Document], bool] = lambda _: True,
-) -> list[Document]:
-    """The documents the requester may see (the same decision as one by one), one trace."""
-    documents = [
-        d
-        for d in patient_documents(session, record.patient.id)
-        if keep(d) and visible(record, d).allowed
-    ]
+    keep: Callable[[DocumentRow], bool] = lambda _: True,
+    *,
+    statuses: Sequence[str] | None = None,
+    archived: bool | None = None,
+) -> list[DocumentRow]:
+    """The documents the requester may see (the same decision as one by one), one trace.
+
+    The fetch is narrowed to the decision's outline and, by ``statuses`` and ``archived``, to
+    what ``keep`` would keep anyway; every row fetched is still decided and kept one by one.
+    """
+    rows = patient_documents(
+        session,
+        record.patient.id,
+        within=outline(record.facts, record.entry, record.matrix),
+        statuses=statuses,
+        archived=archived,
+    )
+    documents = [d for d in rows if keep(d) and visible(record, d).allowed]
     if not record.entry.allowed and not documents:
         # Refused the record (no consent…) and nothing of his own to see (DOC-5): not found.
         trail.record(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access.facts import (
     AccessRequest,
-    DocumentFacts,
     PatientFacts,
     RecordFacts,
     Relation,
@@ -16,13 +17,18 @@ from carnet.access.facts import (
     RequesterKind,
 )
 from carnet.access.models import AccessSettings, CareRelation
+from carnet.access.rules import EVERYTHING, Outline
 from carnet.context import ActorKind, RequestContext
 from carnet.identity.models import Pro
 from carnet.population.models import Patient, Representative
 from carnet.population.rules import ProfileState, age_on
-from carnet.records.models import Document
+from carnet.records.models import ROW_COLUMNS, Document, DocumentRow
 
 _REPRESENTATIVE_KINDS = {k.value: k for k in RequesterKind}
+
+
+#: ACC-6's defaults, for a patient who never touched his switches.
+EMERGENCY_SAMU, EMERGENCY_OTHERS, EMERGENCY_MASKED = True, True, False
 
 
 def settings_of(session: Session, patient_id: str) -> AccessSettings:
@@ -30,9 +36,9 @@ def settings_of(session: Session, patient_id: str) -> AccessSettings:
     if row is None:
         row = AccessSettings(
             patient_id=patient_id,
-            emergency_samu=True,
-            emergency_others=True,
-            emergency_masked=False,
+            emergency_samu=EMERGENCY_SAMU,
+            emergency_others=EMERGENCY_OTHERS,
+            emergency_masked=EMERGENCY_MASKED,
             medecin_traitant_rpps=None,
             updated_at=clock.now(),
         )
@@ -75,50 +81,112 @@ def relation_of(session: Session, patient_id: str, rpps: str, settings: AccessSe
         blocked=bool(row and row.blocked),
         administrator=bool(row and row.administrator),
         medecin_traitant=settings.medecin_traitant_rpps == rpps,
+        accessed=bool(row and row.first_access_at),
     )
+
+
+#: What ``record_facts`` needs beyond the patient's row, in one round trip: his switches, and
+#: for a pro (``rpps``; empty otherwise) the pro's relation to him and the SAMU flag.
+_STANDING = (
+    select(
+        AccessSettings.emergency_samu,
+        AccessSettings.emergency_others,
+        AccessSettings.emergency_masked,
+        AccessSettings.medecin_traitant_rpps,
+        CareRelation.authorised,
+        CareRelation.blocked,
+        CareRelation.administrator,
+        CareRelation.first_access_at,
+        Pro.samu_regulator,
+    )
+    .select_from(Patient)
+    .outerjoin(AccessSettings, AccessSettings.patient_id == Patient.id)
+    .outerjoin(
+        CareRelation,
+        and_(CareRelation.patient_id == Patient.id, CareRelation.rpps == bindparam("rpps")),
+    )
+    .outerjoin(Pro, Pro.rpps == bindparam("rpps"))
+    .where(Patient.id == bindparam("patient_id"))
+)
 
 
 def record_facts(
     session: Session, ctx: RequestContext, patient: Patient, *, declares_consent: bool = False
 ) -> RecordFacts:
-    settings = settings_of(session, patient.id)
-    requester = requester_for(session, ctx, patient)
-    relation = (
-        relation_of(session, patient.id, requester.actor_id, settings)
-        if requester.kind is RequesterKind.PRO
-        else Relation()
+    """The decision's facts about ``patient`` and whoever ``ctx`` is, read once per request."""
+    pro = ctx.pro if ctx.kind is ActorKind.PRO else None
+    session.flush()  # the query below reads past the ORM: pending changes first
+    standing = session.connection().execute(
+        _STANDING, {"patient_id": patient.id, "rpps": pro.rpps if pro else ""}
     )
+    samu, others, masked, mt, authorised, blocked, admin, accessed, regulator = standing.one()
+    if pro is not None:
+        requester = Requester(
+            kind=RequesterKind.PRO,
+            actor_id=pro.rpps,
+            profession=pro.profession,
+            specialty=pro.specialty,
+            level=pro.level,
+            samu_regulator=bool(regulator),
+        )
+        relation = Relation(
+            authorised=bool(authorised),
+            blocked=bool(blocked),
+            administrator=bool(admin),
+            medecin_traitant=mt == pro.rpps,
+            accessed=accessed is not None,
+        )
+    else:
+        requester, relation = requester_for(session, ctx, patient), Relation()
     return RecordFacts(
         requester=requester,
         relation=relation,
         patient=PatientFacts(
             age=age_on(patient.birth_date, clock.today()),
             state=ProfileState(patient.state),
-            emergency_samu=settings.emergency_samu,
-            emergency_others=settings.emergency_others,
-            emergency_masked=settings.emergency_masked,
+            emergency_samu=EMERGENCY_SAMU if samu is None else samu,
+            emergency_others=EMERGENCY_OTHERS if others is None else others,
+            emergency_masked=EMERGENCY_MASKED if masked is None else masked,
         ),
         request=AccessRequest(mode=ctx.mode, reason=ctx.reason, declares_consent=declares_consent),
     )
 
 
-def document_facts(document: Document) -> DocumentFacts:
-    return DocumentFacts(
-        type_code=document.type_code,
-        author_id=document.author_id,
-        masked=document.masked,
-        invisible_patient=document.invisible_patient,
-        invisible_representatives=document.invisible_representatives,
-        status=document.status,
+def patient_documents(
+    session: Session,
+    patient_id: str,
+    *,
+    within: Outline = EVERYTHING,
+    statuses: Sequence[str] | None = None,
+    archived: bool | None = None,
+) -> list[DocumentRow]:
+    """A patient's record is bounded (hundreds of documents): fetched whole, then decided.
+
+    ``within`` narrows the fetch to what the decision could allow (``rules.outline``);
+    ``statuses`` and ``archived`` to what the caller's own filter keeps. Both only narrow: the
+    decision and the filter still run on every row. Deleted documents never list.
+    """
+    query = select(*ROW_COLUMNS).where(
+        Document.patient_id == patient_id, Document.status != "deleted", _sql_outline(within)
     )
+    if statuses is not None:
+        query = query.where(Document.status.in_(list(statuses)))
+    if archived is not None:
+        query = query.where(Document.archived.is_(archived))
+    query = query.order_by(Document.created_at.desc(), Document.id)
+    return [DocumentRow._make(row) for row in session.connection().execute(query).all()]
 
 
-def patient_documents(session: Session, patient_id: str) -> list[Document]:
-    """A patient's record is bounded (hundreds of documents): fetched whole, then decided."""
-    return list(
-        session.scalars(
-            select(Document)
-            .where(Document.patient_id == patient_id, Document.status != "deleted")
-            .order_by(Document.created_at.desc(), Document.id)
-        )
-    )
+def _sql_outline(outline: Outline) -> ColumnElement[bool]:
+    """``Outline.admits`` in SQL (tests/access compares the two on every shape of outline)."""
+    if outline.everything:
+        return Document.patient_id.is_not(None)
+    admitted: list[ColumnElement[bool]] = []
+    if outline.author_id is not None:
+        admitted.append(Document.author_id == outline.author_id)
+    if outline.others and outline.types:
+        others: ColumnElement[bool] = Document.type_code.in_(sorted(outline.types))
+        if outline.unmasked_only:
+            others = and_(others, Document.masked.is_(False))
+        admitted.append(others)
+    return or_(*admitted) if admitted else false()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from carnet.access.facts import DocumentFacts, RecordFacts, RequesterKind
+from carnet.access.facts import DocumentView, RecordFacts, RequesterKind
 from carnet.access.matrix import Matrix
 from carnet.context import AccessMode, AuthLevel
 from carnet.population.rules import MAJORITY_AGE, ProfileState
@@ -132,7 +132,7 @@ def _decide_pro(facts: RecordFacts) -> Decision:
 
 
 def decide_document(
-    facts: RecordFacts, entry: Decision, document: DocumentFacts, matrix: Matrix
+    facts: RecordFacts, entry: Decision, document: DocumentView, matrix: Matrix
 ) -> Decision:
     """May the requester, already judged by ``decide_record`` (``entry``), read this document?"""
     who = facts.requester
@@ -149,31 +149,87 @@ def decide_document(
     return entry
 
 
+#: Refusals of the record that also take away what the pro wrote himself (DOC-5 gives the rest).
+_NOT_EVEN_OWN = frozenset({Why.LEVEL_TOO_LOW, Why.BLOCKED, Why.NO_PROFILE, Why.THIRD_PARTY})
+
+
+def _sees_masked(facts: RecordFacts, entry: Decision) -> bool:
+    """DOC-4, ACC-4, ACC-5; ACC-6: emergencies see masked documents only if the patient allowed
+    it."""
+    relation = facts.relation
+    return (
+        relation.administrator
+        or relation.medecin_traitant
+        or (entry.emergency and facts.patient.emergency_masked)
+    )
+
+
 def _decide_pro_document(
-    facts: RecordFacts, entry: Decision, document: DocumentFacts, matrix: Matrix
+    facts: RecordFacts, entry: Decision, document: DocumentView, matrix: Matrix
 ) -> Decision:
-    who, relation = facts.requester, facts.relation
-    is_author = document.author_id == who.actor_id
-    if is_author and entry.why not in (
-        Why.LEVEL_TOO_LOW,
-        Why.BLOCKED,
-        Why.NO_PROFILE,
-        Why.THIRD_PARTY,
-    ):
+    who = facts.requester
+    if document.author_id == who.actor_id and entry.why not in _NOT_EVEN_OWN:
         return _allow(Why.AUTHOR, entry.emergency and entry.allowed)  # DOC-5: always
     if not entry.allowed:
         return entry
     if not matrix.allows(who.profession, who.specialty, document.type_code):
         return _deny(Why.HABILITATION)  # ACC-1
-    # DOC-4, ACC-4, ACC-5; ACC-6: emergencies see masked documents only if the patient allowed it.
-    sees_masked = relation.administrator or relation.medecin_traitant
-    emergency_sees_masked = entry.emergency and facts.patient.emergency_masked
-    if document.masked and not (sees_masked or emergency_sees_masked):
+    if document.masked and not _sees_masked(facts, entry):
         return _deny(Why.MASKED)
     return entry
 
 
-def decide(facts: RecordFacts, document: DocumentFacts, matrix: Matrix) -> Decision:
+@dataclass(frozen=True)
+class Outline:
+    """What ``decide_document`` could allow a requester at most, in terms a SQL fetch can use.
+
+    Only ever wider than the decision (a property test holds it to that): a listing fetches
+    within the outline, then decides each document as always. A pro usually reads a fraction
+    of a large record (habilitation, masking), and rows never fetched cost nothing.
+    """
+
+    everything: bool = False
+    #: Documents by this author may pass whatever their type (DOC-5).
+    author_id: str | None = None
+    #: Documents by others may pass: those of ``types`` only, and unmasked ones only when
+    #: ``unmasked_only``.
+    others: bool = False
+    types: frozenset[str] = frozenset()
+    unmasked_only: bool = False
+
+    def admits(self, document: DocumentView) -> bool:
+        if self.everything or (self.author_id is not None and document.author_id == self.author_id):
+            return True
+        return (
+            self.others
+            and document.type_code in self.types
+            and not (self.unmasked_only and document.masked)
+        )
+
+
+EVERYTHING = Outline(everything=True)
+
+
+def outline(facts: RecordFacts, entry: Decision, matrix: Matrix) -> Outline:
+    """The outline of what ``decide_document`` may allow, after ``decide_record`` said ``entry``.
+
+    The patient's side reads his whole record but for a few flags: no narrowing there.
+    """
+    who = facts.requester
+    if who.kind is not RequesterKind.PRO:
+        return EVERYTHING
+    own = who.actor_id if entry.why not in _NOT_EVEN_OWN else None
+    if not entry.allowed:
+        return Outline(author_id=own)
+    return Outline(
+        author_id=own,
+        others=True,
+        types=matrix.readable_types(who.profession, who.specialty),
+        unmasked_only=not _sees_masked(facts, entry),
+    )
+
+
+def decide(facts: RecordFacts, document: DocumentView, matrix: Matrix) -> Decision:
     """The whole decision for one document: what the property tests compare with the oracle."""
     return decide_document(facts, decide_record(facts), document, matrix)
 

@@ -56,16 +56,10 @@ def note_pro_access(
 ) -> None:
     """ACC-2: a first reading under consent or care team puts the pro on the authorised list;
     TR-2: the patient hears of each pro's first access and of every emergency access."""
-    rpps = facts.requester.actor_id
-    row = relation_row(session, patient.id, rpps)
-    now = clock.now()
-    if entry.why in (Why.CONSENT_DECLARED, Why.CARE_TEAM) and not row.authorised:
-        row.authorised, row.authorised_at = True, now
-        if entry.why is Why.CONSENT_DECLARED:
-            trail.record(session, ctx, Action.DECLARE_CONSENT, patient_id=patient.id, target=rpps)
-    if row.first_access_at is None:
-        row.first_access_at = now
-        enqueue(session, patient.id, Kind.FIRST_ACCESS, {"who": pro_label(session, rpps)})
+    rpps, relation = facts.requester.actor_id, facts.relation
+    joins = entry.why in (Why.CONSENT_DECLARED, Why.CARE_TEAM) and not relation.authorised
+    if joins or not relation.accessed:
+        _note_relation(session, ctx, patient, rpps, entry)
     if entry.emergency:
         enqueue(
             session,
@@ -73,7 +67,20 @@ def note_pro_access(
             Kind.EMERGENCY_ACCESS,
             {"who": pro_label(session, rpps), "mode": ctx.mode.value},
         )
-    row.updated_at = now
+
+
+def _note_relation(
+    session: Session, ctx: RequestContext, patient: Patient, rpps: str, entry: Decision
+) -> None:
+    row = relation_row(session, patient.id, rpps)
+    now = clock.now()
+    if entry.why in (Why.CONSENT_DECLARED, Why.CARE_TEAM) and not row.authorised:
+        row.authorised, row.authorised_at, row.updated_at = True, now, now
+        if entry.why is Why.CONSENT_DECLARED:
+            trail.record(session, ctx, Action.DECLARE_CONSENT, patient_id=patient.id, target=rpps)
+    if row.first_access_at is None:
+        row.first_access_at, row.updated_at = now, now
+        enqueue(session, patient.id, Kind.FIRST_ACCESS, {"who": pro_label(session, rpps)})
 
 
 def _act(

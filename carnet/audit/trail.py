@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -75,22 +75,10 @@ def record(
     target: str | None = None,
     on_behalf_of: str | None = None,
     detail: dict[str, object] | None = None,
-) -> Trace:
-    chain = patient_id or SYSTEM_CHAIN
-    head = session.execute(
-        select(TraceHead).where(TraceHead.patient_id == chain).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = TraceHead(patient_id=chain, seq=0, hash=GENESIS)
-        session.add(head)
-    trace = Trace(
-        **_link(
-            head, Entry(ctx, action, patient_id, outcome, document, target, on_behalf_of, detail)
-        )
-    )
-    session.add(trace)
-    session.flush()
-    return trace
+) -> str:
+    """Append one act to its patient's chain; the trace's id."""
+    entry = Entry(ctx, action, patient_id, outcome, document, target, on_behalf_of, detail)
+    return record_many(session, [entry])[0]
 
 
 @dataclass(frozen=True)
@@ -107,32 +95,62 @@ class Entry:
     detail: dict[str, object] | None = None
 
 
+@dataclass
+class _Head:
+    """A chain's last link while appending (a plain row: every read of a trace is a query, so
+    ORM state would only cost time — a listing writes one trace and reads nothing back)."""
+
+    patient_id: str
+    seq: int
+    hash: str
+    new: bool = False
+
+
 _HEADS = (
-    select(TraceHead)
+    select(TraceHead.patient_id, TraceHead.seq, TraceHead.hash)
     .where(TraceHead.patient_id.in_(bindparam("chains", expanding=True)))
     .with_for_update()
 )
 _INSERT = insert(cast(Table, Trace.__table__))
+_NEW_HEAD = insert(cast(Table, TraceHead.__table__))
+_MOVE_HEAD = (
+    update(cast(Table, TraceHead.__table__))
+    .where(TraceHead.patient_id == bindparam("chain"))
+    .values(seq=bindparam("to_seq"), hash=bindparam("to_hash"))
+)
 
 
 def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
     """``record`` for many acts in one go (a batch of received messages), the ids of the traces:
     each chain's head is locked once, in a fixed order (no deadlock between two batches), and
     the traces are inserted together."""
+    if not entries:
+        return []
+    connection = session.connection()
     chains = sorted({e.patient_id or SYSTEM_CHAIN for e in entries})
-    heads = {h.patient_id: h for h in session.scalars(_HEADS, {"chains": chains})}
+    heads = {
+        chain: _Head(chain, seq, last)
+        for chain, seq, last in connection.execute(_HEADS, {"chains": chains})
+    }
     for chain in chains:
         if chain not in heads:
-            heads[chain] = TraceHead(patient_id=chain, seq=0, hash=GENESIS)
-            session.add(heads[chain])
+            heads[chain] = _Head(chain, 0, GENESIS, new=True)
     rows = [_link(heads[e.patient_id or SYSTEM_CHAIN], e) for e in entries]
-    if rows:
-        session.connection().execute(_INSERT, rows)
-    session.flush()
+    connection.execute(_INSERT, rows)
+    created = [h for h in heads.values() if h.new]
+    if created:
+        connection.execute(
+            _NEW_HEAD, [{"patient_id": h.patient_id, "seq": h.seq, "hash": h.hash} for h in created]
+        )
+    moved = [h for h in heads.values() if not h.new]
+    if moved:
+        connection.execute(
+            _MOVE_HEAD, [{"chain": h.patient_id, "to_seq": h.seq, "to_hash": h.hash} for h in moved]
+        )
     return [row["id"] for row in rows]
 
 
-def _link(head: TraceHead, entry: Entry) -> dict[str, Any]:
+def _link(head: _Head, entry: Entry) -> dict[str, Any]:
     """The next link of ``head``'s chain, as a row; ``head`` moves to it."""
     ctx, document = entry.ctx, entry.document
     row: dict[str, Any] = {

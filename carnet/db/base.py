@@ -6,7 +6,9 @@ schema can be distributed by patient (Citus ``create_distributed_table(..., 'pat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -40,6 +42,36 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    # SQLite keeps datetimes as text. Its generic processors (text <-> naive datetime) chained
+    # with the two methods above cost more than the query when a listing reads hundreds of
+    # rows or an import writes a million: one step each way instead, in SQLAlchemy's own text
+    # format (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC), so stored values compare as before.
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return _sqlite_bind
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return _sqlite_result
+
+
+def _sqlite_bind(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+
+
+def _sqlite_result(value: str | None) -> datetime | None:
+    # An offset in the text is five times cheaper than ``.replace(tzinfo=UTC)`` afterwards.
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
 class Base(DeclarativeBase):

@@ -52,7 +52,7 @@ from carnet.messaging.rules import (
     start_refusal,
 )
 from carnet.records import service as records
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument
 from carnet.runtime import Runtime
 
 #: What one message may carry out, attachments included (the SIZE the MSSanté servers accept).
@@ -79,7 +79,7 @@ def _documents(
     return files
 
 
-def _file_name(document: Document) -> str:
+def _file_name(document: AnyDocument) -> str:
     extension = {
         "application/pdf": ".pdf",
         "text/plain": ".txt",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -122,7 +123,12 @@ def mask_all(rt: Runtime, ctx: RequestContext, patient_id: str, masked: bool) ->
                 "Only the patient masks all documents at once.",
                 code="act_not_allowed",
             )
-        documents = gate.list_documents(session, ctx, record, lambda d: d.masked != masked)
+        listed = gate.list_documents(session, ctx, record, lambda d: d.masked != masked)
+        documents = session.scalars(
+            select(Document).where(
+                Document.patient_id == patient_id, Document.id.in_([d.id for d in listed])
+            )
+        ).all()
         for d in documents:
             d.masked = masked
             d.meta_version += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,3 +49,51 @@ class Document(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     meta_version: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[datetime | None]
+
+
+class DocumentRow(NamedTuple):
+    """A document as a listing reads it: plain values, no ORM identity map or change tracking.
+
+    A record is listed whole and decided document by document; building hundreds of ORM
+    objects per listing cost more than the query itself (and a frozen dataclass's ``__init__``
+    still cost twice what a tuple does). Acts that change a document load the
+    ORM ``Document`` instead. Same attribute names as ``Document``, so readers take either.
+    """
+
+    patient_id: str
+    id: str
+    unique_id: str
+    set_id: str
+    version: int
+    replaces_id: str | None
+    type_system: str
+    type_code: str
+    class_code: str
+    category: str
+    title: str
+    author_kind: str
+    author_id: str
+    author_establishment_id: str | None
+    service_date: date | None
+    created_at: datetime
+    updated_at: datetime
+    mime_type: str
+    size: int
+    sha256: str
+    sha1: str
+    blob_key: str
+    key_id: str
+    masked: bool
+    invisible_patient: bool
+    invisible_representatives: bool
+    status: str
+    archived: bool
+    meta_version: int
+    deleted_at: datetime | None
+
+
+ROW_COLUMNS = tuple(Document.__table__.c[name] for name in DocumentRow._fields)
+"""The columns a ``DocumentRow`` is built from, in its fields' order."""
+
+AnyDocument = Document | DocumentRow
+"""What readers (shapes, filters, the decision's facts) accept."""

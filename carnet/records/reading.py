@@ -15,7 +15,7 @@ from carnet.context import RequestContext
 from carnet.errors import IntegrityFailure
 from carnet.keys.service import key_by_id
 from carnet.logs import get_logger
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.records.writing import open_for
 from carnet.runtime import Runtime
 
@@ -39,7 +39,14 @@ class DocumentFilter:
     created_since: datetime | None = None
     created_until: datetime | None = None
 
-    def keep(self, d: Document) -> bool:
+    @property
+    def archived_narrowing(self) -> bool | None:
+        """What ``keep`` demands of the archived flag, for the SQL fetch (None: either)."""
+        if self.only_archived:
+            return True
+        return None if self.include_archived else False
+
+    def keep(self, d: AnyDocument) -> bool:
         day = d.service_date or d.created_at.date()
         return (
             (self.category is None or d.category == self.category)
@@ -59,7 +66,7 @@ class DocumentFilter:
         )
 
 
-def confidentiality_codes(d: Document) -> list[str]:
+def confidentiality_codes(d: AnyDocument) -> list[str]:
     """DOC-3: the DMP's confidentiality codes of a document (``N`` when none applies)."""
     codes = [
         code
@@ -81,7 +88,7 @@ def list_documents(
     *,
     ins: str | None = None,
     declares_consent: bool = False,
-) -> tuple[str, list[Document]]:
+) -> tuple[str, list[DocumentRow]]:
     """The documents the caller may see, with the patient's id (a pro may come by INS)."""
     flt = flt or DocumentFilter()
     with rt.transaction() as session:
@@ -93,7 +100,10 @@ def list_documents(
             ins=ins,
             declares_consent=declares_consent,
         )
-        return record.patient.id, gate.list_documents(session, ctx, record, flt.keep)
+        documents = gate.list_documents(
+            session, ctx, record, flt.keep, statuses=flt.status, archived=flt.archived_narrowing
+        )
+        return record.patient.id, documents
 
 
 def get_document(rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str) -> Document:

@@ -21,7 +21,7 @@ from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Conflict
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.records.rules import Act
 from carnet.records.writing import NewDocument, act_on, doc_ref, new_row
 from carnet.runtime import Runtime
@@ -144,7 +144,9 @@ from carnet.records.reading import (  # noqa: E402
 )
 
 __all__ = [
+    "AnyDocument",
     "DocumentFilter",
+    "DocumentRow",
     "NewDocument",
     "delete_document",
     "get_document",

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Protocol
 
 from carnet.access.history import PROFESSIONS, HistoryEntry
 from carnet.records.catalog import CATEGORIES, TYPES
+from carnet.records.service import AnyDocument
 
 #: Action → (third person, "vous" form, English), each followed by the document's title if any.
 VERBS: dict[str, tuple[str, str, str]] = {
@@ -155,25 +154,6 @@ def profession_label(code: str | None) -> str:
     return PROFESSIONS.get(code or "", code or "")
 
 
-class DocumentLike(Protocol):
-    id: str
-    title: str
-    category: str
-    type_code: str
-    author_kind: str
-    author_id: str
-    service_date: date | None
-    created_at: datetime
-    mime_type: str
-    size: int
-    masked: bool
-    invisible_patient: bool
-    invisible_representatives: bool
-    archived: bool
-    version: int
-    status: str
-
-
 @dataclass(frozen=True)
 class CategoryTab:
     code: str
@@ -181,7 +161,7 @@ class CategoryTab:
     count: int
 
 
-def tabs(documents: Iterable[DocumentLike], lang: str) -> list[CategoryTab]:
+def tabs(documents: Iterable[AnyDocument], lang: str) -> list[CategoryTab]:
     """Every category of REFERENCE.md, Espace personnel last, with how many documents each has."""
     counts = Counter(d.category for d in documents)
     return [

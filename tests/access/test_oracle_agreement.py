@@ -44,7 +44,7 @@ from carnet.access.facts import (
     Requester,
     RequesterKind,
 )
-from carnet.access.loading import document_facts, record_facts, relation_of, settings_of
+from carnet.access.loading import record_facts, relation_of, settings_of
 from carnet.access.matrix import DEFAULT_MATRIX, Matrix, matrix_for
 from carnet.access.rules import decide
 from carnet.blobs.store import BlobMissing
@@ -404,7 +404,7 @@ def _relate(
     rt: Runtime, plan: ProPlan, patient: Patient, pro: Pro, side: RequestContext, mt: bool
 ) -> Relation:
     """ACC-2…ACC-5 through the services, in the patient's name; the relation it must leave."""
-    authorised = blocked = administrator = medecin_traitant = False
+    authorised = blocked = administrator = medecin_traitant = accessed = False
 
     def act(work: Callable[[Session], None]) -> None:
         with rt.transaction() as session:
@@ -417,7 +417,7 @@ def _relate(
         # ACC-2: a first reading with the box ticked puts him on the authorised list, and
         # ACC-4 wants a pro who has accessed the profile.
         records.list_documents(rt, pro_ctx(pro), patient.id, declares_consent=True)
-        authorised = True
+        authorised = accessed = True
     if plan.relation in ("administrator", "blocked_admin"):
         act(lambda s: relations.designate_administrator(s, side, patient.id, pro.rpps))
         administrator = True
@@ -431,7 +431,7 @@ def _relate(
         # ACC-3: unblocked is not authorised again.
         act(lambda s: relations.unblock_pro(s, side, patient.id, pro.rpps))
         blocked = False
-    return Relation(authorised, blocked, administrator, medecin_traitant)
+    return Relation(authorised, blocked, administrator, medecin_traitant, accessed)
 
 
 def _set_state(rt: Runtime, patient: Patient, state: ProfileState) -> None:
@@ -489,7 +489,7 @@ def _carnet_says(rt: Runtime, who: Asker, patient_id: str, row: Row) -> str:
         assert patient is not None
         assert document is not None
         facts = record_facts(session, who.ctx, patient, declares_consent=who.declares_consent)
-        decision = decide(facts, document_facts(document), matrix_for(rt.settings))
+        decision = decide(facts, document, matrix_for(rt.settings))
         return f"{'ALLOW' if decision.allowed else 'DENY'} ({decision.why.value})"
 
 

@@ -599,7 +599,11 @@ class AccessRulesMachine(RuleBasedStateMachine):
         for key, rel in self.model.relations.items():
             rpps = self.pros[key].rpps
             expected = Relation(
-                rel.authorised, rel.blocked, rel.administrator, self.model.medecin_traitant == key
+                rel.authorised,
+                rel.blocked,
+                rel.administrator,
+                self.model.medecin_traitant == key,
+                accessed=rel.accessed,
             )
             assert relation_of(session, self.pid, rpps, row) == expected, key
             care = session.get(CareRelation, (self.pid, rpps))

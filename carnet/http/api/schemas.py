@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from carnet.access.history import HistoryEntry
 from carnet.records.catalog import CATEGORIES, TYPES
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument
 from carnet.records.reading import confidentiality_codes
 
 
@@ -38,7 +38,7 @@ class DocumentOut(BaseModel):
     archived: bool
 
     @staticmethod
-    def of(d: Document) -> DocumentOut:
+    def of(d: AnyDocument) -> DocumentOut:
         return DocumentOut(
             id=d.id,
             unique_id=d.unique_id,

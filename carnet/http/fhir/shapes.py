@@ -12,11 +12,11 @@ from carnet.access.pro import FoundPatient
 from carnet.http.fhir import codes
 from carnet.population.models import Patient
 from carnet.records.catalog import TYPES
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument
 from carnet.records.reading import confidentiality_codes
 
 
-def fhir_document_id(d: Document) -> str:
+def fhir_document_id(d: AnyDocument) -> str:
     return fhir_id_of(d.patient_id, d.id)
 
 
@@ -45,7 +45,7 @@ def _security_label(code: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code}]}
 
 
-def _author(d: Document) -> dict[str, Any]:
+def _author(d: AnyDocument) -> dict[str, Any]:
     if d.author_kind == "pro":
         return {"identifier": {"system": codes.ID_NAT_PS, "value": "8" + d.author_id}}
     if d.author_kind == "patient":
@@ -56,7 +56,7 @@ def _author(d: Document) -> dict[str, Any]:
 FHIR_STATUS = {"current": "current", "superseded": "superseded", "deleted": "entered-in-error"}
 
 
-def document_reference(d: Document) -> dict[str, Any]:
+def document_reference(d: AnyDocument) -> dict[str, Any]:
     doc_type = TYPES.get(d.type_code)
     resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
