@@ -44,7 +44,8 @@ from carnet import clock
 from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
 from carnet.ids import new_id
-from carnet.population.service import BATCH, import_population, read_feed
+from carnet.population.feed import read_feed
+from carnet.population.service import BATCH, import_population
 
 ROWS_FULL = 1_000_000
 ROWS_QUICK = 20_000

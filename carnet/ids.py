@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import secrets
-import uuid
 
 
 def new_id() -> str:
-    """A 32-hex-character identifier (128 random bits), safe to show in URLs."""
-    return uuid.uuid4().hex
+    """A 32-hex-character identifier (128 random bits), safe to show in URLs.
+
+    Straight from the OS's generator: a UUID4 would keep only 122 random bits, and cost five
+    times as much (an import makes two ids per row)."""
+    return os.urandom(16).hex()
 
 
 def new_secret(nbytes: int = 20) -> str:

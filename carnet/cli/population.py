@@ -12,7 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 
 from carnet import clock
 from carnet.context import RequestContext
-from carnet.population.service import ImportReport, Letter, import_population, read_feed
+from carnet.population.feed import read_feed
+from carnet.population.service import ImportReport, Letter, import_population
 from carnet.runtime import build_runtime
 from carnet.settings import Settings
 

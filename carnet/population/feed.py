@@ -7,6 +7,8 @@ Columns: ``ins, birth_names, first_names, sex, birth_date, birth_place`` (requir
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +20,19 @@ from carnet.population.rules import RepresentativeKind
 REQUIRED = ("ins", "birth_names", "first_names", "sex", "birth_date", "birth_place")
 TRUE = frozenset({"1", "oui", "true", "o", "yes", "y"})
 FALSE = frozenset({"", "0", "non", "false", "n", "no"})
+YES_OR_NO = TRUE | FALSE
+_COLUMNS: dict[str, str] = {}
+
+
+def _column(header: str) -> str:
+    """A header as a column name (``" INS "`` is ``ins``), remembered: a feed has a dozen
+    headers and a million rows."""
+    name = _COLUMNS.get(header)
+    if name is None:
+        name = header.strip().lower()
+        if len(_COLUMNS) < 1000:
+            _COLUMNS[header] = name
+    return name
 
 
 @dataclass(frozen=True)
@@ -39,9 +54,30 @@ class RowError:
     en: str
 
 
-def parse_row(raw: dict[str, str | None]) -> FeedRow:
+class FeedValues(dict[str, str]):
+    """A row as ``read_feed`` gives it: headers as column names, values trimmed already."""
+
+
+def read_feed(lines: Iterable[str]) -> Iterator[Mapping[str, str | None]]:
+    """Rows of the feed, streamed; ``,`` or ``;`` separated, as operators' tools write either.
+    Blank lines are skipped; a short row lacks its last columns."""
+    lines = iter(lines)
+    first = next(lines, "")
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    header = [_column(h) for h in next(csv.reader([first], delimiter=delimiter), [])]
+    strip = str.strip
+    for fields in csv.reader(lines, delimiter=delimiter):
+        if fields:
+            yield FeedValues(zip(header, map(strip, fields), strict=False))
+
+
+def parse_row(raw: Mapping[str, str | None]) -> FeedRow:
     """A checked row, or ``Invalid`` naming the first problem (in French and English)."""
-    values = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+    values = (
+        raw
+        if type(raw) is FeedValues
+        else {_column(k): (v or "").strip() for k, v in raw.items() if k is not None}
+    )
     for name in REQUIRED:
         if not values.get(name):
             raise Invalid(
@@ -70,7 +106,7 @@ def parse_row(raw: dict[str, str | None]) -> FeedRow:
             code="bad_birth_place",
         )
     opposed_text = values.get("opposed", "").lower()
-    if opposed_text not in TRUE | FALSE:
+    if opposed_text not in YES_OR_NO:
         raise Invalid("Opposition : 1 ou 0.", "Opposition: 1 or 0.", code="bad_opposition")
     email = values.get("email") or None
     if email is not None and ("@" not in email or " " in email):
@@ -89,6 +125,8 @@ def parse_row(raw: dict[str, str | None]) -> FeedRow:
 def _representatives(
     values: dict[str, str], own_ins: str
 ) -> tuple[tuple[str, RepresentativeKind], ...]:
+    if not (values.get("legal_representatives") or values.get("guardian_ins")):
+        return ()  # most rows: an adult acting for himself
     found: list[tuple[str, RepresentativeKind]] = []
     for text in filter(
         None, (p.strip() for p in values.get("legal_representatives", "").split("|"))

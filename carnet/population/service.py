@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import islice
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from argon2 import PasswordHasher
-from sqlalchemy import Insert, Table, delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -19,6 +18,7 @@ from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.context import RequestContext
 from carnet.db.base import Base
+from carnet.db.bulk import converter, insert_many, select_in, to_driver
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Invalid, NotFound
 from carnet.identity.traits import Sex, Traits
@@ -28,6 +28,26 @@ from carnet.population.models import ActivationCode, Patient, Representative
 from carnet.population.rules import ProfileState
 
 BATCH = 2000
+#: The columns of a new profile's row and of a new activation code's, as the import sends them
+#: (the others are null: no password, not yet activated, closed or used).
+NEW_PATIENT = (
+    "id",
+    "ins",
+    "ins_status",
+    "birth_names",
+    "first_names",
+    "used_name",
+    "sex",
+    "birth_date",
+    "birth_place",
+    "email",
+    "phone",
+    "state",
+    "created_at",
+    "updated_at",
+    "opposed_at",
+)
+NEW_CODE = ("patient_id", "id", "code_hash", "created_at", "expires_at")
 _hasher = PasswordHasher()
 
 
@@ -44,8 +64,23 @@ class ImportReport:
         return self.created + self.updated + self.unchanged + len(self.errors)
 
 
-@dataclass(frozen=True)
-class Letter:
+class _Known(NamedTuple):
+    """A profile the feed names again: what the import compares."""
+
+    id: str
+    ins: str
+    birth_names: str
+    first_names: str
+    sex: str
+    birth_date: date
+    birth_place: str
+    state: str
+    email: str | None
+    phone: str | None
+    used_name: str | None
+
+
+class Letter(NamedTuple):
     """What the operator's letter carries: the code is shown once, then only its hash is kept."""
 
     ins: str
@@ -72,7 +107,7 @@ def _traits_of(values: dict[str, Any]) -> Traits:
 def import_population(
     uow: UnitOfWork,
     ctx: RequestContext,
-    rows: Iterable[dict[str, str | None]],
+    rows: Iterable[Mapping[str, str | None]],
     *,
     code_days: int = 90,
     on_letter: Callable[[Letter], None] = lambda _: None,
@@ -85,7 +120,7 @@ def import_population(
     overwritten.
     """
     report = ImportReport()
-    numbered: Iterator[tuple[int, dict[str, str | None]]] = enumerate(rows, start=2)
+    numbered: Iterator[tuple[int, Mapping[str, str | None]]] = enumerate(rows, start=2)
     while batch := list(islice(numbered, BATCH)):
         with uow.transaction() as session:
             _import_batch(session, batch, report, code_days, on_letter)
@@ -109,7 +144,7 @@ def import_population(
 
 def _import_batch(
     session: Session,
-    batch: list[tuple[int, dict[str, str | None]]],
+    batch: list[tuple[int, Mapping[str, str | None]]],
     report: ImportReport,
     code_days: int,
     on_letter: Callable[[Letter], None],
@@ -127,62 +162,59 @@ def _import_batch(
         parsed[row.ins] = (line, row)
     if not parsed:
         return
+    connection = session.connection()
     existing = {
-        r.ins: r
-        for r in session.execute(
-            select(
-                Patient.id,
-                Patient.ins,
-                Patient.birth_names,
-                Patient.first_names,
-                Patient.sex,
-                Patient.birth_date,
-                Patient.birth_place,
-                Patient.state,
-                Patient.email,
-                Patient.phone,
-                Patient.used_name,
-            ).where(Patient.ins.in_(list(parsed)))
+        known.ins: known
+        for known in map(
+            _Known._make,
+            select_in(connection, _table(Patient), _Known._fields, "ins", list(parsed)),
         )
     }
     now = clock.now()
     expires = now + timedelta(days=code_days)
-    new_patients: list[dict[str, Any]] = []
+    # New rows go straight to the driver (db.bulk): values converted here, the batch's
+    # timestamps once for all its rows.
+    at = to_driver(connection, Patient.__table__.c.created_at, now)
+    birth_date = converter(connection, Patient.__table__.c.birth_date)
+    times = _Times(
+        at, to_driver(connection, ActivationCode.__table__.c.expires_at, expires), expires.date()
+    )
+    new_patients: list[tuple[Any, ...]] = []
     changes: list[dict[str, Any]] = []
-    codes: list[dict[str, Any]] = []
+    codes: list[tuple[Any, ...]] = []
+    # Representatives: of new patients (nothing to compare with), of known ones (to compare).
     links: dict[str, tuple[tuple[str, str], ...]] = {}
+    known_links: dict[str, tuple[tuple[str, str], ...]] = {}
     for ins, (line, row) in parsed.items():
         known = existing.get(ins)
         if known is None:
             patient_id = new_id()
             state = ProfileState.OPPOSED if row.opposed else ProfileState.CREATED
             new_patients.append(
-                {
-                    "id": patient_id,
-                    "ins": ins,
-                    "ins_status": "VALI",
-                    "birth_names": row.traits.birth_names,
-                    "first_names": row.traits.first_names,
-                    "used_name": row.used_name,
-                    "sex": row.traits.sex.value,
-                    "birth_date": row.traits.birth_date,
-                    "birth_place": row.traits.birth_place,
-                    "email": row.email,
-                    "phone": row.phone,
-                    "state": state.value,
-                    "password_hash": None,
-                    "created_at": now,
-                    "updated_at": now,
-                    "activated_at": None,
-                    "closed_at": None,
-                    "opposed_at": now if row.opposed else None,
-                }
+                (  # in the order of NEW_PATIENT
+                    patient_id,
+                    ins,
+                    "VALI",
+                    row.traits.birth_names,
+                    row.traits.first_names,
+                    row.used_name,
+                    row.traits.sex.value,
+                    birth_date(row.traits.birth_date),
+                    row.traits.birth_place,
+                    row.email,
+                    row.phone,
+                    state.value,
+                    at,
+                    at,
+                    at if row.opposed else None,
+                )
             )
             report.created += 1
             report.opposed += row.opposed
             if state is ProfileState.CREATED:
-                codes.append(_new_code(patient_id, row, now, expires, on_letter))
-            links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
+                codes.append(_new_code(patient_id, row, times, on_letter))
+            if row.representatives:
+                links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
             continue
         if not _traits_of(known._asdict()).matches(row.traits):
             report.errors.append(_conflict(line, ins))
@@ -197,33 +229,33 @@ def _import_batch(
             report.opposed += 1
         elif not row.opposed and state is ProfileState.OPPOSED:
             change.update(state=ProfileState.CREATED.value, opposed_at=None)
-            codes.append(_new_code(known.id, row, now, expires, on_letter))
-        links[known.id] = tuple((i, k.value) for i, k in row.representatives)
+            codes.append(_new_code(known.id, row, times, on_letter))
+        known_links[known.id] = tuple((i, k.value) for i, k in row.representatives)
         if change:
             changes.append({"b_id": known.id, "updated_at": now, **change})
             report.updated += 1
         else:
             report.unchanged += 1
-    if new_patients:
-        session.execute(_bulk(Patient), new_patients)
+    insert_many(connection, _table(Patient), NEW_PATIENT, new_patients)
     for change in changes:
         patient_id = change.pop("b_id")
         session.execute(
             update(Patient).where(Patient.id == patient_id).values(**change),
             execution_options={"synchronize_session": False},
         )
-    if codes:
-        session.execute(_bulk(ActivationCode), codes)
-    _sync_representatives(session, links, now, report)
+    insert_many(connection, _table(ActivationCode), NEW_CODE, codes)
+    _sync_representatives(session, known_links, links, now)
 
 
 def _sync_representatives(
     session: Session,
-    links: dict[str, tuple[tuple[str, str], ...]],
+    known: dict[str, tuple[tuple[str, str], ...]],
+    new: dict[str, tuple[tuple[str, str], ...]],
     now: Any,
-    report: ImportReport,
 ) -> None:
-    wanted = {pid: set(pairs) for pid, pairs in links.items()}
+    """The feed says who represents each patient: add what is missing, remove what it no longer
+    lists (a known patient's), add a new patient's."""
+    wanted = {pid: set(pairs) for pid, pairs in known.items()}
     current: dict[str, set[tuple[str, str]]] = {pid: set() for pid in wanted}
     if wanted:
         for r in session.execute(
@@ -232,6 +264,7 @@ def _sync_representatives(
             ).where(Representative.patient_id.in_(list(wanted)))
         ):
             current[r.patient_id].add((r.representative_ins, r.kind))
+    wanted |= {pid: set(pairs) for pid, pairs in new.items()}
     to_add = [
         {
             "patient_id": pid,
@@ -241,7 +274,7 @@ def _sync_representatives(
             "shared_by_ins": None,
         }
         for pid, pairs in wanted.items()
-        for ins, kind in pairs - current[pid]
+        for ins, kind in pairs - current.get(pid, set())
     ]
     for pid, pairs in current.items():
         for ins, _kind in pairs - wanted[pid]:
@@ -251,14 +284,11 @@ def _sync_representatives(
                 )
             )
     if to_add:
-        session.execute(_bulk(Representative), to_add)
+        session.execute(insert(_table(Representative)), to_add)
 
 
-def _bulk(model: type[Base]) -> Insert:
-    """A Core INSERT of the model's table, sent as one executemany: the ORM's bulk path costs
-    more per row than the database does, and splits a batch wherever optional columns are null
-    in some rows and not in others."""
-    return insert(cast(Table, model.__table__))
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def _conflict(line: int, ins: str) -> RowError:
@@ -270,30 +300,22 @@ def _conflict(line: int, ins: str) -> RowError:
     )
 
 
+@dataclass(frozen=True)
+class _Times:
+    """A batch's moment and its codes' expiry as the driver takes them, and the expiry's day
+    for the letters."""
+
+    at: Any
+    expires_at: Any
+    expires: date
+
+
 def _new_code(
-    patient_id: str, row: FeedRow, now: Any, expires: Any, on_letter: Callable[[Letter], None]
-) -> dict[str, Any]:
+    patient_id: str, row: FeedRow, times: _Times, on_letter: Callable[[Letter], None]
+) -> tuple[Any, ...]:
     code = new_secret(16)
-    on_letter(Letter(row.ins, row.traits.first_names, row.traits.birth_names, code, expires.date()))
-    return {
-        "patient_id": patient_id,
-        "id": new_id(),
-        "code_hash": hash_code(code),
-        "created_at": now,
-        "expires_at": expires,
-        "used_at": None,
-    }
-
-
-def read_feed(lines: Iterable[str]) -> Iterator[dict[str, str | None]]:
-    """Rows of the feed, streamed; ``,`` or ``;`` separated, as operators' tools write either."""
-    lines = iter(lines)
-    first = next(lines, "")
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    header = next(csv.reader([first], delimiter=delimiter), [])
-    yield from csv.DictReader(
-        lines, fieldnames=[h.strip().lower() for h in header], delimiter=delimiter
-    )
+    on_letter(Letter(row.ins, row.traits.first_names, row.traits.birth_names, code, times.expires))
+    return (patient_id, new_id(), hash_code(code), times.at, times.expires_at)
 
 
 def issue_activation_code(

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
+from carnet.population.feed import read_feed
 from carnet.population.models import ActivationCode, Patient, Representative
-from carnet.population.service import Letter, import_population, read_feed
+from carnet.population.service import Letter, import_population
 from carnet.runtime import Runtime
 
 ADULT = make_ins("2850475056012")
