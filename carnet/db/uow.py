@@ -28,24 +28,45 @@ class UnitOfWork:
         session = self._sessions()
         callbacks: list[Callable[[], None]] = []
         session.info["after_commit"] = callbacks
+        session.info["before_commit"] = []
         try:
             session.begin()
             try:
                 yield session
             except Refusal as refusal:
                 if refusal.keep_changes:
-                    session.commit()
+                    _commit(session)
                 else:
                     session.rollback()
                 raise
             except BaseException:
                 session.rollback()
                 raise
-            session.commit()
+            _commit(session)
         finally:
             session.close()
         for callback in callbacks:
             callback()
+
+
+def _commit(session: Session) -> None:
+    try:
+        for wait in session.info["before_commit"]:
+            wait()
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+def before_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` just before the transaction commits; if it raises, nothing commits.
+
+    For work started alongside the transaction that its rows depend on (a blob being written
+    while the statements run): the commit waits for it, and fails with it.
+    """
+    callbacks: list[Callable[[], None]] = session.info.setdefault("before_commit", [])
+    callbacks.append(callback)
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -11,15 +11,18 @@ from carnet.errors import NotFound
 from carnet.ids import new_id
 from carnet.keys.models import PatientKey
 
+_LIVE_KEY = (
+    select(PatientKey.key_id, PatientKey.wrapped)
+    .where(PatientKey.patient_id == bindparam("patient_id"), PatientKey.destroyed_at.is_(None))
+    .order_by(PatientKey.created_at.desc())
+    .limit(1)
+)
+
 
 def current_key(session: Session, master: bytes, patient_id: str) -> tuple[str, bytes]:
     """The patient's live data key ``(key_id, key)``; one is made the first time."""
-    row = session.execute(
-        select(PatientKey)
-        .where(PatientKey.patient_id == patient_id, PatientKey.destroyed_at.is_(None))
-        .order_by(PatientKey.created_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    session.flush()  # a key made earlier in this transaction is found below
+    row = session.connection().execute(_LIVE_KEY, {"patient_id": patient_id}).first()
     if row is not None and row.wrapped is not None:
         return row.key_id, unwrap_key(master, row.wrapped, row.key_id)
     key_id = new_id()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -17,6 +18,7 @@ from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.blobs.crypto import encrypt
 from carnet.context import ActorKind, RequestContext
+from carnet.db.uow import before_commit
 from carnet.errors import Forbidden
 from carnet.identity.models import ProEstablishment
 from carnet.ids import new_id
@@ -57,13 +59,21 @@ def doc_ref(d: Document) -> trail.DocumentRef:
     return trail.DocumentRef(d.id, d.version, d.sha256)
 
 
+#: Blob writes run here while the request's thread goes on with the database: the fsyncs of a
+#: durable write overlap with the statements of the transaction, which waits for them before
+#: it commits (DOC-7: never a row without its content).
+_BLOB_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="blob-writer")
+
+
 def store_content(
     rt: Runtime, session: Session, patient_id: str, document_id: str, data: bytes
-) -> tuple[str, str]:
+) -> tuple[str, str, Future[None]]:
+    """Encrypt ``data`` and start writing it; ``(blob key, key id, the write)``: wait for the
+    write before the row commits."""
     key_id, key = current_key(session, rt.master_key, patient_id)
     blob_key = f"{patient_id}/{document_id}"
-    rt.blobs.put(blob_key, encrypt(key, data, blob_key.encode()))
-    return blob_key, key_id
+    sealed = encrypt(key, data, blob_key.encode())
+    return blob_key, key_id, _BLOB_WRITERS.submit(rt.blobs.put, blob_key, sealed)
 
 
 def new_row(
@@ -92,7 +102,9 @@ def new_row(
     )
     doc_type = TYPES[new.type_code]
     document_id = new_id()
-    blob_key, key_id = store_content(rt, session, record.patient.id, document_id, new.content)
+    blob_key, key_id, written = store_content(
+        rt, session, record.patient.id, document_id, new.content
+    )
     now = clock.now()
     document = Document(
         patient_id=record.patient.id,
@@ -130,18 +142,23 @@ def new_row(
     session.flush()
     if not (document.invisible_patient or document.invisible_representatives):
         enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
+    before_commit(session, written.result)  # the content is durable before the row commits
     return document
+
+
+_ESTABLISHMENT = (
+    select(ProEstablishment.establishment_id)
+    .where(ProEstablishment.rpps == bindparam("rpps"))
+    .order_by(ProEstablishment.establishment_id)
+    .limit(1)
+)
 
 
 def establishment_of(session: Session, ctx: RequestContext) -> str | None:
     """The author's structure, as the directory knows it (the first of his activities)."""
     if ctx.pro is None:
         return None
-    return session.execute(
-        select(ProEstablishment.establishment_id)
-        .where(ProEstablishment.rpps == ctx.pro.rpps)
-        .limit(1)
-    ).scalar_one_or_none()
+    return session.connection().execute(_ESTABLISHMENT, {"rpps": ctx.pro.rpps}).scalar()
 
 
 def act_on(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 from factories import PDF, add_patient, add_pro, patient_ctx, pro_ctx, upload
 from sqlalchemy import select
 
 from carnet.audit.models import Trace
+from carnet.blobs.store import BlobStore
 from carnet.context import RequestContext
 from carnet.errors import Conflict, Forbidden, IntegrityFailure, Invalid, NotFound
 from carnet.notify.models import OutboxEvent
@@ -212,6 +216,36 @@ def test_doc_7_a_flipped_byte_is_refused_never_served(rt: Runtime) -> None:
     with pytest.raises(IntegrityFailure) as refused:
         records.read_content(rt, pro_ctx(pro), patient.id, doc.id)
     assert refused.value.fr.startswith("Le contenu stocké")
+
+
+class _FullDisk:
+    """A blob store whose writes fail after a while, as a full disk's would."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+
+    def put(self, key: str, data: bytes) -> None:
+        time.sleep(0.05)  # the statements of the transaction are done by now
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_doc_7_a_failed_blob_write_commits_nothing(rt: Runtime) -> None:
+    """The blob is written alongside the transaction's statements; the commit waits for it,
+    and a write that fails leaves no row, no trace, no notification: nothing acknowledged."""
+    patient, pro = add_patient(rt), add_pro(rt)
+    with rt.transaction() as session:
+        traces_before = len(session.scalars(select(Trace)).all())
+    failing = replace(rt, blobs=cast(BlobStore, _FullDisk(rt.blobs)))
+    with pytest.raises(OSError, match="No space left"):
+        upload(failing, pro_ctx(pro), patient)
+    with rt.transaction() as session:
+        assert session.scalars(select(Document)).all() == []
+        assert session.scalars(select(OutboxEvent)).all() == []
+        assert len(session.scalars(select(Trace)).all()) == traces_before
+    assert upload(rt, pro_ctx(pro), patient).status == "current"
 
 
 def test_doc_7_same_unique_id_same_bytes_is_one_document(rt: Runtime) -> None:
