@@ -1,4 +1,8 @@
-"""Where documents' bytes live: files or an S3 bucket behind one protocol, and their encryption."""
+"""Where documents' bytes live: files or an S3 bucket behind one protocol, and their encryption.
+
+``S3BlobStore`` lives in ``carnet.blobs.s3`` and is imported only by an instance that uses it:
+boto3 takes most of a second to import, which every command of the CLI would otherwise pay.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from carnet.blobs.crypto import (
     wrap_key,
 )
 from carnet.blobs.local import LocalBlobStore
-from carnet.blobs.s3 import S3BlobStore
 from carnet.blobs.store import BlobMissing, BlobStore, open_store, validate_key
 
 __all__ = [
@@ -20,7 +23,6 @@ __all__ = [
     "BlobStore",
     "DecryptionFailed",
     "LocalBlobStore",
-    "S3BlobStore",
     "decrypt",
     "encrypt",
     "generate_key",

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
-from carnet.blobs import BlobMissing, BlobStore, LocalBlobStore, S3BlobStore, open_store
+from carnet.blobs import BlobMissing, BlobStore, LocalBlobStore, open_store
+from carnet.blobs.s3 import S3BlobStore
 
 _FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "test",
