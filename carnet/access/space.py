@@ -170,7 +170,7 @@ def set_emergency(
 
 def settings(rt: Runtime, ctx: RequestContext, patient_id: str) -> AccessSettings:
     return _as_patient_side(
-        rt, ctx, patient_id, Action.CHANGE_SETTINGS, lambda s: settings_of(s, patient_id)
+        rt, ctx, patient_id, Action.READ_SETTINGS, lambda s: settings_of(s, patient_id)
     )
 
 
@@ -205,7 +205,7 @@ def relations(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[ProRela
             )
         return out
 
-    return _as_patient_side(rt, ctx, patient_id, Action.LIST_DOCUMENTS, work)
+    return _as_patient_side(rt, ctx, patient_id, Action.READ_SETTINGS, work)
 
 
 def notifications(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[Notification]:
@@ -213,7 +213,7 @@ def notifications(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[Not
         rt,
         ctx,
         patient_id,
-        Action.LIST_DOCUMENTS,
+        Action.READ_NOTIFICATIONS,
         lambda s: list(
             s.scalars(
                 select(Notification)
@@ -234,7 +234,7 @@ def mark_notification_read(
             raise gate.not_found()
         row.read_at = row.read_at or clock.now()
 
-    _as_patient_side(rt, ctx, patient_id, Action.LIST_DOCUMENTS, work)
+    _as_patient_side(rt, ctx, patient_id, Action.READ_NOTIFICATIONS, work)
 
 
 def block_at_patients_request(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:

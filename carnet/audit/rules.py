@@ -33,6 +33,8 @@ class Action(StrEnum):
     REVOKE_ADMINISTRATOR = "revoke_administrator"
     SET_MEDECIN_TRAITANT = "set_medecin_traitant"
     CHANGE_SETTINGS = "change_settings"
+    READ_SETTINGS = "read_settings"
+    READ_NOTIFICATIONS = "read_notifications"
     READ_HISTORY = "read_history"
     LOG_IN = "log_in"
     ACTIVATE_PROFILE = "activate_profile"

@@ -69,6 +69,16 @@ VERBS: dict[str, tuple[str, str, str]] = {
         "avez modifié les réglages",
         "changed the settings",
     ),
+    "read_settings": (
+        "a consulté les réglages",
+        "avez consulté les réglages",
+        "viewed the settings",
+    ),
+    "read_notifications": (
+        "a consulté les notifications",
+        "avez consulté les notifications",
+        "viewed the notifications",
+    ),
     "read_history": ("a consulté l'historique", "avez consulté l'historique", "viewed the history"),
     "log_in": ("s'est connecté", "vous êtes connecté", "logged in"),
     "activate_profile": ("a activé le profil", "avez activé le profil", "activated the profile"),

@@ -15,8 +15,10 @@ from factories import (
     upload,
 )
 from live_api import Api
+from sqlalchemy import select
 
 from carnet.audit import trail
+from carnet.audit.models import Trace
 from carnet.audit.rules import Action
 from carnet.auth.instance import issue_patient_token
 from carnet.clock import FixedClock
@@ -298,3 +300,29 @@ def test_missing_or_invalid_token_is_401(api: Api) -> None:
     assert api.refusal(unknown, 401)["error"] == "unknown_patient"
     as_pro = api.client.get(url, headers=api.as_pro(pro))
     assert api.refusal(as_pro, 403)["error"] == "forbidden"
+
+
+def test_tr_1_refused_reads_of_the_patient_side_are_traced_by_what_they_tried(api: Api) -> None:
+    """ACC-8: settings, pros and notifications are for the patient and who acts for him; anyone
+    else with a patient's token gets "not found", and the trail says what was attempted."""
+    patient = add_patient(api.rt)
+    stranger = add_patient(api.rt, first_names="Paul", birth_names="DURAND")
+    headers = api.as_patient(stranger)
+    for part in ("settings", "pros", "notifications"):
+        refused = api.client.get(f"{V1}/patients/{patient.id}/{part}", headers=headers)
+        assert api.refusal(refused, 404)["error"] == "not_found"
+    with api.rt.transaction() as session:
+        denied = session.execute(
+            select(Trace.action)
+            .where(
+                Trace.patient_id == patient.id,
+                Trace.actor_id == stranger.id,
+                Trace.outcome == "denied",
+            )
+            .order_by(Trace.seq)
+        ).scalars()
+        assert list(denied) == [
+            Action.READ_SETTINGS,
+            Action.READ_SETTINGS,
+            Action.READ_NOTIFICATIONS,
+        ]
