@@ -1,7 +1,8 @@
 """Listing (ACC-1, DOC-4, TR-1): one patient's 500 documents among many, as an authorised pro.
 
-Ours: ``list_documents`` (enter the record, load the facts, fetch the patient's documents as ORM
-objects, decide each one, write one trace, commit). Baseline: the unfiltered indexed select
+Ours: ``list_documents`` (enter the record, load the facts, fetch the patient's documents as
+plain rows within the decision's outline and the caller's filter, decide each one, write one
+trace, commit). Baseline: the unfiltered indexed select
 ``SELECT * FROM documents WHERE patient_id = ? AND status != 'deleted'`` on the same database
 file, through a bare ``sqlite3`` connection. The documents table is filled with synthetic rows by
 ``executemany`` (listing reads no content, so there are no blobs), spread over many patients and
