@@ -6,8 +6,9 @@ import json
 import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -20,21 +21,30 @@ from carnet.population.models import Patient
 Mailer = Callable[[EmailMessage], None]
 
 
-def enqueue(session: Session, patient_id: str, kind: Kind, payload: dict[str, str]) -> OutboxEvent:
-    now = clock.now()
-    event = OutboxEvent(
-        patient_id=patient_id,
-        id=new_id(),
-        kind=kind.value,
-        payload=json.dumps(payload, ensure_ascii=False),
-        created_at=now,
-        attempts=0,
-        next_attempt_at=now,
-        delivered_at=None,
-        last_error=None,
+_NEW_EVENT = insert(cast(Table, OutboxEvent.__table__))
+
+
+def enqueue(session: Session, patient_id: str, kind: Kind, payload: dict[str, str]) -> str:
+    """An event to deliver once the transaction commits (a Core insert: nothing reads it back
+    before then); its id."""
+    now, event_id = clock.now(), new_id()
+    if session.new:
+        session.flush()  # the patient may be a row this transaction is still holding
+    session.connection().execute(
+        _NEW_EVENT,
+        {
+            "patient_id": patient_id,
+            "id": event_id,
+            "kind": kind.value,
+            "payload": json.dumps(payload, ensure_ascii=False),
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "delivered_at": None,
+            "last_error": None,
+        },
     )
-    session.add(event)
-    return event
+    return event_id
 
 
 def smtp_mailer(relay: str, local_hostname: str | None = None) -> Mailer:

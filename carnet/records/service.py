@@ -7,8 +7,8 @@ orphan blob, never a row without its content.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from carnet.context import RequestContext
 from carnet.errors import Conflict
 from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.records.rules import Act
-from carnet.records.writing import NewDocument, act_on, doc_ref, new_row
+from carnet.records.writing import Digests, NewDocument, act_on, doc_ref, new_row, start_digests
 from carnet.runtime import Runtime
 
 
@@ -65,13 +65,17 @@ def publish(
     """A submission set, all or nothing: every document, replacement, trace and notification
     commits together, or none does."""
     matrix = matrix_for(rt.settings)
+    digests = [start_digests(s.new.content) for s in submissions]  # while the gate decides
     with rt.transaction() as session:
         record = gate.open_for_upload(session, ctx, matrix, patient_id=patient_id, ins=ins)
         if any(s.replaces for s in submissions):
             record = gate.open_record(
                 session, ctx, matrix, patient_id=record.patient.id, action=Action.REPLACE_DOCUMENT
             )
-        return [_submit(rt, session, ctx, record, s) for s in submissions]
+        return [
+            _submit(rt, session, ctx, record, s, d)
+            for s, d in zip(submissions, digests, strict=True)
+        ]
 
 
 def _submit(
@@ -80,6 +84,7 @@ def _submit(
     ctx: RequestContext,
     record: gate.OpenRecord,
     submission: Submission,
+    digests: Future[Digests],
 ) -> Document:
     new = submission.new
     if new.unique_id:
@@ -89,9 +94,9 @@ def _submit(
             )
         ).scalar_one_or_none()
         if existing is not None:
-            return same_or_conflict(existing, new)
+            return same_or_conflict(existing, digests.result().sha256)
     if submission.replaces is None:
-        document = new_row(rt, session, ctx, record, new)
+        document = new_row(rt, session, ctx, record, new, digests=digests)
         trail.record(
             session,
             ctx,
@@ -109,7 +114,15 @@ def _submit(
             code="not_current",
         )
     document = new_row(
-        rt, session, ctx, record, new, set_id=old.set_id, version=old.version + 1, replaces=old.id
+        rt,
+        session,
+        ctx,
+        record,
+        new,
+        set_id=old.set_id,
+        version=old.version + 1,
+        replaces=old.id,
+        digests=digests,
     )
     old.status, old.updated_at = "superseded", clock.now()
     old.meta_version += 1
@@ -125,8 +138,8 @@ def _submit(
     return document
 
 
-def same_or_conflict(existing: Document, new: NewDocument) -> Document:
-    if existing.sha256 == hashlib.sha256(new.content).hexdigest():
+def same_or_conflict(existing: Document, sha256: str) -> Document:
+    if existing.sha256 == sha256:
         return existing
     raise Conflict(
         "Un autre document porte déjà cet identifiant unique.",

@@ -6,8 +6,9 @@ import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -59,21 +60,45 @@ def doc_ref(d: Document) -> trail.DocumentRef:
     return trail.DocumentRef(d.id, d.version, d.sha256)
 
 
-#: Blob writes run here while the request's thread goes on with the database: the fsyncs of a
-#: durable write overlap with the statements of the transaction, which waits for them before
-#: it commits (DOC-7: never a row without its content).
-_BLOB_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="blob-writer")
+#: The work on a document's bytes runs here — hashing, sealing, the durable write — on another
+#: core, while the request's thread goes on with the database (its statements stay fast when
+#: its caches are not flushed by megabytes of content). The transaction waits for the write
+#: before it commits (DOC-7: never a row without its content).
+_CONTENT_WORKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="content")
+
+
+@dataclass(frozen=True)
+class Digests:
+    sha256: str
+    sha1: str  # FHIR's Attachment.hash
+
+
+def _digests(data: bytes) -> Digests:
+    return Digests(
+        hashlib.sha256(data).hexdigest(), hashlib.sha1(data, usedforsecurity=False).hexdigest()
+    )
+
+
+def start_digests(data: bytes) -> Future[Digests]:
+    """Hash ``data`` in the background (a caller starts it before its transaction)."""
+    return _CONTENT_WORKERS.submit(_digests, data)
+
+
+def _seal_and_put(rt: Runtime, key: bytes, blob_key: str, data: bytes) -> None:
+    rt.blobs.put(blob_key, encrypt(key, data, blob_key.encode()))
 
 
 def store_content(
     rt: Runtime, session: Session, patient_id: str, document_id: str, data: bytes
 ) -> tuple[str, str, Future[None]]:
-    """Encrypt ``data`` and start writing it; ``(blob key, key id, the write)``: wait for the
-    write before the row commits."""
+    """Start sealing and writing ``data``; ``(blob key, key id, the write)``: wait for the write
+    before the row commits."""
     key_id, key = current_key(session, rt.master_key, patient_id)
     blob_key = f"{patient_id}/{document_id}"
-    sealed = encrypt(key, data, blob_key.encode())
-    return blob_key, key_id, _BLOB_WRITERS.submit(rt.blobs.put, blob_key, sealed)
+    return blob_key, key_id, _CONTENT_WORKERS.submit(_seal_and_put, rt, key, blob_key, data)
+
+
+_NEW_DOCUMENT = insert(cast(Table, Document.__table__))
 
 
 def new_row(
@@ -86,7 +111,10 @@ def new_row(
     set_id: str | None = None,
     version: int = 1,
     replaces: str | None = None,
+    digests: Future[Digests] | None = None,
 ) -> Document:
+    """A new document (or version) and its content; ``digests`` when the caller started them."""
+    digests = digests or start_digests(new.content)
     uploader = uploader_of(ctx)
     mime = check_upload(
         Upload(
@@ -106,7 +134,9 @@ def new_row(
         rt, session, record.patient.id, document_id, new.content
     )
     now = clock.now()
-    document = Document(
+    establishment = establishment_of(session, ctx)
+    sums = digests.result()
+    values = dict(
         patient_id=record.patient.id,
         id=document_id,
         unique_id=new.unique_id or f"urn:uuid:{document_id}",
@@ -120,14 +150,14 @@ def new_row(
         title=new.title.strip()[:500] or doc_type.label,
         author_kind=uploader.value,
         author_id=ctx.actor_id,
-        author_establishment_id=establishment_of(session, ctx),
+        author_establishment_id=establishment,
         service_date=new.service_date,
         created_at=now,
         updated_at=now,
         mime_type=mime,
         size=len(new.content),
-        sha256=hashlib.sha256(new.content).hexdigest(),
-        sha1=hashlib.sha1(new.content, usedforsecurity=False).hexdigest(),
+        sha256=sums.sha256,
+        sha1=sums.sha1,
         blob_key=blob_key,
         key_id=key_id,
         masked=new.masked,
@@ -138,8 +168,10 @@ def new_row(
         meta_version=1,
         deleted_at=None,
     )
-    session.add(document)
-    session.flush()
+    # A Core insert: nothing in this transaction reads the new row back through the session,
+    # and the caller gets a plain (transient) ``Document`` with the same values.
+    session.connection().execute(_NEW_DOCUMENT, values)
+    document = Document(**values)
     if not (document.invisible_patient or document.invisible_representatives):
         enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
     before_commit(session, written.result)  # the content is durable before the row commits
