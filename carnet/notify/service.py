@@ -6,9 +6,8 @@ import json
 import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
-from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -21,30 +20,23 @@ from carnet.population.models import Patient
 Mailer = Callable[[EmailMessage], None]
 
 
-_NEW_EVENT = insert(cast(Table, OutboxEvent.__table__))
-
-
 def enqueue(session: Session, patient_id: str, kind: Kind, payload: dict[str, str]) -> str:
-    """An event to deliver once the transaction commits (a Core insert: nothing reads it back
-    before then); its id."""
-    now, event_id = clock.now(), new_id()
-    if session.new:
-        session.flush()  # the patient may be a row this transaction is still holding
-    session.connection().execute(
-        _NEW_EVENT,
-        {
-            "patient_id": patient_id,
-            "id": event_id,
-            "kind": kind.value,
-            "payload": json.dumps(payload, ensure_ascii=False),
-            "created_at": now,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "delivered_at": None,
-            "last_error": None,
-        },
+    """An event to deliver once the transaction commits; its id. Added to the session, not
+    inserted at once: a batch of received messages flushes its events in one ``executemany``."""
+    now = clock.now()
+    event = OutboxEvent(
+        patient_id=patient_id,
+        id=new_id(),
+        kind=kind.value,
+        payload=json.dumps(payload, ensure_ascii=False),
+        created_at=now,
+        attempts=0,
+        next_attempt_at=now,
+        delivered_at=None,
+        last_error=None,
     )
-    return event_id
+    session.add(event)
+    return event.id
 
 
 def smtp_mailer(relay: str, local_hostname: str | None = None) -> Mailer:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,13 @@ from carnet.smtp.tls import server_context
 
 IDENT = "Carnet MSSanté ESMTP"
 WORKER_THREADS = 32
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+#: ``<dot-atom@domain>`` and its parameters, as nearly every MAIL FROM and RCPT TO is written.
+_PLAIN_PATH = re.compile(
+    rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>(?:[ \t]+([^ \t(][^(]*?))?[ \t]*"
+)
 
 
 class CarnetSMTP(SMTP):
@@ -59,6 +67,18 @@ class CarnetSMTP(SMTP):
         self._life_seconds = settings.smtp_session_max_seconds
         self._life: asyncio.TimerHandle | None = None
         self._connections = connections
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd parses a path with the e-mail package's header parser (a third of the CPU
+        of a received message); the plain form is matched directly, anything else (quoted
+        local parts, address literals, comments, UTF-8) goes to aiosmtpd's parser as before."""
+        plain = _PLAIN_PATH.fullmatch(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        if len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, plain.group(2) or ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._life is None
