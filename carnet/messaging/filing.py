@@ -83,7 +83,8 @@ class Copy:
     key_id: str
     key: bytes
     message_id: str
-    raw_key: str = ""
+    raw_key: str | None = None
+    raw_sealed: bytes | None = None  # a small message's raw bytes, kept in its row
     files: tuple[tuple[str, str, mime.ParsedAttachment], ...] = ()
 
 
@@ -358,6 +359,7 @@ def _message_row(
         "subject_sealed": store.seal(copy.key, parsed.subject, pid, copy.message_id, "subject"),
         "body_sealed": store.seal(copy.key, parsed.body, pid, copy.message_id, "body"),
         "raw_blob_key": copy.raw_key,
+        "raw_sealed": copy.raw_sealed,
         "raw_size": len(job.raw),
         "raw_sha256": hashlib.sha256(job.raw).hexdigest(),
         "fin": fin,

@@ -229,8 +229,13 @@ def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
     written: list[str] = []
     try:
         for copy in copies:
-            copy.raw_key = store.put(rt, copy.key, copy.patient_id, copy.message_id, mail.raw)
-            written.append(copy.raw_key)
+            if len(mail.raw) <= store.RAW_INLINE_MAX:
+                copy.raw_sealed = store.seal_raw(
+                    copy.key, mail.raw, copy.patient_id, copy.message_id
+                )
+            else:
+                copy.raw_key = store.put(rt, copy.key, copy.patient_id, copy.message_id, mail.raw)
+                written.append(copy.raw_key)
             files = []
             for attachment in parsed.attachments:
                 attachment_id = new_id()
@@ -253,7 +258,7 @@ def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
             name
             for filed, copy in zip(delivered, copies, strict=True)
             if filed.duplicate
-            for name in (copy.raw_key, *(f[1] for f in copy.files))
+            for name in (*([copy.raw_key] if copy.raw_key else []), *(f[1] for f in copy.files))
         ],
     )
     return delivered

@@ -71,6 +71,9 @@ class Message(Base):
     subject_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     raw_blob_key: Mapped[str | None] = mapped_column(String(100))
+    #: A small message's raw bytes, sealed in the row itself (``store.RAW_INLINE_MAX``): durable
+    #: with the commit that files it, no file of its own to write and fsync.
+    raw_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     raw_size: Mapped[int] = mapped_column(Integer, default=0)
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     fin: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -29,6 +29,37 @@ def unseal(key: bytes, sealed: bytes, patient_id: str, row_id: str, field: str) 
         raise _damaged() from None
 
 
+#: Raw messages up to this size are sealed into their row rather than written as a blob: most
+#: messages are a few kilobytes of text, and a blob costs a file, two fsyncs and a rename each.
+RAW_INLINE_MAX = 64 * 1024
+
+
+def seal_raw(key: bytes, raw: bytes, patient_id: str, message_id: str) -> bytes:
+    return encrypt(key, raw, f"{patient_id}/{message_id}/raw".encode())
+
+
+def raw_message(
+    rt: Runtime,
+    key: bytes,
+    patient_id: str,
+    message_id: str,
+    *,
+    sealed: bytes | None,
+    blob: str | None,
+    sha256: str | None,
+) -> bytes:
+    """The message as it was received, from its row or its blob, checked against its hash."""
+    if sealed is None:
+        return get(rt, key, blob or "", sha256)
+    try:
+        data = decrypt(key, sealed, f"{patient_id}/{message_id}/raw".encode())
+    except DecryptionFailed:
+        raise _damaged() from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise _damaged()
+    return data
+
+
 def blob_key(patient_id: str, blob_id: str) -> str:
     return f"{patient_id}/{blob_id}"
 

@@ -4,9 +4,12 @@ server, each rule checked by its ID (INTERFACES.md, SMTP)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import smtplib
 import ssl
 from collections.abc import Iterator
+from email.parser import BytesParser
+from email.policy import default
 from pathlib import Path
 
 import aiosmtplib
@@ -27,7 +30,9 @@ from sqlalchemy import select
 
 from carnet.identity.ins import make_ins
 from carnet.identity.models import Mailbox
+from carnet.keys.service import key_by_id
 from carnet.messaging import service as messaging
+from carnet.messaging import store
 from carnet.messaging.delivery import deliver_due
 from carnet.messaging.models import Message
 from carnet.population.models import Patient
@@ -156,17 +161,47 @@ def test_msg_2_msg_7_every_kind_of_directory_mailbox_sends(
     assert stored.counterpart == sender.address
 
 
+def _raw(rt: Runtime, stored: Message) -> bytes:
+    with rt.transaction() as session:
+        key = key_by_id(session, rt.master_key, stored.patient_id, stored.key_id)
+    return store.raw_message(
+        rt,
+        key,
+        stored.patient_id,
+        stored.id,
+        sealed=stored.raw_sealed,
+        blob=stored.raw_blob_key,
+        sha256=stored.raw_sha256,
+    )
+
+
 def test_250_only_once_the_message_is_durable(
     rt: Runtime, door: SmtpServer, doctor: Mailbox
 ) -> None:
+    """A small message keeps its raw bytes sealed in its row (durable with the commit before
+    the 250); a large one in a blob, fsync'd before that commit. Both are kept as received."""
     patient = add_patient(rt)
-    message = mail(doctor.address, address_of(rt, patient))
+    small = mail(doctor.address, address_of(rt, patient))
+    scan = ("scanner.pdf", "application/pdf", b"%PDF-1.4\n" + bytes(range(256)) * 400)
+    large = mail(doctor.address, address_of(rt, patient), attachments=[scan])
     with _client(door) as client:
-        assert client.send_message(message) == {}
+        assert client.send_message(small) == {}
         [stored] = _messages(rt, patient)  # before QUIT: the row is committed already
-    assert stored.raw_blob_key is not None
-    assert rt.blobs.exists(stored.raw_blob_key)
-    assert stored.rfc_message_id == message["Message-ID"]
+        assert client.send_message(large) == {}
+    kept = {m.rfc_message_id: m for m in _messages(rt, patient)}
+    inline, blob = kept[small["Message-ID"]], kept[large["Message-ID"]]
+    assert stored.id == inline.id
+    assert inline.raw_sealed is not None
+    assert inline.raw_blob_key is None
+    assert b"vos r" not in inline.raw_sealed  # sealed, not stored in clear
+    assert blob.raw_sealed is None
+    assert blob.raw_blob_key is not None
+    assert rt.blobs.exists(blob.raw_blob_key)
+    assert blob.raw_size > store.RAW_INLINE_MAX >= inline.raw_size
+    for message, row in ((small, inline), (large, blob)):
+        raw = _raw(rt, row)
+        assert hashlib.sha256(raw).hexdigest() == row.raw_sha256
+        assert BytesParser(policy=default).parsebytes(raw)["Message-ID"] == message["Message-ID"]
 
 
 def test_one_message_for_two_patients_is_filed_for_each(
