@@ -3,8 +3,9 @@
 Ours: the whole path of a message from a pro's MSSanté server — the SMTP door (aiosmtpd), the
 sender's trust check at MAIL FROM, the recipient's at RCPT TO, then ``receive_message``: MIME
 parsing, the raw message sealed (in its row up to 64 KB, else a fsync'd blob), the
-conversation, message, notification and trace rows committed (SQLite, synchronous=FULL) — before the 250. Baseline: a bare aiosmtpd
-sink that only writes each message to a file of its own and fsyncs it before its 250. Both run
+conversation, message, notification and trace rows committed (SQLite, synchronous=FULL) —
+before the 250. Baseline: a bare aiosmtpd sink that only writes each message to a file of its
+own and fsyncs it before its 250. Both run
 side by side in this process, each in a thread with its own event loop, fed in alternating
 rounds by the same client: 20 concurrent connections (aiosmtplib) in another process, so that
 the clients' CPU is not the servers'. Each connection writes to its own patient (20 patients,
