@@ -9,12 +9,11 @@ from carnet.keys.models import PatientKey
 from carnet.messaging.models import Attachment, Conversation, HostedMail, Message, OutgoingMail
 from carnet.notify.models import Notification, OutboxEvent
 from carnet.population.login_models import LoginChallenge, LoginGuard, WebSession
-from carnet.population.models import ActivationCode, InsQualification, Patient, Representative
+from carnet.population.models import InsQualification, Patient, Representative
 from carnet.records.models import Document
 
 __all__ = [
     "AccessSettings",
-    "ActivationCode",
     "Attachment",
     "Base",
     "CareRelation",

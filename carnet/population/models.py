@@ -33,6 +33,13 @@ class Patient(Base):
     activated_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     opposed_at: Mapped[datetime | None]
+    #: LC-4: the pending one-time code of the operator's letter (128 random bits, shown once;
+    #: only its SHA-256 is kept) and when it expires. A new letter's code replaces it; activation
+    #: clears it. On the profile's own row: a million-profile import writes no second table.
+    activation_code_hash: Mapped[bytes | None] = mapped_column(
+        LargeBinary(32), unique=True, index=True
+    )
+    activation_expires_at: Mapped[datetime | None]
 
 
 class Representative(Base):
@@ -49,23 +56,6 @@ class Representative(Base):
     kind: Mapped[str] = mapped_column(String(30))
     since: Mapped[datetime]
     shared_by_ins: Mapped[str | None] = mapped_column(String(15))
-
-
-class ActivationCode(Base):
-    """A one-time code for the operator's letter (LC-4): 128+ random bits, stored hashed.
-
-    A high-entropy secret needs no slow hash: SHA-256 of it cannot be brute-forced, and the import
-    of a million rows stays fast.
-    """
-
-    __tablename__ = "activation_codes"
-
-    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
 
 
 class InsQualification(Base):

@@ -24,12 +24,12 @@ from carnet.errors import Invalid, NotFound
 from carnet.identity.traits import Sex, Traits
 from carnet.ids import new_id, new_secret
 from carnet.population.feed import FeedRow, RowError, parse_row
-from carnet.population.models import ActivationCode, Patient, Representative
+from carnet.population.models import Patient, Representative
 from carnet.population.rules import ProfileState
 
-BATCH = 2000
-#: The columns of a new profile's row and of a new activation code's, as the import sends them
-#: (the others are null: no password, not yet activated, closed or used).
+BATCH = 10000
+#: The columns of a new profile's row as the import sends them (the others are null: no
+#: password, not yet activated or closed).
 NEW_PATIENT = (
     "id",
     "ins",
@@ -46,8 +46,9 @@ NEW_PATIENT = (
     "created_at",
     "updated_at",
     "opposed_at",
+    "activation_code_hash",
+    "activation_expires_at",
 )
-NEW_CODE = ("patient_id", "id", "code_hash", "created_at", "expires_at")
 _hasher = PasswordHasher()
 
 
@@ -175,13 +176,10 @@ def _import_batch(
     # New rows go straight to the driver (db.bulk): values converted here, the batch's
     # timestamps once for all its rows.
     at = to_driver(connection, Patient.__table__.c.created_at, now)
-    birth_date = converter(connection, Patient.__table__.c.birth_date)
-    times = _Times(
-        at, to_driver(connection, ActivationCode.__table__.c.expires_at, expires), expires.date()
-    )
+    birth_date = converter(connection, Patient.__table__.c.birth_date, never_null=True)
+    expires_at = to_driver(connection, Patient.__table__.c.activation_expires_at, expires)
     new_patients: list[tuple[Any, ...]] = []
     changes: list[dict[str, Any]] = []
-    codes: list[tuple[Any, ...]] = []
     # Representatives: of new patients (nothing to compare with), of known ones (to compare).
     links: dict[str, tuple[tuple[str, str], ...]] = {}
     known_links: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -190,6 +188,8 @@ def _import_batch(
         if known is None:
             patient_id = new_id()
             state = ProfileState.OPPOSED if row.opposed else ProfileState.CREATED
+            # LC-4: a created profile gets its letter's code; an opposed one none.
+            code_hash = None if row.opposed else _new_code(row, expires.date(), on_letter)
             new_patients.append(
                 (  # in the order of NEW_PATIENT
                     patient_id,
@@ -207,12 +207,12 @@ def _import_batch(
                     at,
                     at,
                     at if row.opposed else None,
+                    code_hash,
+                    None if code_hash is None else expires_at,
                 )
             )
             report.created += 1
             report.opposed += row.opposed
-            if state is ProfileState.CREATED:
-                codes.append(_new_code(patient_id, row, times, on_letter))
             if row.representatives:
                 links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
             continue
@@ -225,11 +225,20 @@ def _import_batch(
                 change[name] = getattr(row, name)
         state = ProfileState(known.state)
         if row.opposed and state in (ProfileState.CREATED, ProfileState.ACTIVATED):
-            change.update(state=ProfileState.OPPOSED.value, opposed_at=now)
+            change.update(
+                state=ProfileState.OPPOSED.value,
+                opposed_at=now,
+                activation_code_hash=None,
+                activation_expires_at=None,
+            )
             report.opposed += 1
         elif not row.opposed and state is ProfileState.OPPOSED:
-            change.update(state=ProfileState.CREATED.value, opposed_at=None)
-            codes.append(_new_code(known.id, row, times, on_letter))
+            change.update(
+                state=ProfileState.CREATED.value,
+                opposed_at=None,
+                activation_code_hash=_new_code(row, expires.date(), on_letter),
+                activation_expires_at=expires,
+            )
         known_links[known.id] = tuple((i, k.value) for i, k in row.representatives)
         if change:
             changes.append({"b_id": known.id, "updated_at": now, **change})
@@ -243,7 +252,6 @@ def _import_batch(
             update(Patient).where(Patient.id == patient_id).values(**change),
             execution_options={"synchronize_session": False},
         )
-    insert_many(connection, _table(ActivationCode), NEW_CODE, codes)
     _sync_representatives(session, known_links, links, now)
 
 
@@ -300,52 +308,27 @@ def _conflict(line: int, ins: str) -> RowError:
     )
 
 
-@dataclass(frozen=True)
-class _Times:
-    """A batch's moment and its codes' expiry as the driver takes them, and the expiry's day
-    for the letters."""
-
-    at: Any
-    expires_at: Any
-    expires: date
-
-
-def _new_code(
-    patient_id: str, row: FeedRow, times: _Times, on_letter: Callable[[Letter], None]
-) -> tuple[Any, ...]:
+def _new_code(row: FeedRow, expires: date, on_letter: Callable[[Letter], None]) -> bytes:
+    """LC-4: a code for the letter (shown once); the hash the profile's row keeps."""
     code = new_secret(16)
-    on_letter(Letter(row.ins, row.traits.first_names, row.traits.birth_names, code, times.expires))
-    return (patient_id, new_id(), hash_code(code), times.at, times.expires_at)
+    on_letter(Letter(row.ins, row.traits.first_names, row.traits.birth_names, code, expires))
+    return hash_code(code)
 
 
 def issue_activation_code(
     uow: UnitOfWork, ctx: RequestContext, ins: str, *, days: int = 90
 ) -> Letter:
-    """A new code for a created profile (a lost letter); earlier codes stop working."""
+    """A new code for a created profile (a lost letter); the earlier code stops working."""
     with uow.transaction() as session:
         patient = session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
         if patient is None or patient.state != ProfileState.CREATED:
             raise NotFound(
                 "Aucun profil à activer pour ce matricule.", "No profile to activate for this INS."
             )
-        now = clock.now()
-        session.execute(
-            update(ActivationCode)
-            .where(ActivationCode.patient_id == patient.id, ActivationCode.used_at.is_(None))
-            .values(expires_at=now)
-        )
-        code = new_secret(16)
+        code, now = new_secret(16), clock.now()
         expires = now + timedelta(days=days)
-        session.add(
-            ActivationCode(
-                patient_id=patient.id,
-                id=new_id(),
-                code_hash=hash_code(code),
-                created_at=now,
-                expires_at=expires,
-                used_at=None,
-            )
-        )
+        patient.activation_code_hash, patient.activation_expires_at = hash_code(code), expires
+        patient.updated_at = now
         return Letter(patient.ins, patient.first_names, patient.birth_names, code, expires.date())
 
 
@@ -372,16 +355,14 @@ def activate_profile(
             code="bad_credentials",
         )
     with uow.transaction() as session:
-        row = session.execute(
-            select(ActivationCode).where(ActivationCode.code_hash == hash_code(code.strip()))
+        patient = session.execute(
+            select(Patient).where(Patient.activation_code_hash == hash_code(code.strip()))
         ).scalar_one_or_none()
         now = clock.now()
-        patient = session.get(Patient, row.patient_id) if row is not None else None
         if (
-            row is None
-            or patient is None
-            or row.used_at is not None
-            or row.expires_at <= now
+            patient is None
+            or patient.activation_expires_at is None
+            or patient.activation_expires_at <= now
             or patient.birth_date != birth_date
             or patient.state != ProfileState.CREATED
         ):
@@ -395,7 +376,7 @@ def activate_profile(
                 )
                 refused.keep_changes = True
             raise refused
-        row.used_at = now
+        patient.activation_code_hash = patient.activation_expires_at = None  # single use
         patient.state = ProfileState.ACTIVATED.value
         patient.activated_at = patient.updated_at = now
         patient.email = email.strip()

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
 from carnet.population.feed import read_feed
-from carnet.population.models import ActivationCode, Patient, Representative
-from carnet.population.service import Letter, import_population
+from carnet.population.models import Patient, Representative
+from carnet.population.service import Letter, hash_code, import_population
 from carnet.runtime import Runtime
 
 ADULT = make_ins("2850475056012")
@@ -68,9 +68,14 @@ def test_lc_4_activation_codes_are_random_single_and_stored_hashed(rt: Runtime) 
     assert len(set(codes)) == len(codes)
     assert all(len(code) >= 22 for code in codes)  # 16 random bytes = 128 bits, base64url
     with rt.transaction() as session:
-        stored = [c.code_hash for c in session.scalars(select(ActivationCode))]
-    assert len(stored) == 4
-    assert not {code.encode() for code in codes} & set(stored)
+        stored = {
+            p.ins: p.activation_code_hash
+            for p in session.scalars(select(Patient))
+            if p.activation_code_hash is not None
+        }
+    assert set(stored) == {letter.ins for letter in letters}  # the opposed profile has none
+    assert {letter.ins: hash_code(letter.code) for letter in letters} == stored
+    assert not {code.encode() for code in codes} & set(stored.values())
 
 
 def test_lc_1_import_is_idempotent(rt: Runtime) -> None:
