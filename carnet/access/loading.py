@@ -174,6 +174,7 @@ def patient_documents(
     if archived is not None:
         query = query.where(Document.archived.is_(archived))
     query = query.order_by(Document.created_at.desc(), Document.id)
+    session.flush()  # read past the ORM: this transaction's pending changes first
     return [DocumentRow._make(row) for row in session.connection().execute(query).all()]
 
 
