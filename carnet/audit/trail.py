@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.audit.models import SYSTEM_CHAIN, Trace, TraceHead
 from carnet.audit.rules import GENESIS, Action, Outcome, entry_hash
 from carnet.context import RequestContext
+from carnet.db.base import table_of
 from carnet.ids import new_id
 
 
@@ -111,10 +112,10 @@ _HEADS = (
     .where(TraceHead.patient_id.in_(bindparam("chains", expanding=True)))
     .with_for_update()
 )
-_INSERT = insert(cast(Table, Trace.__table__))
-_NEW_HEAD = insert(cast(Table, TraceHead.__table__))
+_INSERT = insert(table_of(Trace))
+_NEW_HEAD = insert(table_of(TraceHead))
 _MOVE_HEAD = (
-    update(cast(Table, TraceHead.__table__))
+    update(table_of(TraceHead))
     .where(TraceHead.patient_id == bindparam("chain"))
     .values(seq=bindparam("to_seq"), hash=bindparam("to_hash"))
 )

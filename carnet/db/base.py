@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import DateTime, MetaData, String, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -77,6 +77,12 @@ def _sqlite_result(value: str | None) -> datetime | None:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UtcDateTime()}  # noqa: RUF012 - read once by SQLAlchemy
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as one (``__table__`` is typed as any ``FromClause``), for
+    Core statements on hot paths."""
+    return cast(Table, model.__table__)
 
 
 def id_column(primary_key: bool = True) -> Mapped[str]:

@@ -13,14 +13,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action
+from carnet.db.base import table_of
 from carnet.errors import Refusal
 from carnet.ids import new_id
 from carnet.keys.models import PatientKey
@@ -69,9 +70,7 @@ _FILED = select(
     Message.patient_id.in_(bindparam("pids", expanding=True)),
     Message.rfc_message_id.in_(bindparam("rfc_ids", expanding=True)),
 )
-_INSERTS = tuple(
-    insert(cast(Table, model.__table__)) for model in (Conversation, Message, Attachment)
-)
+_INSERTS = tuple(insert(table_of(model)) for model in (Conversation, Message, Attachment))
 
 
 @dataclass

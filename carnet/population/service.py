@@ -7,17 +7,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import islice
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.context import RequestContext
-from carnet.db.base import Base
+from carnet.db.base import table_of
 from carnet.db.bulk import converter, insert_many, select_in, to_driver
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Invalid, NotFound
@@ -168,7 +168,7 @@ def _import_batch(
         known.ins: known
         for known in map(
             _Known._make,
-            select_in(connection, _table(Patient), _Known._fields, "ins", list(parsed)),
+            select_in(connection, table_of(Patient), _Known._fields, "ins", list(parsed)),
         )
     }
     now = clock.now()
@@ -245,7 +245,7 @@ def _import_batch(
             report.updated += 1
         else:
             report.unchanged += 1
-    insert_many(connection, _table(Patient), NEW_PATIENT, new_patients)
+    insert_many(connection, table_of(Patient), NEW_PATIENT, new_patients)
     for change in changes:
         patient_id = change.pop("b_id")
         session.execute(
@@ -292,11 +292,7 @@ def _sync_representatives(
                 )
             )
     if to_add:
-        session.execute(insert(_table(Representative)), to_add)
-
-
-def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
+        session.execute(insert(table_of(Representative)), to_add)
 
 
 def _conflict(line: int, ins: str) -> RowError:

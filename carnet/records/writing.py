@@ -6,9 +6,8 @@ import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -19,6 +18,7 @@ from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.blobs.crypto import encrypt
 from carnet.context import ActorKind, RequestContext
+from carnet.db.base import table_of
 from carnet.db.uow import before_commit
 from carnet.errors import Forbidden
 from carnet.identity.models import ProEstablishment
@@ -98,7 +98,7 @@ def store_content(
     return blob_key, key_id, _CONTENT_WORKERS.submit(_seal_and_put, rt, key, blob_key, data)
 
 
-_NEW_DOCUMENT = insert(cast(Table, Document.__table__))
+_NEW_DOCUMENT = insert(table_of(Document))
 
 
 def new_row(
