@@ -38,6 +38,7 @@ from oracle import (
     oracle_explain,
     oracle_may_read,
 )
+from oracle_flags import confidentiality_of
 from sqlalchemy import event as db_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -129,14 +130,9 @@ class ModelDocument:
     status: Status = "current"
 
     def confidentiality(self) -> frozenset[Confidentiality]:
-        codes: set[Confidentiality] = set()
-        if self.masked:
-            codes.add("MASQUE_PS")
-        if self.invisible_patient:
-            codes.add("INVISIBLE_PATIENT")
-        if self.invisible_representatives:
-            codes.add("INVISIBLE_REPRESENTANTS_LEGAUX")
-        return frozenset(codes or {"N"})
+        return confidentiality_of(
+            self.masked, self.invisible_patient, self.invisible_representatives
+        )
 
 
 @dataclass
