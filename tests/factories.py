@@ -13,7 +13,7 @@ from carnet.identity.models import Pro
 from carnet.ids import new_id
 from carnet.population.models import Patient, Representative
 from carnet.population.rules import ProfileState, RepresentativeKind
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument
 from carnet.records.service import NewDocument, upload_document
 from carnet.runtime import Runtime
 
@@ -145,7 +145,7 @@ def upload(
     masked: bool = False,
     invisible_patient: bool = False,
     invisible_representatives: bool = False,
-) -> Document:
+) -> AnyDocument:
     return upload_document(
         rt,
         ctx,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import service as relations
@@ -32,7 +31,7 @@ from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.context import RequestContext
 from carnet.errors import NotFound
-from carnet.population.models import Patient
+from carnet.population.models import PatientRef
 from carnet.records.models import AnyDocument, Document, DocumentRow
 
 
@@ -40,7 +39,7 @@ from carnet.records.models import AnyDocument, Document, DocumentRow
 class OpenRecord:
     """A record the requester was allowed into, with the facts the decision used."""
 
-    patient: Patient
+    patient: PatientRef
     facts: RecordFacts
     entry: Decision
     matrix: Matrix
@@ -57,10 +56,6 @@ def not_found() -> NotFound:
     return refusal
 
 
-def _patient_by_ins(session: Session, ins: str) -> Patient | None:
-    return session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
-
-
 def open_record(
     session: Session,
     ctx: RequestContext,
@@ -72,12 +67,12 @@ def open_record(
     declares_consent: bool = False,
 ) -> OpenRecord:
     """Enter a record, or raise ``NotFound`` (traced when the patient exists)."""
-    patient = (
-        session.get(Patient, patient_id) if patient_id else _patient_by_ins(session, ins or "")
+    found = record_facts(
+        session, ctx, patient_id=patient_id, ins=ins, declares_consent=declares_consent
     )
-    if patient is None:
+    if found is None:
         raise NotFound()
-    facts = record_facts(session, ctx, patient, declares_consent=declares_consent)
+    patient, facts = found
     entry = decide_record(facts)
     if not entry.allowed and not _may_still_read_own(facts, entry):
         trail.record(
@@ -113,12 +108,10 @@ def open_for_upload(
     ins: str | None = None,
 ) -> OpenRecord:
     """DOC-1: feeding a record needs no consent, but a profile that receives (LC-3)."""
-    patient = (
-        session.get(Patient, patient_id) if patient_id else _patient_by_ins(session, ins or "")
-    )
-    if patient is None:
+    found = record_facts(session, ctx, patient_id=patient_id, ins=ins)
+    if found is None:
         raise NotFound()
-    facts = record_facts(session, ctx, patient)
+    patient, facts = found
     decision = decide_upload(facts)
     if not decision.allowed:
         trail.record(

@@ -20,7 +20,7 @@ from carnet.access.models import AccessSettings, CareRelation
 from carnet.access.rules import EVERYTHING, Outline
 from carnet.context import ActorKind, RequestContext
 from carnet.identity.models import Pro
-from carnet.population.models import Patient, Representative
+from carnet.population.models import Patient, PatientRef, Representative
 from carnet.population.rules import ProfileState, age_on
 from carnet.records.models import ROW_COLUMNS, Document, DocumentRow
 
@@ -47,7 +47,7 @@ def settings_of(session: Session, patient_id: str) -> AccessSettings:
     return row
 
 
-def requester_for(session: Session, ctx: RequestContext, patient: Patient) -> Requester:
+def requester_for(session: Session, ctx: RequestContext, patient_id: str) -> Requester:
     if ctx.kind is ActorKind.PRO and ctx.pro is not None:
         pro = session.get(Pro, ctx.pro.rpps)
         return Requester(
@@ -59,10 +59,10 @@ def requester_for(session: Session, ctx: RequestContext, patient: Patient) -> Re
             samu_regulator=bool(pro and pro.samu_regulator),
         )
     if ctx.kind is ActorKind.PATIENT:
-        if ctx.actor_id == patient.id:
-            return Requester(kind=RequesterKind.PATIENT, actor_id=patient.id)
+        if ctx.actor_id == patient_id:
+            return Requester(kind=RequesterKind.PATIENT, actor_id=patient_id)
         actor = session.get(Patient, ctx.actor_id)
-        link = session.get(Representative, (patient.id, actor.ins)) if actor is not None else None
+        link = session.get(Representative, (patient_id, actor.ins)) if actor is not None else None
         if link is not None:
             return Requester(
                 kind=_REPRESENTATIVE_KINDS[link.kind],
@@ -85,10 +85,11 @@ def relation_of(session: Session, patient_id: str, rpps: str, settings: AccessSe
     )
 
 
-#: What ``record_facts`` needs beyond the patient's row, in one round trip: his switches, and
-#: for a pro (``rpps``; empty otherwise) the pro's relation to him and the SAMU flag.
+#: What ``record_facts`` reads, in one round trip: the patient's row, his switches, and for a
+#: pro (``rpps``; empty otherwise) the pro's relation to him and the SAMU flag.
 _STANDING = (
     select(
+        *(Patient.__table__.c[name] for name in PatientRef._fields),
         AccessSettings.emergency_samu,
         AccessSettings.emergency_others,
         AccessSettings.emergency_masked,
@@ -106,20 +107,38 @@ _STANDING = (
         and_(CareRelation.patient_id == Patient.id, CareRelation.rpps == bindparam("rpps")),
     )
     .outerjoin(Pro, Pro.rpps == bindparam("rpps"))
-    .where(Patient.id == bindparam("patient_id"))
 )
+_STANDING_BY_ID = _STANDING.where(Patient.id == bindparam("key"))
+_STANDING_BY_INS = _STANDING.where(Patient.ins == bindparam("key"))
+_PATIENT_COLUMNS = len(PatientRef._fields)
 
 
 def record_facts(
-    session: Session, ctx: RequestContext, patient: Patient, *, declares_consent: bool = False
-) -> RecordFacts:
-    """The decision's facts about ``patient`` and whoever ``ctx`` is, read once per request."""
+    session: Session,
+    ctx: RequestContext,
+    *,
+    patient_id: str | None = None,
+    ins: str | None = None,
+    declares_consent: bool = False,
+) -> tuple[PatientRef, RecordFacts] | None:
+    """The patient (by id, else by INS) and the decision's facts about him and whoever ``ctx``
+    is, read once per request; ``None`` when no such patient exists."""
     pro = ctx.pro if ctx.kind is ActorKind.PRO else None
     session.flush()  # the query below reads past the ORM: pending changes first
-    standing = session.connection().execute(
-        _STANDING, {"patient_id": patient.id, "rpps": pro.rpps if pro else ""}
+    row = (
+        session.connection()
+        .execute(
+            _STANDING_BY_ID if patient_id else _STANDING_BY_INS,
+            {"key": patient_id or ins or "", "rpps": pro.rpps if pro else ""},
+        )
+        .one_or_none()
     )
-    samu, others, masked, mt, authorised, blocked, admin, accessed, regulator = standing.one()
+    if row is None:
+        return None
+    patient = PatientRef(*row[:_PATIENT_COLUMNS])
+    samu, others, masked, mt, authorised, blocked, admin, accessed, regulator = row[
+        _PATIENT_COLUMNS:
+    ]
     if pro is not None:
         requester = Requester(
             kind=RequesterKind.PRO,
@@ -137,8 +156,8 @@ def record_facts(
             accessed=accessed is not None,
         )
     else:
-        requester, relation = requester_for(session, ctx, patient), Relation()
-    return RecordFacts(
+        requester, relation = requester_for(session, ctx, patient.id), Relation()
+    facts = RecordFacts(
         requester=requester,
         relation=relation,
         patient=PatientFacts(
@@ -150,6 +169,7 @@ def record_facts(
         ),
         request=AccessRequest(mode=ctx.mode, reason=ctx.reason, declares_consent=declares_consent),
     )
+    return patient, facts
 
 
 def patient_documents(

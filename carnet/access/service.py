@@ -21,7 +21,7 @@ from carnet.errors import Invalid
 from carnet.identity.models import Pro
 from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
-from carnet.population.models import Patient
+from carnet.population.models import PatientRef
 
 
 def relation_row(session: Session, patient_id: str, rpps: str) -> CareRelation:
@@ -52,7 +52,7 @@ def pro_label(session: Session, rpps: str) -> str:
 
 
 def note_pro_access(
-    session: Session, ctx: RequestContext, patient: Patient, facts: RecordFacts, entry: Decision
+    session: Session, ctx: RequestContext, patient: PatientRef, facts: RecordFacts, entry: Decision
 ) -> None:
     """ACC-2: a first reading under consent or care team puts the pro on the authorised list;
     TR-2: the patient hears of each pro's first access and of every emergency access."""
@@ -70,7 +70,7 @@ def note_pro_access(
 
 
 def _note_relation(
-    session: Session, ctx: RequestContext, patient: Patient, rpps: str, entry: Decision
+    session: Session, ctx: RequestContext, patient: PatientRef, rpps: str, entry: Decision
 ) -> None:
     row = relation_row(session, patient.id, rpps)
     now = clock.now()

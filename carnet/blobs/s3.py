@@ -7,7 +7,7 @@ chain (environment, shared files, instance role); nothing is read from settings 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, cast
 
 import boto3
@@ -59,6 +59,10 @@ class S3BlobStore:
 
     def put(self, key: str, data: bytes) -> None:
         self._client.put_object(Bucket=self.bucket, Key=self._object_key(key), Body=data)
+
+    def create(self, key: str, parts: Sequence[bytes]) -> None:
+        """A plain put: an object appears whole or not at all, so there is no rename to save."""
+        self.put(key, b"".join(parts))
 
     def get(self, key: str) -> bytes:
         try:

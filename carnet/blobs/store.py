@@ -8,7 +8,7 @@ rely on nothing a single back-end happens to do.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -32,6 +32,18 @@ class BlobStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None:
         """Store ``data``; durable once this returns. Rewriting a key replaces it whole."""
+
+    def create(self, key: str, parts: Sequence[bytes]) -> None:
+        """Store a new blob, ``parts`` one after the other, under a key no blob ever had;
+        durable once this returns.
+
+        For keys made fresh by the caller (a new random id). Cheaper than ``put`` where a
+        store must otherwise write aside and rename (files: one journal commit, not two); the
+        price is that a writer killed midway may leave part of a blob under its key. That
+        blob is never read: the caller commits the row naming the key only once this has
+        returned, so it is an orphan like any blob whose transaction did not commit. A store
+        that can tell cheaply refuses a key that exists (``FileExistsError``).
+        """
 
     def get(self, key: str) -> bytes:
         """The bytes last put under ``key``; raises ``BlobMissing`` when there are none."""

@@ -18,7 +18,7 @@ from carnet.messaging.models import Attachment, Conversation, Message
 from carnet.messaging.queries import MessageView
 from carnet.messaging.refusals import WritingRefused
 from carnet.messaging.rules import patient_address
-from carnet.population.models import Patient
+from carnet.population.models import Patient, PatientRef
 from carnet.runtime import Runtime
 
 
@@ -30,7 +30,7 @@ def open_space(
     )
 
 
-def address_of(rt: Runtime, patient: Patient) -> str:
+def address_of(rt: Runtime, patient: Patient | PatientRef) -> str:
     return patient_address(patient.ins, rt.settings.patient_mail_domain)
 
 

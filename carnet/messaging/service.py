@@ -49,7 +49,7 @@ from carnet.messaging.rules import (
 )
 from carnet.messaging.writing import PharmacyOffer, pharmacies_for, reply, write_to_pharmacy
 from carnet.records import service as records
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument
 from carnet.records.service import NewDocument
 from carnet.runtime import Runtime
 
@@ -242,7 +242,7 @@ def save_attachment(
     *,
     title: str | None = None,
     type_code: str = "EXPPAT_2",
-) -> Document:
+) -> AnyDocument:
     """MSG-11: a received file becomes a document of the patient's space (DOC-8's checks apply,
     the upload is traced, and so is the saving). Saving twice gives the same document."""
     view, data = read_attachment(rt, ctx, patient_id, message_id, attachment_id)

@@ -7,11 +7,12 @@ import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.db.uow import UnitOfWork
+from carnet.db.base import table_of
+from carnet.db.uow import UnitOfWork, before_commit
 from carnet.ids import new_id
 from carnet.notify.models import Notification, OutboxEvent
 from carnet.notify.rules import EMAIL_SUBJECT, Kind, backoff, email_body, texts
@@ -21,22 +22,41 @@ Mailer = Callable[[EmailMessage], None]
 
 
 def enqueue(session: Session, patient_id: str, kind: Kind, payload: dict[str, str]) -> str:
-    """An event to deliver once the transaction commits; its id. Added to the session, not
-    inserted at once: a batch of received messages flushes its events in one ``executemany``."""
-    now = clock.now()
-    event = OutboxEvent(
-        patient_id=patient_id,
-        id=new_id(),
-        kind=kind.value,
-        payload=json.dumps(payload, ensure_ascii=False),
-        created_at=now,
-        attempts=0,
-        next_attempt_at=now,
-        delivered_at=None,
-        last_error=None,
+    """An event to deliver once the transaction commits; its id.
+
+    Events wait in the session and go in with one insert just before the commit: no ORM
+    object per event, and a batch of received messages writes its events in one
+    ``executemany``. Nothing in an act's own transaction reads the outbox back.
+    """
+    pending: list[dict[str, object]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        before_commit(session, lambda: _insert_pending(session))
+    now, event_id = clock.now(), new_id()
+    pending.append(
+        {
+            "patient_id": patient_id,
+            "id": event_id,
+            "kind": kind.value,
+            "payload": json.dumps(payload, ensure_ascii=False),
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "delivered_at": None,
+            "last_error": None,
+        }
     )
-    session.add(event)
-    return event.id
+    return event_id
+
+
+_PENDING = "carnet.notify.pending"
+_NEW_EVENT = insert(table_of(OutboxEvent))
+
+
+def _insert_pending(session: Session) -> None:
+    pending: list[dict[str, object]] = session.info.pop(_PENDING, [])
+    if pending:
+        session.connection().execute(_NEW_EVENT, pending)
 
 
 def smtp_mailer(relay: str, local_hostname: str | None = None) -> Mailer:

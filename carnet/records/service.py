@@ -8,7 +8,6 @@ orphan blob, never a row without its content.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from carnet.context import RequestContext
 from carnet.errors import Conflict
 from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.records.rules import Act
-from carnet.records.writing import Digests, NewDocument, act_on, doc_ref, new_row, start_digests
+from carnet.records.writing import NewDocument, act_on, digests_of, doc_ref, new_row
 from carnet.runtime import Runtime
 
 
@@ -42,14 +41,14 @@ def upload_document(
     *,
     patient_id: str | None = None,
     ins: str | None = None,
-) -> Document:
+) -> AnyDocument:
     """DOC-1. Resending the same producer id with the same bytes answers the same document."""
     return publish(rt, ctx, [Submission(new)], patient_id=patient_id, ins=ins)[0]
 
 
 def replace_document(
     rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str, new: NewDocument
-) -> Document:
+) -> AnyDocument:
     """DOC-6: a new version; the old one is kept, superseded, in the same transaction."""
     return publish(rt, ctx, [Submission(new, replaces=document_id)], patient_id=patient_id)[0]
 
@@ -61,21 +60,17 @@ def publish(
     *,
     patient_id: str | None = None,
     ins: str | None = None,
-) -> list[Document]:
+) -> list[AnyDocument]:
     """A submission set, all or nothing: every document, replacement, trace and notification
     commits together, or none does."""
     matrix = matrix_for(rt.settings)
-    digests = [start_digests(s.new.content) for s in submissions]  # while the gate decides
     with rt.transaction() as session:
         record = gate.open_for_upload(session, ctx, matrix, patient_id=patient_id, ins=ins)
         if any(s.replaces for s in submissions):
             record = gate.open_record(
                 session, ctx, matrix, patient_id=record.patient.id, action=Action.REPLACE_DOCUMENT
             )
-        return [
-            _submit(rt, session, ctx, record, s, d)
-            for s, d in zip(submissions, digests, strict=True)
-        ]
+        return [_submit(rt, session, ctx, record, s) for s in submissions]
 
 
 def _submit(
@@ -84,8 +79,7 @@ def _submit(
     ctx: RequestContext,
     record: gate.OpenRecord,
     submission: Submission,
-    digests: Future[Digests],
-) -> Document:
+) -> AnyDocument:
     new = submission.new
     if new.unique_id:
         existing = session.execute(
@@ -94,9 +88,9 @@ def _submit(
             )
         ).scalar_one_or_none()
         if existing is not None:
-            return same_or_conflict(existing, digests.result().sha256)
+            return same_or_conflict(existing, digests_of(new.content).sha256)
     if submission.replaces is None:
-        document = new_row(rt, session, ctx, record, new, digests=digests)
+        document = new_row(rt, session, ctx, record, new)
         trail.record(
             session,
             ctx,
@@ -122,7 +116,6 @@ def _submit(
         set_id=old.set_id,
         version=old.version + 1,
         replaces=old.id,
-        digests=digests,
     )
     old.status, old.updated_at = "superseded", clock.now()
     old.meta_version += 1

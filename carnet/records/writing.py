@@ -16,7 +16,7 @@ from carnet.access.facts import RequesterKind
 from carnet.access.matrix import matrix_for
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
-from carnet.blobs.crypto import encrypt
+from carnet.blobs.crypto import seal
 from carnet.context import ActorKind, RequestContext
 from carnet.db.base import table_of
 from carnet.db.uow import before_commit
@@ -28,7 +28,7 @@ from carnet.logs import get_logger
 from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
 from carnet.records.catalog import PERSONAL_SPACE, TYPES
-from carnet.records.models import Document
+from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.records.rules import Act, Actor, Upload, Uploader, check_act, check_upload
 from carnet.runtime import Runtime
 
@@ -56,14 +56,13 @@ def uploader_of(ctx: RequestContext) -> Uploader:
     return Uploader.PATIENT
 
 
-def doc_ref(d: Document) -> trail.DocumentRef:
+def doc_ref(d: AnyDocument) -> trail.DocumentRef:
     return trail.DocumentRef(d.id, d.version, d.sha256)
 
 
-#: The work on a document's bytes runs here — hashing, sealing, the durable write — on another
-#: core, while the request's thread goes on with the database (its statements stay fast when
-#: its caches are not flushed by megabytes of content). The transaction waits for the write
-#: before it commits (DOC-7: never a row without its content).
+#: Sealing and the durable write of a document's bytes run here, on another core, while the
+#: request's thread hashes the same bytes and goes on with the database. The transaction waits
+#: for the write before it commits (DOC-7: never a row without its content).
 _CONTENT_WORKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="content")
 
 
@@ -73,29 +72,26 @@ class Digests:
     sha1: str  # FHIR's Attachment.hash
 
 
-def _digests(data: bytes) -> Digests:
+def digests_of(data: bytes) -> Digests:
+    """On the caller's thread: hashlib lets go of the GIL over large buffers, so the write
+    started just before runs meanwhile; a worker of its own would first wait for the GIL."""
     return Digests(
         hashlib.sha256(data).hexdigest(), hashlib.sha1(data, usedforsecurity=False).hexdigest()
     )
 
 
-def start_digests(data: bytes) -> Future[Digests]:
-    """Hash ``data`` in the background (a caller starts it before its transaction)."""
-    return _CONTENT_WORKERS.submit(_digests, data)
-
-
-def _seal_and_put(rt: Runtime, key: bytes, blob_key: str, data: bytes) -> None:
-    rt.blobs.put(blob_key, encrypt(key, data, blob_key.encode()))
+def _seal_and_create(rt: Runtime, key: bytes, blob_key: str, data: bytes) -> None:
+    rt.blobs.create(blob_key, seal(key, data, blob_key.encode()))
 
 
 def store_content(
     rt: Runtime, session: Session, patient_id: str, document_id: str, data: bytes
 ) -> tuple[str, str, Future[None]]:
-    """Start sealing and writing ``data``; ``(blob key, key id, the write)``: wait for the write
-    before the row commits."""
+    """Start sealing and writing ``data`` under a new blob key; ``(blob key, key id, the
+    write)``: wait for the write before the row commits."""
     key_id, key = current_key(session, rt.master_key, patient_id)
     blob_key = f"{patient_id}/{document_id}"
-    return blob_key, key_id, _CONTENT_WORKERS.submit(_seal_and_put, rt, key, blob_key, data)
+    return blob_key, key_id, _CONTENT_WORKERS.submit(_seal_and_create, rt, key, blob_key, data)
 
 
 _NEW_DOCUMENT = insert(table_of(Document))
@@ -111,10 +107,8 @@ def new_row(
     set_id: str | None = None,
     version: int = 1,
     replaces: str | None = None,
-    digests: Future[Digests] | None = None,
-) -> Document:
-    """A new document (or version) and its content; ``digests`` when the caller started them."""
-    digests = digests or start_digests(new.content)
+) -> DocumentRow:
+    """A new document (or version) and its content."""
     uploader = uploader_of(ctx)
     mime = check_upload(
         Upload(
@@ -133,10 +127,10 @@ def new_row(
     blob_key, key_id, written = store_content(
         rt, session, record.patient.id, document_id, new.content
     )
+    sums = digests_of(new.content)
     now = clock.now()
     establishment = establishment_of(session, ctx)
-    sums = digests.result()
-    values = dict(
+    document = DocumentRow(
         patient_id=record.patient.id,
         id=document_id,
         unique_id=new.unique_id or f"urn:uuid:{document_id}",
@@ -169,9 +163,8 @@ def new_row(
         deleted_at=None,
     )
     # A Core insert: nothing in this transaction reads the new row back through the session,
-    # and the caller gets a plain (transient) ``Document`` with the same values.
-    session.connection().execute(_NEW_DOCUMENT, values)
-    document = Document(**values)
+    # and the caller gets the same values as a plain row.
+    session.connection().execute(_NEW_DOCUMENT, document._asdict())
     if not (document.invisible_patient or document.invisible_representatives):
         enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
     before_commit(session, written.result)  # the content is durable before the row commits

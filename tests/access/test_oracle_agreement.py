@@ -480,12 +480,13 @@ def _as_pro(plan: ProPlan, pro: Pro, relation: Relation) -> Asker:
 def _carnet_says(rt: Runtime, who: Asker, patient_id: str, row: Row) -> str:
     """Carnet's reason for one document, for a mismatch report (relations as they are now)."""
     with rt.transaction() as session:
-        patient = session.get(Patient, patient_id)
         document = session.get(Document, (patient_id, row.id))
-        assert patient is not None
+        found = record_facts(
+            session, who.ctx, patient_id=patient_id, declares_consent=who.declares_consent
+        )
+        assert found is not None
         assert document is not None
-        facts = record_facts(session, who.ctx, patient, declares_consent=who.declares_consent)
-        decision = decide(facts, document, matrix_for(rt.settings))
+        decision = decide(found[1], document, matrix_for(rt.settings))
         return f"{'ALLOW' if decision.allowed else 'DENY'} ({decision.why.value})"
 
 
@@ -497,6 +498,9 @@ class MemoryBlobs:
 
     def put(self, key: str, data: bytes) -> None:
         self.blobs[key] = data
+
+    def create(self, key: str, parts: Sequence[bytes]) -> None:
+        self.blobs[key] = b"".join(parts)
 
     def get(self, key: str) -> bytes:
         try:

@@ -84,6 +84,74 @@ def test_doc_7_put_fsyncs_the_file_its_folder_and_new_folders_parents(
     assert pairs[2] == ("dir", "blobs/p1")
 
 
+def test_doc_7_create_refuses_a_key_that_exists_and_keeps_its_blob(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put("p1/b1", b"old")
+    with pytest.raises(FileExistsError):
+        store.create("p1/b1", [b"new"])
+    assert store.get("p1/b1") == b"old"
+    with pytest.raises(ValueError, match="collides"):
+        store.create("p1/b1/c", [b"y"])
+
+
+def test_doc_7_failed_create_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put("p1/b0", b"other")
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="Input/output"):
+        store.create("p1/b1", [b"head", b"body"])
+    monkeypatch.undo()
+    assert _files_in(tmp_path / "p1") == ["b0"]
+    with pytest.raises(BlobMissing):
+        store.get("p1/b1")
+
+
+def test_doc_7_create_writes_every_part_when_the_kernel_takes_them_bit_by_bit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``writev`` may write less than asked (a signal, a full pipe): the rest follows."""
+    store = LocalBlobStore(tmp_path)
+    real_writev = os.writev
+    calls: list[int] = []
+
+    def short_writev(fd: int, buffers: list[memoryview]) -> int:
+        calls.append(len(buffers))
+        return real_writev(fd, [buffers[0][:7]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    parts = [b"\x01" + bytes(range(12)), b"ciphertext and tag " * 3]
+    store.create("p1/b1", parts)
+    monkeypatch.undo()
+    assert store.get("p1/b1") == b"".join(parts)
+    assert len(calls) == -(-len(parts[0]) // 7) + -(-len(parts[1]) // 7)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names fds through /proc")
+def test_doc_7_create_fsyncs_the_file_under_its_name_then_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    store.put("p1/b0", b"folder made")
+    synced: list[tuple[str, str]] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        kind = "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        synced.append((kind, os.path.relpath(os.readlink(f"/proc/self/fd/{fd}"), tmp_path)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    store.create("p1/b1", [b"x"])
+    assert synced == [("file", "blobs/p1/b1"), ("dir", "blobs/p1")]
+    assert stat.S_IMODE((tmp_path / "blobs" / "p1" / "b1").stat().st_mode) == 0o600
+
+
 def test_doc_7_blob_files_are_private(tmp_path: Path) -> None:
     old = os.umask(0)
     try:

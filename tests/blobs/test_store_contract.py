@@ -64,6 +64,14 @@ def test_put_then_get_returns_the_bytes(store: BlobStore) -> None:
     assert store.get("p1/b1") == b"compte rendu"
 
 
+def test_create_stores_its_parts_one_after_the_other(store: BlobStore) -> None:
+    store.create("p1/b1", [b"\x01nonce", b"", b"ciphertext" * 40_000, b"tag"])
+    store.create("p2/b1", [])
+    assert store.get("p1/b1") == b"\x01nonce" + b"ciphertext" * 40_000 + b"tag"
+    assert store.get("p2/b1") == b""
+    assert list(store.keys()) == ["p1/b1", "p2/b1"]
+
+
 def test_put_overwrites_whole(store: BlobStore) -> None:
     store.put("p1/b1", b"a longer first version")
     store.put("p1/b1", b"short")

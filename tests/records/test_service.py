@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
 
@@ -227,6 +228,9 @@ class _FullDisk:
     def put(self, key: str, data: bytes) -> None:
         time.sleep(0.05)  # the statements of the transaction are done by now
         raise OSError(28, "No space left on device")
+
+    def create(self, key: str, parts: Sequence[bytes]) -> None:
+        self.put(key, b"".join(parts))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
