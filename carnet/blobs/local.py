@@ -41,18 +41,18 @@ class LocalBlobStore:
             make_folders_durably(folder)
             write_file_durably(path, data)
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
-            raise ValueError(f"blob key {key!r} collides with a folder of blobs") from exc
+            raise _collision(key) from exc
 
     def create(self, key: str, parts: Sequence[bytes]) -> None:
         path = self._path(key)
         try:
             make_folders_durably(path.parent)
         except (FileExistsError, NotADirectoryError) as exc:
-            raise ValueError(f"blob key {key!r} collides with a folder of blobs") from exc
+            raise _collision(key) from exc
         try:
-            create_file_durably(path, parts)
+            create_file_durably(path, parts)  # a FileExistsError here: the key exists
         except (NotADirectoryError, IsADirectoryError) as exc:
-            raise ValueError(f"blob key {key!r} collides with a folder of blobs") from exc
+            raise _collision(key) from exc
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -101,6 +101,10 @@ class LocalBlobStore:
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*validate_key(key).split("/"))
+
+
+def _collision(key: str) -> ValueError:
+    return ValueError(f"blob key {key!r} collides with a folder of blobs")
 
 
 def write_file_durably(path: Path, data: bytes) -> None:
