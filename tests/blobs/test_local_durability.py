@@ -36,6 +36,10 @@ def _kill_writer_before_rename(root: Path, key: str, data: bytes) -> None:
     assert done.returncode == -signal.SIGKILL
 
 
+def _broken_fsync(fd: int) -> None:
+    raise OSError(5, "Input/output error")
+
+
 def test_doc_7_put_leaves_no_temp_file(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     store.put("p1/b1", b"first")
@@ -49,11 +53,7 @@ def test_doc_7_failed_put_leaves_no_temp_file_and_the_old_blob(
 ) -> None:
     store = LocalBlobStore(tmp_path)
     store.put("p1/b1", b"old")
-
-    def broken_fsync(fd: int) -> None:
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(os, "fsync", broken_fsync)
+    monkeypatch.setattr(os, "fsync", _broken_fsync)
     with pytest.raises(OSError, match="Input/output"):
         store.put("p1/b1", b"new")
     monkeypatch.undo()
@@ -99,11 +99,7 @@ def test_doc_7_failed_create_leaves_no_file(
 ) -> None:
     store = LocalBlobStore(tmp_path)
     store.put("p1/b0", b"other")
-
-    def broken_fsync(fd: int) -> None:
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(os, "fsync", broken_fsync)
+    monkeypatch.setattr(os, "fsync", _broken_fsync)
     with pytest.raises(OSError, match="Input/output"):
         store.create("p1/b1", [b"head", b"body"])
     monkeypatch.undo()
