@@ -26,11 +26,12 @@ from carnet.access.facts import (
     Requester,
     RequesterKind,
 )
-from carnet.access.matrix import DEFAULT_MATRIX, Matrix
+from carnet.access.matrix import Matrix, load_matrix
 from carnet.access.rules import Decision, Why, decide
 from carnet.context import AccessMode, AuthLevel
 from carnet.population.rules import ProfileState
 
+DEFAULT_MATRIX = load_matrix()
 BATCH = 1_000
 BATCHES_FULL = 2_000  # 2e6 calls each side
 BATCHES_QUICK = 200  # 2e5 calls each side

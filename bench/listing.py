@@ -35,7 +35,7 @@ from _common import (
 )
 
 from carnet import clock
-from carnet.access.service import authorise_pro
+from carnet.access.acts import authorise_pro
 from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
 from carnet.identity.models import Pro

@@ -11,9 +11,10 @@ class Refusal(Exception):
 
     code: str = "refused"
     status: int = 400
-    #: True when the refusal was itself recorded (a denied read leaves a trace): the transaction
-    #: commits that trace, then the refusal goes on to the caller.
-    keep_changes: bool = False
+    #: The denied acts to trace (``audit.trail.Entry`` values). The refused transaction rolls
+    #: back whole — a refusal changes nothing — and ``Runtime.transaction`` then appends these
+    #: traces in a transaction of their own: a denied access is recorded like an allowed one.
+    traced: tuple[object, ...] = ()
 
     def __init__(self, fr: str, en: str, code: str | None = None) -> None:
         super().__init__(en)
@@ -83,3 +84,10 @@ class IntegrityFailure(Refusal):
 
     code = "integrity_failure"
     status = 500
+
+
+class LevelTooLow(Refusal):
+    """ID-5: reading a DMP needs a CPS or e-CPS; the caller's card level does not allow it."""
+
+    code = "level_too_low"
+    status = 403

@@ -1,22 +1,30 @@
-"""What a use case needs from the running instance: transactions, the blob store, keys.
+"""What a use case needs from the running instance: transactions, the blob store, keys, and the
+instance's own state (caches, batchers, worker pools, the habilitation matrix).
 
-Built once by a door (``carnet serve``, the CLI, a test) from the settings.
+Built once by a door (``carnet serve``, the CLI, a test) from the settings. Nothing of the
+instance lives at module level: tests run many instances in one process, each with its own.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from carnet.audit import trail
 from carnet.blobs.crypto import load_or_create_master_key
 from carnet.blobs.store import BlobStore, open_store
 from carnet.db.engine import make_engine
 from carnet.db.migrate import upgrade
 from carnet.db.uow import UnitOfWork
+from carnet.errors import Refusal
 from carnet.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -25,11 +33,33 @@ class Runtime:
     uow: UnitOfWork
     blobs: BlobStore
     master_key: bytes
+    _state: dict[type, object] = field(default_factory=dict, init=False, repr=False)
+    _state_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self.uow.transaction() as session:
-            yield session
+        """One use case's transaction. A refusal rolls it back whole — it changes nothing —
+        then the denied acts it carries (``Refusal.traced``) are traced in a transaction of
+        their own: the one path by which a refusal is recorded (TR-1)."""
+        try:
+            with self.uow.transaction() as session:
+                yield session
+        except Refusal as refusal:
+            if refusal.traced:
+                denied = [e for e in refusal.traced if isinstance(e, trail.Entry)]
+                with self.uow.transaction() as session:
+                    trail.record_many(session, denied)
+            raise
+
+    def state(self, kind: type[T]) -> T:
+        """The instance's one ``kind`` — a cache, a batcher, a worker pool — made on first use
+        (``kind()``): the runtime owns what would otherwise be module-level state."""
+        with self._state_lock:
+            found = self._state.get(kind)
+            if found is None:
+                found = self._state[kind] = kind()
+        assert isinstance(found, kind)
+        return found
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:

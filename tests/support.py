@@ -11,10 +11,14 @@ from datetime import UTC, datetime
 import uvicorn
 from fastapi import FastAPI
 
+from carnet.access.matrix import load_matrix
+
 #: Set to run the suite on PostgreSQL (``make test`` does when one answers).
 PG_URL = os.environ.get("CARNET_TEST_DATABASE_URL")
 #: The fixed clock's time in every test.
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+#: The shipped stand-in matrix (ACC-1), for tests of the pure decision.
+DEFAULT_MATRIX = load_matrix()
 
 
 def free_port() -> int:

@@ -215,18 +215,14 @@ def _report(module_path: str, rule: str, found: Iterator[tuple[int, str]]) -> li
 
 
 # --------------------------------------------------------------------------------------------
-# Rule 1: documents are queried by records/ and the gate only
+# Rule 1: a patient's rows are read through the gate only
 # --------------------------------------------------------------------------------------------
 
-DOCUMENT = frozenset({"carnet.records.models.Document"})
-DOCUMENT_QUERIERS = (
-    "carnet/records/",
-    "carnet/access/gate.py",
-    "carnet/access/loading.py",
-    "carnet/access/history.py",
-)
-# Calls that build or run a query (or DML) on what they are given.
-QUERY_CALLS = frozenset(
+#: Where a patient's rows are read: the gate and its record handle.
+PATIENT_READERS = ("carnet/access/",)
+# Calls that build or run a read of what they are given. ``where``/``filter``/``order_by``… count
+# as reads unless the statement they refine is an ``insert``/``update``/``delete`` (a write).
+READ_CALLS = frozenset(
     {
         "select",
         "get",
@@ -234,6 +230,7 @@ QUERY_CALLS = frozenset(
         "query",
         "where",
         "filter",
+        "filter_by",
         "order_by",
         "group_by",
         "having",
@@ -243,44 +240,166 @@ QUERY_CALLS = frozenset(
         "with_only_columns",
         "aliased",
         "exists",
-        "insert",
-        "update",
-        "delete",
         "relationship",
     }
 )
-DOCUMENTS_SQL = re.compile(r"\b(FROM|JOIN|INTO|UPDATE)\s+[\"`]?documents\b", re.IGNORECASE)
+WRITE_STATEMENTS = frozenset({"insert", "update", "delete"})
 
 
-def rule_document_queries(module_path: str, tree: ast.Module) -> list[Violation]:
-    """Only ``carnet/records/`` and the gate's modules (``access/gate.py``, ``loading.py``,
-    ``history.py``) query the ``Document`` model: ``select(Document…)``, ``session.get(Document,
-    …)``, ``session.query(Document)``, a ``where``/``join`` on its columns, a ``relationship`` to
-    it, or raw SQL on ``documents``. Importing the class (``carnet/models.py``) or annotating with
-    it is not a query. Migrations hold the DDL and are exempt from the raw-SQL check."""
-    if _under(module_path, *DOCUMENT_QUERIERS):
-        return []
-    names = Names(module_path, tree)
+def _table_name(node: ast.ClassDef) -> str | None:
+    for statement in node.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__tablename__" for t in statement.targets)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        ):
+            return statement.value.value
+    return None
 
-    def found() -> Iterator[tuple[int, str]]:
-        for call in ast.walk(tree):
-            if not isinstance(call, ast.Call) or _called_name(call) not in QUERY_CALLS:
+
+@cache
+def patient_keyed() -> dict[str, str]:
+    """Every model of a patient's data — a mapped class with a ``patient_id`` column, and the
+    patients themselves — qualified name → table name, read from carnet's model modules."""
+    found: dict[str, str] = {}
+    for path in carnet_modules():
+        module_path = relative(path)
+        if not module_path.removesuffix(".py").endswith("models"):
+            continue
+        for node in parsed(path).body:
+            if not isinstance(node, ast.ClassDef):
                 continue
-            for argument in _arguments(call):
-                for ref in names.references(argument, DOCUMENT):
-                    yield (
-                        ref.lineno,
-                        f"queries Document ({_called_name(call)}); go through the gate",
-                    )
-                if _called_name(call) == "relationship" and (
-                    isinstance(argument, ast.Constant) and argument.value == "Document"
-                ):
-                    yield argument.lineno, "relationship to Document loads around the gate"
-        if not _under(module_path, "carnet/migrations/"):
-            for text in _sql_strings(tree, DOCUMENTS_SQL):
-                yield text.lineno, "raw SQL on documents; go through the gate"
+            fields = {
+                n.target.id
+                for n in node.body
+                if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+            }
+            table = _table_name(node)
+            if table is not None and ("patient_id" in fields or table == "patients"):
+                found[f"{module_name(module_path)}.{node.name}"] = table
+    return found
 
-    return _report(module_path, "document-query", found())
+
+# (module, model) → why that module reads a patient's rows without a requester's record. The
+# list may only shrink: an entry no read needs any more fails test_patient_read_allowances_*.
+PATIENT_READ_ALLOWANCES: dict[tuple[str, str], str] = {
+    ("carnet/audit/trail.py", "carnet.audit.models.TraceHead"): "locks a chain's head to append"
+    " to it: the one writer of traces, reading no one's history",
+    ("carnet/audit/verify.py", "carnet.audit.models.Trace"): "the operator's integrity check"
+    " (verify-log) reads hashes, shows no one any trace",
+    ("carnet/audit/verify.py", "carnet.audit.models.TraceHead"): "the operator's integrity check",
+    ("carnet/keys/service.py", "carnet.keys.models.PatientKey"): "unwraps a data key for rows"
+    " already read through the gate or being written; keys are not patient data",
+    ("carnet/notify/service.py", "carnet.notify.models.OutboxEvent"): "the outbox dispatcher, a"
+    " worker after commit: delivers what a use case queued",
+    ("carnet/notify/service.py", "carnet.notify.models.Notification"): "the dispatcher checks it"
+    " did not already file this event (idempotent delivery)",
+    ("carnet/notify/service.py", "carnet.population.models.Patient"): "the dispatcher needs the"
+    " address and state a notification goes to",
+    ("carnet/messaging/delivery.py", "carnet.messaging.models.OutgoingMail"): "the outgoing"
+    " queue's worker sends what a use case queued",
+    ("carnet/messaging/delivery.py", "carnet.messaging.models.Message"): "the worker records a"
+    " sent message's delivery state",
+    ("carnet/messaging/delivery.py", "carnet.messaging.models.Conversation"): "the worker files"
+    " a delivery notice in its conversation",
+    ("carnet/messaging/delivery.py", "carnet.messaging.models.HostedMail"): "the worker hands a"
+    " message to a mailbox hosted here",
+    ("carnet/messaging/filing.py", "carnet.population.models.Patient"): "the SMTP door files"
+    " mail for a recipient (MSG-4/MSG-5: does his profile receive?), reading nothing for anyone",
+    ("carnet/messaging/filing.py", "carnet.keys.models.PatientKey"): "the SMTP door seals new"
+    " mail with the recipient's key",
+    ("carnet/messaging/filing.py", "carnet.messaging.models.Message"): "the SMTP door drops a"
+    " message it already filed (same Message-ID)",
+    ("carnet/messaging/filing.py", "carnet.messaging.models.Conversation"): "the SMTP door files"
+    " a message in its open conversation (MSG-3)",
+    ("carnet/messaging/inbound.py", "carnet.population.models.Patient"): "RCPT TO: whether an"
+    " address names a profile that receives (MSG-4)",
+    ("carnet/hosted/mailbox.py", "carnet.messaging.models.HostedMail"): "a hosted pro's own"
+    " inbox (mail the patient sent him), read by that pro in the portal",
+    ("carnet/identity/portal.py", "carnet.identity.portal_models.ProAccessMode"): "the pro's"
+    " own portal session state (his chosen access mode), not the patient's data",
+    ("carnet/population/login.py", "carnet.population.models.Patient"): "log-in: finds the"
+    " person by INS or e-mail to check his password",
+    ("carnet/population/login.py", "carnet.population.login_models.LoginGuard"): "log-in:"
+    " the lock-out counter",
+    ("carnet/population/login.py", "carnet.population.login_models.LoginChallenge"): "log-in:"
+    " the second factor's code",
+    ("carnet/population/login.py", "carnet.population.login_models.WebSession"): "log-in:"
+    " the session a cookie names",
+    ("carnet/population/service.py", "carnet.population.models.Patient"): "the operator's"
+    " register: import, activation by code, tokens by INS",
+    ("carnet/population/service.py", "carnet.population.models.Representative"): "the"
+    " operator's register: import of representatives",
+    ("carnet/population/identity.py", "carnet.population.models.Patient"): "ID-3: INSi-like"
+    " look-up and qualification against the register",
+    ("carnet/population/identity.py", "carnet.population.models.InsQualification"): "ID-3:"
+    " a pro's qualification of an INS, recorded once",
+    ("carnet/population/insi.py", "carnet.population.models.Patient"): "ID-3: the INSi-like"
+    " look-up of an INS by its five traits",
+    ("carnet/demo/load.py", "carnet.population.models.Patient"): "demo: loads only into an"
+    " empty register",
+}
+
+
+def _statement_root(call: ast.Call) -> ast.Call:
+    """The call a method chain starts from: ``update(T).where(...)`` → ``update(T)``."""
+    node: ast.Call = call
+    while isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Call):
+        node = node.func.value
+    return node
+
+
+def _patient_reads(module_path: str, tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """``(line, model)`` for every read of a patient-keyed model in the module."""
+    names = Names(module_path, tree)
+    keyed = patient_keyed()
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call) or _called_name(call) not in READ_CALLS:
+            continue
+        if _called_name(_statement_root(call)) in WRITE_STATEMENTS:
+            continue
+        for argument in _arguments(call):
+            for node in ast.walk(argument):
+                if not isinstance(node, ast.Name | ast.Attribute):
+                    continue
+                qualified = names.qualify(node)
+                if qualified in keyed:
+                    yield node.lineno, qualified
+            if _called_name(call) == "relationship" and isinstance(argument, ast.Constant):
+                for model in keyed:
+                    if model.rsplit(".", 1)[1] == argument.value:
+                        yield argument.lineno, model
+    if not _under(module_path, "carnet/migrations/"):
+        tables = "|".join(sorted(set(keyed.values())))
+        raw = re.compile(rf"\b(FROM|JOIN)\s+[\"`]?({tables})\b", re.IGNORECASE)
+        by_table = {table: model for model, table in keyed.items()}
+        for text in _sql_strings(tree, raw):
+            match = raw.search(str(text.value))
+            assert match is not None
+            yield text.lineno, by_table[match.group(2).lower()]
+
+
+def rule_patient_reads(module_path: str, tree: ast.Module) -> list[Violation]:
+    """A patient's rows — every model keyed by patient (documents, traces, settings, messages,
+    notifications, keys…) and the patients themselves — are read in ``carnet/access/`` only:
+    the gate and its record handle, which decide and trace. Elsewhere, a read
+    (``select(Model…)``, ``session.get(Model, …)``, a ``where``/``join`` on its columns, a
+    ``relationship`` to it, raw ``FROM``/``JOIN`` on its table) is a violation, unless
+    ``PATIENT_READ_ALLOWANCES`` names that module and model with its reason (workers, log-in,
+    the operator's register). Writes (``insert``/``update``/``delete`` statements and their
+    ``where``) are the capabilities' own. Migrations hold DDL and data moves and are exempt."""
+    if _under(module_path, *PATIENT_READERS, "carnet/migrations/"):
+        return []
+    return _report(
+        module_path,
+        "patient-reads",
+        (
+            (line, f"reads {model.rsplit('.', 1)[1]} around the gate; open the record")
+            for line, model in _patient_reads(module_path, tree)
+            if (module_path, model) not in PATIENT_READ_ALLOWANCES
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,7 +613,7 @@ def rule_doors_hold_no_models(module_path: str, tree: ast.Module) -> list[Violat
 # --------------------------------------------------------------------------------------------
 
 PATIENT_DOCUMENTS = frozenset({"carnet.access.loading.patient_documents"})
-GATE_SIDE = ("carnet/access/", "carnet/records/")
+GATE_SIDE = ("carnet/access/",)
 
 
 def rule_documents_read_through_gate(module_path: str, tree: ast.Module) -> list[Violation]:
@@ -522,7 +641,7 @@ def rule_documents_read_through_gate(module_path: str, tree: ast.Module) -> list
 
 
 RULES: tuple[Rule, ...] = (
-    rule_document_queries,
+    rule_patient_reads,
     rule_trace_writes,
     rule_one_clock,
     rule_one_id_source,
@@ -544,62 +663,91 @@ def lines(violations: list[Violation]) -> list[int]:
 # Rule 1 examples
 # --------------------------------------------------------------------------------------------
 
-DOCUMENT_QUERY_BAD = """\
-from sqlalchemy import func, select
+PATIENT_READS_BAD = """\
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased, relationship
 
 from carnet import models
 from carnet.models import Document as Doc
-from carnet.records.models import Document
+from carnet.access.models import AccessSettings
+from carnet.messaging.models import Message
+from carnet.notify.models import Notification
 
 def leak(session, patient_id):
-    session.scalars(select(Document).where(Document.patient_id == patient_id))
+    session.scalars(select(Notification).where(Notification.patient_id == patient_id))
     session.get(Doc, (patient_id, "d1"))
-    session.query(models.Document)
-    session.execute(select(func.count()).where(Doc.status == "current"))
-    session.execute(select(func.count()).select_from(Document))
-    aliased(Document)
-    session.execute("SELECT id FROM documents WHERE patient_id = :p")
-    late = relationship("Document")
+    session.query(models.Trace)
+    session.execute(select(func.count()).where(Message.read_at.is_(None)))
+    session.execute(select(func.count()).select_from(AccessSettings))
+    aliased(models.Patient)
+    session.execute(text("SELECT id FROM care_relations WHERE patient_id = :p"))
+    late = relationship("Conversation")
 """
-DOCUMENT_QUERY_BAD_LINES = [9, 10, 11, 12, 13, 14, 15, 16]
+PATIENT_READS_BAD_LINES = [11, 12, 13, 14, 15, 16, 17, 18]
 
-DOCUMENT_QUERY_GOOD = """\
-'''Reads documents FROM documents? No: through the records service, which asks the gate.'''
-from sqlalchemy import select
+PATIENT_READS_GOOD = """\
+'''Reads documents FROM documents? No: through the gate's record handle.'''
+from sqlalchemy import select, update
 
-from carnet.population.models import Patient
-from carnet.records import service as records
+from carnet.access import gate
+from carnet.identity.models import Pro
 from carnet.records.models import Document
 
-def titles(rt, ctx, patient_id) -> list[str]:
-    _, found = records.list_documents(rt, ctx, patient_id)
-    return [d.title for d in found]
+def titles(session, rt, ctx, patient_id) -> list[str]:
+    record = gate.open(session, rt, ctx, patient_id=patient_id)
+    return [d.title for d in record.documents.list()]
+
+def archive(session, patient_id, ids):
+    session.execute(update(Document).where(Document.patient_id == patient_id).values(archived=True))
 
 def describe(d: Document) -> str:
     return f"{d.title} ({isinstance(d, Document)})"
 
-def patient(session, ins):
-    return session.scalars(select(Patient).where(Patient.ins == ins)).one()
+def pro(session, rpps):
+    return session.scalars(select(Pro).where(Pro.rpps == rpps)).one()
 """
 
 
-def test_rule_document_queries_flags_bad_example() -> None:
-    found = check("carnet/notify/service.py", DOCUMENT_QUERY_BAD, (rule_document_queries,))
-    assert lines(found) == DOCUMENT_QUERY_BAD_LINES, "\n".join(map(str, found))
+def test_rule_patient_reads_flags_bad_example() -> None:
+    found = check("carnet/profile/service.py", PATIENT_READS_BAD, (rule_patient_reads,))
+    assert lines(found) == PATIENT_READS_BAD_LINES, "\n".join(map(str, found))
 
 
-def test_rule_document_queries_accepts_good_example() -> None:
-    assert check("carnet/notify/service.py", DOCUMENT_QUERY_GOOD, (rule_document_queries,)) == []
+def test_rule_patient_reads_accepts_good_example() -> None:
+    assert check("carnet/profile/service.py", PATIENT_READS_GOOD, (rule_patient_reads,)) == []
 
 
-@pytest.mark.parametrize("home", [*DOCUMENT_QUERIERS[1:], "carnet/records/service.py"])
-def test_rule_document_queries_lets_records_and_the_gate_query(home: str) -> None:
-    assert check(home, DOCUMENT_QUERY_BAD, (rule_document_queries,)) == []
+def test_rule_patient_reads_lets_the_gate_read() -> None:
+    assert check("carnet/access/record_space.py", PATIENT_READS_BAD, (rule_patient_reads,)) == []
 
 
-def test_rule_document_queries_holds_in_other_access_modules() -> None:
-    assert check("carnet/access/space.py", DOCUMENT_QUERY_BAD, (rule_document_queries,)) != []
+@pytest.mark.parametrize("elsewhere", ["carnet/records/service.py", "carnet/messaging/service.py"])
+def test_rule_patient_reads_holds_in_every_capability(elsewhere: str) -> None:
+    """No package is exempted wholesale: records and messaging read through the gate too."""
+    found = check(elsewhere, PATIENT_READS_BAD, (rule_patient_reads,))
+    assert lines(found) == PATIENT_READS_BAD_LINES
+
+
+def test_rule_patient_reads_allowance_is_per_module_and_model() -> None:
+    source = (
+        "from sqlalchemy import select\n"
+        "from carnet.notify.models import OutboxEvent\n"
+        "from carnet.records.models import Document\n"
+        "def f(s):\n"
+        "    return s.scalars(select(OutboxEvent)), s.scalars(select(Document))\n"
+    )
+    found = check("carnet/notify/service.py", source, (rule_patient_reads,))
+    assert [v.message for v in found] == ["reads Document around the gate; open the record"]
+
+
+def test_rule_patient_reads_knows_every_patient_table() -> None:
+    """A model keyed by patient is found wherever it is defined (a new capability's too)."""
+    tables = set(patient_keyed().values())
+    assert {"patients", "documents", "traces", "trace_heads", "care_relations"} <= tables
+    assert {"access_settings", "notifications", "messages", "message_attachments"} <= tables
+    assert {"conversations", "patient_keys", "representatives", "outbox"} <= tables
+    assert "pros" not in tables
+    assert "mailboxes" not in tables
 
 
 # --------------------------------------------------------------------------------------------
@@ -831,7 +979,7 @@ def test_rule_doors_hold_no_models_allowance_is_per_models_module() -> None:
 GATE_READS_BAD = """\
 import carnet.access.loading
 from carnet.access import loading
-from carnet.access.gate import patient_documents as via_gate
+from carnet.access.record_documents import patient_documents as via_gate
 from carnet.access.loading import patient_documents
 from carnet.access.loading import *
 
@@ -866,7 +1014,8 @@ def test_rule_documents_read_through_gate_accepts_good_example() -> None:
 def test_rule_documents_read_through_gate_lets_the_gate_side_load() -> None:
     rules = (rule_documents_read_through_gate,)
     assert check("carnet/access/gate.py", GATE_READS_BAD, rules) == []
-    assert check("carnet/records/service.py", GATE_READS_BAD, rules) == []
+    # records/ lists through the record handle like everyone else.
+    assert lines(check("carnet/records/service.py", GATE_READS_BAD, rules)) == GATE_READS_BAD_LINES
 
 
 # --------------------------------------------------------------------------------------------
@@ -885,7 +1034,8 @@ def test_every_rule_is_proven_by_examples() -> None:
 
 def test_guarded_symbols_still_exist() -> None:
     """A renamed or moved target would silently turn its rule off."""
-    for qualified in (*DOCUMENT, *TRACE_MODELS, *PATIENT_DOCUMENTS):
+    allowed = (model for _, model in PATIENT_READ_ALLOWANCES)
+    for qualified in (*TRACE_MODELS, *PATIENT_DOCUMENTS, *allowed):
         module, name = qualified.rsplit(".", 1)
         path = ROOT / (module.replace(".", "/") + ".py")
         assert path.is_file(), f"{qualified}: no module {path}"
@@ -895,7 +1045,8 @@ def test_guarded_symbols_still_exist() -> None:
             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
         }
         assert name in defined, f"{qualified} is not defined in {relative(path)}"
-    for place in (*DOCUMENT_QUERIERS, TRACE_WRITER, ID_SOURCE, *KEY_MATERIAL, *DOORS, *GATE_SIDE):
+    places = (*PATIENT_READERS, TRACE_WRITER, ID_SOURCE, *KEY_MATERIAL, *DOORS, *GATE_SIDE)
+    for place in (*places, *(module for module, _ in PATIENT_READ_ALLOWANCES)):
         assert (ROOT / place).exists(), f"house rule names {place}, which does not exist"
 
 
@@ -908,6 +1059,17 @@ def test_door_allowances_are_still_needed() -> None:
     }
     stale = set(DOOR_MODEL_ALLOWANCES) - used
     assert not stale, f"remove these door allowances, nothing needs them: {sorted(stale)}"
+
+
+def test_patient_read_allowances_are_still_needed() -> None:
+    """The allow-list only shrinks: once a read is gone, its entry must go too."""
+    used = {
+        (relative(path), model)
+        for path in carnet_modules()
+        for _, model in _patient_reads(relative(path), parsed(path))
+    }
+    stale = set(PATIENT_READ_ALLOWANCES) - used
+    assert not stale, f"remove these allowances, nothing needs them: {sorted(stale)}"
 
 
 def test_carnet_follows_house_rules() -> None:

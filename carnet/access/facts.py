@@ -45,6 +45,8 @@ class Relation:
     #: He has read this record before (ACC-4 needs it to name him administrator; TR-2 to tell
     #: the patient of a first access only once).
     accessed: bool = False
+    #: He was on the authorised list once and is no longer (TD0.2 ``EXPIRE``).
+    formerly_authorised: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,46 +1,45 @@
-"""The history the patient (and his administrators, ACC-4) reads: traces in plain words.
+"""The access history (TR-1): what the patient — and his administrators, ACC-4 — reads of the
+traces, newest first, 100 a page, each line saying who acted, truthfully (``rules.actor_label``),
+and by which rule (``traces.why``, in words by ``access.wording``).
 
-Traces about a document the reader may not see are left out: a parent reading a minor's history
-must not learn of a document invisible to him (DOC-3).
+A line that names a document shows only to a reader who could see that document were it current
+(``rules.history_shows``): a document hidden from him — invisible to the representatives, masked,
+out of his profession's reach — never appears, deleted, superseded or archived included.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from carnet.access import gate
 from carnet.access.facts import RequesterKind
-from carnet.access.matrix import matrix_for
-from carnet.audit import trail
-from carnet.audit.queries import PAGE_SIZE, HistoryFilter, history_rows
-from carnet.audit.rules import Action, Outcome
-from carnet.context import RequestContext
+from carnet.access.rules import Purpose, actor_label, hidden_actions, would_see
+from carnet.access.wording import actor_text, why_text
+from carnet.audit.models import Trace
+from carnet.audit.rules import Action
+from carnet.identity.labels import pro_labels, profession_name
 from carnet.identity.models import Pro
+from carnet.population.models import Patient, Representative
+from carnet.population.rules import age_on
 from carnet.records.models import Document
-from carnet.runtime import Runtime
 
-PROFESSIONS = {
-    "10": "médecin",
-    "21": "pharmacien",
-    "26": "audioprothésiste",
-    "28": "opticien-lunetier",
-    "40": "chirurgien-dentiste",
-    "50": "sage-femme",
-    "60": "infirmier",
-    "70": "masseur-kinésithérapeute",
-    "80": "pédicure-podologue",
-    "86": "technicien de laboratoire",
-    "91": "orthophoniste",
-    "92": "orthoptiste",
-    "94": "ergothérapeute",
-    "95": "diététicien",
-    "96": "psychomotricien",
-    "98": "manipulateur ERM",
-}
+if TYPE_CHECKING:
+    from carnet.access.record import Record
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    actions: frozenset[str] | None = None
+    actor_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,8 @@ class HistoryEntry:
     at: datetime
     actor_kind: str
     actor_id: str
+    #: Who acted, to this reader (``rules.ActorLabel``), and in words.
+    actor_category: str
     actor_label: str
     profession: str | None
     action: str
@@ -59,6 +60,9 @@ class HistoryEntry:
     document_title: str | None
     target_label: str | None
     on_behalf_of: str | None
+    #: The rule that let the act through or refused it (``rules.Why``), and in words.
+    why: str | None
+    why_text: str | None
 
 
 @dataclass(frozen=True)
@@ -68,92 +72,132 @@ class HistoryPage:
     total: int
 
 
-def read_history(
-    rt: Runtime,
-    ctx: RequestContext,
-    patient_id: str,
-    page: int = 1,
-    flt: HistoryFilter | None = None,
-) -> HistoryPage:
-    with rt.transaction() as session:
-        record = gate.open_record(
-            session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=Action.READ_HISTORY
-        )
-        who = record.facts.requester
-        if who.kind is RequesterKind.PRO and not (
-            record.entry.allowed and record.facts.relation.administrator
-        ):
-            trail.record(
-                session, ctx, Action.READ_HISTORY, patient_id=patient_id, outcome=Outcome.DENIED
-            )
-            raise gate.not_found()
+class History:
+    def __init__(self, record: Record) -> None:
+        self.record = record
+
+    def page(self, page: int = 1, flt: HistoryFilter | None = None) -> HistoryPage:
+        r = self.record
+        r.require(Action.READ_HISTORY, Purpose.HISTORY)
         documents = {
             d.id: d
-            for d in session.scalars(select(Document).where(Document.patient_id == patient_id))
+            for d in r.session.scalars(select(Document).where(Document.patient_id == r.patient_id))
         }
-        hidden = {
-            i
-            for i, d in documents.items()
-            if not gate.visible(record, d).allowed and d.status != "deleted"
-        }
-        rows = [
-            t
-            for t in history_rows(session, patient_id, flt or HistoryFilter())
-            if t.document_id not in hidden and t.target not in hidden
-        ]
-        start = (max(page, 1) - 1) * PAGE_SIZE
-        selected = rows[start : start + PAGE_SIZE]
-        labels = _labels(
-            session,
-            {t.actor_id for t in selected if t.actor_kind == "pro"}
-            | {t.target for t in selected if t.target and len(t.target) == 11},
+        # rules.history_shows, in SQL: no line of an act the reader never sees, none naming a
+        # document he could not see were it current (tests/access holds the two equal).
+        hidden = sorted(
+            i for i, d in documents.items() if not would_see(r.facts, r.entry, d, r.matrix)
         )
-        entries = [
+        where = _matching(r.patient_id, flt or HistoryFilter(), hidden, hidden_actions(r.facts))
+        total = r.session.execute(select(func.count()).select_from(Trace).where(where)).scalar_one()
+        start = (max(page, 1) - 1) * PAGE_SIZE
+        rows = list(
+            r.session.scalars(
+                select(Trace).where(where).order_by(Trace.seq.desc()).offset(start).limit(PAGE_SIZE)
+            )
+        )
+        entries = _entries(r, rows, {i: d.title for i, d in documents.items()})
+        r.trace(Action.READ_HISTORY, detail={"page": page})
+        return HistoryPage(entries, page, total)
+
+
+def _matching(
+    patient_id: str, flt: HistoryFilter, hidden: list[str], acts: frozenset[str]
+) -> ColumnElement[bool]:
+    """The traces a page is cut from: this patient's, the filter's, none of a hidden act, none
+    naming a hidden document (``document_id`` or ``target``)."""
+    clauses: list[ColumnElement[bool]] = [Trace.patient_id == patient_id]
+    if acts:
+        clauses.append(Trace.action.not_in(sorted(acts)))
+    if hidden:
+        clauses.append(or_(Trace.document_id.is_(None), Trace.document_id.not_in(hidden)))
+        clauses.append(or_(Trace.target.is_(None), Trace.target.not_in(hidden)))
+    if flt.since is not None:
+        clauses.append(Trace.at >= flt.since)
+    if flt.until is not None:
+        clauses.append(Trace.at <= flt.until)
+    if flt.actions:
+        clauses.append(Trace.action.in_(sorted(flt.actions)))
+    if flt.actor_kind:
+        clauses.append(Trace.actor_kind == flt.actor_kind)
+    return and_(*clauses)
+
+
+def _entries(r: Record, rows: list[Trace], titles: dict[str, str]) -> list[HistoryEntry]:
+    session = r.session
+    rpps = {t.actor_id for t in rows if t.actor_kind == "pro"} | {
+        t.target for t in rows if t.target and len(t.target) == 11 and t.target.isdigit()
+    }
+    pros = {p.rpps: p for p in session.scalars(select(Pro).where(Pro.rpps.in_(sorted(rpps))))}
+    labels = pro_labels(pros.values(), rpps)
+    mandates = _mandates(r)
+    people = _people(r, set(mandates), {t.actor_id for t in rows if t.actor_kind == "patient"})
+    born = r.patient.birth_date
+    out: list[HistoryEntry] = []
+    for t in rows:
+        category = actor_label(
+            t.actor_kind,
+            t.actor_id,
+            reader_id=r.ctx.actor_id,
+            patient_id=r.patient_id,
+            mandate=mandates.get(t.actor_id),
+            patient_age_at_act=age_on(born, t.at.date()),
+            listed=t.actor_id in pros,
+        )
+        name = labels.get(t.actor_id) if t.actor_kind == "pro" else people.get(t.actor_id)
+        why = t.why or _older_why(t.detail)
+        out.append(
             HistoryEntry(
                 id=t.id,
                 at=t.at,
                 actor_kind=t.actor_kind,
                 actor_id=t.actor_id if t.actor_kind == "pro" else "",
-                actor_label=labels.get(
-                    t.actor_id, _non_pro_label(t.actor_kind, t.actor_id, patient_id)
-                ),
-                profession=PROFESSIONS.get(t.actor_profession or ""),
+                actor_category=category.value,
+                actor_label=actor_text(category, name),
+                profession=profession_name(t.actor_profession),
                 action=t.action,
                 outcome=t.outcome,
                 mode=t.mode,
                 reason=t.reason,
                 document_id=t.document_id,
-                document_title=documents[t.document_id].title
-                if t.document_id in documents
-                else None,
+                document_title=titles.get(t.document_id or ""),
                 target_label=labels.get(t.target or ""),
                 on_behalf_of=t.on_behalf_of,
+                why=why,
+                why_text=why_text(why, t.reason),
             )
-            for t in selected
-        ]
-        trail.record(
-            session,
-            ctx,
-            Action.READ_HISTORY,
-            patient_id=patient_id,
-            on_behalf_of=record.on_behalf_of,
-            detail={"page": page},
         )
-        return HistoryPage(entries, page, len(rows))
+    return out
 
 
-def _labels(session: Session, rpps: set[str]) -> dict[str, str]:
-    if not rpps:
-        return {}
+def _older_why(detail: str | None) -> str | None:
+    """Traces before migration 0006 kept a refusal's rule in their detail."""
+    if not detail:
+        return None
+    found = json.loads(detail).get("why")
+    return found if isinstance(found, str) else None
+
+
+def _mandates(r: Record) -> dict[str, RequesterKind]:
+    """The patient's representatives and guardians, by person id, with their mandate's kind."""
     return {
-        p.rpps: f"{p.civility or ''} {p.first_name} {p.last_name}".strip()
-        for p in session.scalars(select(Pro).where(Pro.rpps.in_(sorted(rpps))))
+        person: RequesterKind(kind)
+        for person, kind in r.session.execute(
+            select(Patient.id, Representative.kind)
+            .join(Representative, Representative.representative_ins == Patient.ins)
+            .where(Representative.patient_id == r.patient_id)
+        )
     }
 
 
-def _non_pro_label(kind: str, actor_id: str, patient_id: str) -> str:
-    if kind == "patient":
-        return "Vous" if actor_id == patient_id else "Votre représentant"
-    if kind == "operator":
-        return "L'Assurance Maladie"
-    return "Le système"
+def _people(r: Record, representatives: set[str], person_ids: Iterable[str]) -> dict[str, str]:
+    """First and birth names of the patient and of his representatives — and of no one else:
+    a person with no right on the record stays nameless. (A former representative keeps his
+    name but not the title: ``rules.actor_label``.)"""
+    allowed = (representatives | {r.patient_id}) & set(person_ids)
+    if not allowed:
+        return {}
+    return {
+        p.id: f"{p.first_names} {p.birth_names}"
+        for p in r.session.scalars(select(Patient).where(Patient.id.in_(sorted(allowed))))
+    }

@@ -1,4 +1,7 @@
-"""Turning rows into the decision's facts: once per request, for a bounded record."""
+"""Turning rows into the decision's facts: once per request, for a bounded record.
+
+Only the gate's side (``carnet/access/``) calls these: they read past every decision.
+"""
 
 from __future__ import annotations
 
@@ -31,22 +34,6 @@ _REPRESENTATIVE_KINDS = {k.value: k for k in RequesterKind}
 EMERGENCY_SAMU, EMERGENCY_OTHERS, EMERGENCY_MASKED = True, True, False
 
 
-def settings_of(session: Session, patient_id: str) -> AccessSettings:
-    row = session.get(AccessSettings, patient_id)
-    if row is None:
-        row = AccessSettings(
-            patient_id=patient_id,
-            emergency_samu=EMERGENCY_SAMU,
-            emergency_others=EMERGENCY_OTHERS,
-            emergency_masked=EMERGENCY_MASKED,
-            medecin_traitant_rpps=None,
-            updated_at=clock.now(),
-        )
-        session.add(row)
-        session.flush()
-    return row
-
-
 def requester_for(session: Session, ctx: RequestContext, patient_id: str) -> Requester:
     if ctx.kind is ActorKind.PRO and ctx.pro is not None:
         pro = session.get(Pro, ctx.pro.rpps)
@@ -74,17 +61,6 @@ def requester_for(session: Session, ctx: RequestContext, patient_id: str) -> Req
     return Requester(kind=RequesterKind.THIRD_PARTY, actor_id=ctx.actor_id)
 
 
-def relation_of(session: Session, patient_id: str, rpps: str, settings: AccessSettings) -> Relation:
-    row = session.get(CareRelation, (patient_id, rpps))
-    return Relation(
-        authorised=bool(row and row.authorised),
-        blocked=bool(row and row.blocked),
-        administrator=bool(row and row.administrator),
-        medecin_traitant=settings.medecin_traitant_rpps == rpps,
-        accessed=bool(row and row.first_access_at),
-    )
-
-
 #: What ``record_facts`` reads, in one round trip: the patient's row, his switches, and for a
 #: pro (``rpps``; empty otherwise) the pro's relation to him and the SAMU flag.
 _STANDING = (
@@ -98,6 +74,7 @@ _STANDING = (
         CareRelation.blocked,
         CareRelation.administrator,
         CareRelation.first_access_at,
+        CareRelation.authorised_at,
         Pro.samu_regulator,
     )
     .select_from(Patient)
@@ -136,7 +113,7 @@ def record_facts(
     if row is None:
         return None
     patient = PatientRef(*row[:_PATIENT_COLUMNS])
-    samu, others, masked, mt, authorised, blocked, admin, accessed, regulator = row[
+    samu, others, masked, mt, authorised, blocked, admin, accessed, ever, regulator = row[
         _PATIENT_COLUMNS:
     ]
     if pro is not None:
@@ -154,6 +131,7 @@ def record_facts(
             administrator=bool(admin),
             medecin_traitant=mt == pro.rpps,
             accessed=accessed is not None,
+            formerly_authorised=ever is not None and not authorised,
         )
     else:
         requester, relation = requester_for(session, ctx, patient.id), Relation()

@@ -7,9 +7,9 @@ official one from a CSV of the same shape.
 from __future__ import annotations
 
 import csv
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -23,21 +23,22 @@ class Matrix:
 
     types: frozenset[str]
     cells: dict[tuple[str, str], frozenset[str]]
+    #: Rows resolved so far (the decision runs per document of every listing: resolved once).
+    _resolved: dict[tuple[str, str | None], frozenset[str]] = field(
+        default_factory=dict, repr=False
+    )
 
     def allows(self, profession: str, specialty: str | None, type_code: str) -> bool:
         return type_code in self.readable_types(profession, specialty)
 
     def readable_types(self, profession: str, specialty: str | None) -> frozenset[str]:
-        return _resolved(self, profession, specialty)
-
-
-@lru_cache(maxsize=4096)
-def _resolved(matrix: Matrix, profession: str, specialty: str | None) -> frozenset[str]:
-    """A specialty row wins over its profession's; resolved once per (matrix, row)."""
-    row = matrix.cells.get((profession, specialty)) if specialty else None
-    if row is None:
-        row = matrix.cells.get((profession, ""), frozenset())
-    return row
+        found = self._resolved.get((profession, specialty))
+        if found is None:
+            found = self.cells.get((profession, specialty)) if specialty else None
+            if found is None:
+                found = self.cells.get((profession, ""), frozenset())
+            self._resolved[profession, specialty] = found
+        return found
 
 
 def parse_matrix(lines: Iterable[str]) -> Matrix:
@@ -76,23 +77,29 @@ def load_matrix(path: Path | None = None) -> Matrix:
     return parse_matrix(text.splitlines())
 
 
-DEFAULT_MATRIX = load_matrix()
-
-
-@lru_cache(maxsize=8)
-def _matrix_at(path: Path, mtime_ns: int) -> Matrix:
-    return load_matrix(path)
-
-
 def matrix_path(settings: Settings) -> Path:
     """Where ``carnet matrix load`` puts the operator's official matrix."""
     return settings.data_dir / "habilitation.csv"
 
 
-def matrix_for(settings: Settings) -> Matrix:
-    """The operator's matrix when one was loaded, else the shipped stand-in (re-read on change)."""
-    path = matrix_path(settings)
-    try:
-        return _matrix_at(path, path.stat().st_mtime_ns)
-    except FileNotFoundError:
-        return DEFAULT_MATRIX
+class MatrixSource:
+    """The instance's matrix (``Runtime.state(MatrixSource)``): the operator's when one was
+    loaded, else the shipped stand-in; read on first use and again when the file changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: tuple[int | None, Matrix] | None = None
+
+    def current(self, settings: Settings) -> Matrix:
+        path = matrix_path(settings)
+        try:
+            stamp: int | None = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        loaded = self._loaded
+        if loaded is not None and loaded[0] == stamp:
+            return loaded[1]
+        with self._lock:
+            matrix = load_matrix(path if stamp is not None else None)
+            self._loaded = (stamp, matrix)
+        return matrix

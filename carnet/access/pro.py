@@ -1,17 +1,13 @@
-"""Pro-side use cases around the record: finding a patient, declaring consent (ACC-2)."""
+"""Pro-side use cases around the record: finding a patient (PDSm TD0.2), declaring consent
+(ACC-2)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-
-from sqlalchemy import select
 
 from carnet.access import gate
-from carnet.access.loading import relation_of, settings_of
-from carnet.access.matrix import matrix_for
-from carnet.audit import trail
+from carnet.access.rules import Authorisation, Purpose, authorisation_status
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Forbidden, NotFound
@@ -20,14 +16,7 @@ from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime
 
-
-class Authorisation(StrEnum):
-    """The DMP's authorisation status of the calling pro on a record (TD0.2)."""
-
-    VALIDE = "VALIDE"
-    NON_EXISTE = "NON_EXISTE"
-    INTERDIT = "INTERDIT"
-    EXPIRE = "EXPIRE"
+__all__ = ["Authorisation", "FoundPatient", "declare_consent", "find_patient"]
 
 
 @dataclass(frozen=True)
@@ -44,19 +33,20 @@ def find_patient(rt: Runtime, ctx: RequestContext, ins: str) -> FoundPatient:
         raise Forbidden("Réservé aux professionnels de santé.", "For health professionals only.")
     ins = validate_ins(ins)
     with rt.transaction() as session:
-        patient = session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
-        if patient is None or patient.state == ProfileState.OPPOSED:
-            raise NotFound("Aucun dossier pour ce matricule INS.", "No record for this INS.")
-        relation = relation_of(session, patient.id, ctx.pro.rpps, settings_of(session, patient.id))
-        if relation.blocked:
-            status = Authorisation.INTERDIT
-        elif relation.authorised or relation.administrator or relation.medecin_traitant:
-            status = Authorisation.VALIDE
-        else:
-            status = Authorisation.NON_EXISTE
-        trail.record(session, ctx, Action.FIND_PATIENT, patient_id=patient.id)
+        try:
+            record = gate.open(
+                session, rt, ctx, purpose=Purpose.LOOKUP, action=Action.FIND_PATIENT, ins=ins
+            )
+        except NotFound:
+            raise NotFound(
+                "Aucun dossier pour ce matricule INS.", "No record for this INS."
+            ) from None
+        record.trace(Action.FIND_PATIENT)
+        patient = record.identity()
         active = patient.state in (ProfileState.CREATED, ProfileState.ACTIVATED)
-        return FoundPatient(patient, active, status, patient.closed_at)
+        return FoundPatient(
+            patient, active, authorisation_status(record.facts.relation), patient.closed_at
+        )
 
 
 def declare_consent(
@@ -64,15 +54,16 @@ def declare_consent(
 ) -> str:
     """ACC-2: the ticked box. Entering the record with it puts the pro on the authorised list."""
     with rt.transaction() as session:
-        record = gate.open_record(
+        record = gate.open(
             session,
+            rt,
             ctx,
-            matrix_for(rt.settings),
+            purpose=Purpose.READ,
+            action=Action.DECLARE_CONSENT,
             patient_id=patient_id,
             ins=ins,
-            action=Action.DECLARE_CONSENT,
             declares_consent=True,
         )
         if not record.entry.allowed:
-            raise gate.not_found()
-        return record.patient.id
+            record.refuse(Action.DECLARE_CONSENT, record.entry.why)
+        return record.patient_id

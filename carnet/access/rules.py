@@ -1,22 +1,32 @@
-"""The access decision: a pure function of facts (ACC-*, DOC-3…DOC-5, ID-5, LC-3, LC-7, LC-8).
+"""The access decision: a pure function of facts (ACC-*, DOC-3…DOC-5, ID-5, LC-3, LC-7, LC-8, TR-1).
 
 ``decide_record`` says whether the requester may enter the patient's record at all;
-``decide_document`` whether he may read one document of it. Listing calls the second over the
-documents fetched once, so a rule exists once.
+``decide_document`` whether he may read one document of it; ``decide_open`` whether he may open
+the record for a purpose (its documents, his space, the history…). Listing calls
+``decide_document`` over the documents fetched once, so a rule exists once. The patient's acts
+about pros (``access.acts``), what the history shows (``history_shows``), who a trace's actor is
+to its reader (``actor_label``) and the pro's TD0.2 status (``authorisation_status``) are decided
+here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from carnet.access.facts import DocumentView, RecordFacts, RequesterKind
+from carnet.access.facts import DocumentView, RecordFacts, Relation, RequesterKind
 from carnet.access.matrix import Matrix
+from carnet.audit.rules import Action
 from carnet.context import AccessMode, AuthLevel
+from carnet.errors import Invalid
 from carnet.population.rules import MAJORITY_AGE, ProfileState
 
 
 class Why(StrEnum):
+    """The rule that let an act through or refused it: traced with every act (``traces.why``)
+    and said in plain words in the patient's history (``access.wording``)."""
+
     PATIENT = "patient"
     REPRESENTATIVE = "representative"
     CARE_TEAM = "care_team"
@@ -24,6 +34,11 @@ class Why(StrEnum):
     AUTHOR = "author"
     EMERGENCY_SAMU = "emergency_samu"
     EMERGENCY_BRIS_DE_GLACE = "emergency_bris_de_glace"
+    ADMINISTRATOR = "administrator"
+    MEDECIN_TRAITANT = "medecin_traitant"
+    OWN_DOCUMENTS = "own_documents"
+    UPLOAD_RIGHT = "upload_right"
+    OPERATOR_FEED = "operator_feed"
     NO_PROFILE = "no_profile"
     NOT_ACTIVATED = "not_activated"
     MINOR_OWN_ACCESS = "minor_own_access"
@@ -35,11 +50,35 @@ class Why(StrEnum):
     EMERGENCY_REFUSED = "emergency_refused"
     NO_REASON = "no_reason"
     NOT_REGULATOR = "not_regulator"
+    NOT_ADMINISTRATOR = "not_administrator"
+    EMERGENCY_DOCUMENTS_ONLY = "emergency_documents_only"
+    PATIENT_SIDE_ONLY = "patient_side_only"
     DELETED = "deleted"
     HABILITATION = "habilitation"
     MASKED = "masked"
     INVISIBLE_TO_PATIENT = "invisible_to_patient"
     INVISIBLE_TO_REPRESENTATIVES = "invisible_to_representatives"
+    LOOKUP = "lookup"
+    ABSENT = "absent"
+    ACT_NOT_ALLOWED = "act_not_allowed"
+
+
+class Purpose(StrEnum):
+    """What a requester opens a record for: each purpose has its own door into it."""
+
+    #: The documents: pros (ACC-1…ACC-6, DOC-5) and the patient's side (ACC-8).
+    READ = "read"
+    #: Feeding the record (DOC-1): no consent needed, a profile that receives (LC-3).
+    UPLOAD = "upload"
+    #: The patient's own side: settings, pros, notifications, mailbox — himself or who acts
+    #: for him (ACC-8, LC-7, LC-8), never a pro.
+    SPACE = "space"
+    #: The access history (TR-1): the patient's side, and his administrators (ACC-4).
+    HISTORY = "history"
+    #: An administrator acting at the patient's request (ACC-4): blocking another pro.
+    ADMINISTER = "administer"
+    #: A pro looking a patient up: the record's existence and his TD0.2 status (PDSm).
+    LOOKUP = "lookup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +115,17 @@ _PATIENT_SIDE = frozenset(
 )
 
 
+def acts_for_patient(kind: RequesterKind, patient_age: int) -> bool:
+    """LC-7 and LC-8, once: a legal representative acts for a minor only (he loses access at
+    18); a guardian of the person for a protected adult only (a minor's space is reserved to
+    his legal representatives, seed 001 §4.1); a guardian of property only never acts."""
+    if kind is RequesterKind.LEGAL_REPRESENTATIVE:
+        return patient_age < MAJORITY_AGE
+    if kind is RequesterKind.GUARDIAN_OF_PERSON:
+        return patient_age >= MAJORITY_AGE
+    return False
+
+
 def decide_record(facts: RecordFacts) -> Decision:
     """May the requester enter this record? The document-level checks come after."""
     who = facts.requester
@@ -93,22 +143,27 @@ def _decide_patient_side(facts: RecordFacts) -> Decision:
     who, patient = facts.requester, facts.patient
     if patient.state is not ProfileState.ACTIVATED:
         return _deny(Why.NOT_ACTIVATED)  # LC-3: reading needs activation
-    minor = patient.age < MAJORITY_AGE
     if who.kind is RequesterKind.PATIENT:
         # LC-7 and seed 001 §4.1: a minor's space is reserved to his legal representatives.
-        return _deny(Why.MINOR_OWN_ACCESS) if minor else _allow(Why.PATIENT)
-    if not who.represents_patient:
-        return _deny(Why.NOT_A_REPRESENTATIVE)
-    if who.kind is RequesterKind.LEGAL_REPRESENTATIVE:
-        # LC-7: representatives lose access at 18.
-        return _allow(Why.REPRESENTATIVE) if minor else _deny(Why.NOT_A_REPRESENTATIVE)
-    # LC-8: a guardian of the person acts for a protected adult.
-    return _deny(Why.NOT_A_REPRESENTATIVE) if minor else _allow(Why.REPRESENTATIVE)
+        return _deny(Why.MINOR_OWN_ACCESS) if patient.age < MAJORITY_AGE else _allow(Why.PATIENT)
+    if who.represents_patient and acts_for_patient(who.kind, patient.age):
+        return _allow(Why.REPRESENTATIVE)  # ACC-8, LC-7, LC-8
+    return _deny(Why.NOT_A_REPRESENTATIVE)
+
+
+#: What a pro does with a record when he opens it for these purposes: read (ID-5).
+_READING = frozenset({Purpose.READ, Purpose.HISTORY, Purpose.ADMINISTER})
+
+
+def card_may(level: AuthLevel, purpose: Purpose) -> bool:
+    """ID-5: reading a DMP needs a CPS or e-CPS; uploading also accepts a CPE, and so does
+    looking a patient up to upload."""
+    return level is not AuthLevel.CPE or purpose not in _READING
 
 
 def _decide_pro(facts: RecordFacts) -> Decision:
     who, relation, patient, request = facts.requester, facts.relation, facts.patient, facts.request
-    if who.level is AuthLevel.CPE:
+    if not card_may(who.level, Purpose.READ):
         return _deny(Why.LEVEL_TOO_LOW)  # ID-5: reading needs CPS / e-CPS
     if relation.blocked:
         return _deny(Why.BLOCKED)  # ACC-3: nothing, in emergencies too
@@ -131,6 +186,26 @@ def _decide_pro(facts: RecordFacts) -> Decision:
     return _deny(Why.NO_CONSENT)
 
 
+#: DOC-5 as one table: for each refusal of the record a pro can meet, whether he still reads
+#: the documents he wrote. "Always" (seed 001) holds against consent and emergency refusals;
+#: not against a blocking (ACC-3: nothing at all), a card that may not read (ID-5), a profile
+#: with no space (LC-2, LC-5) — nor for anyone who is not a pro. Absent from the table: no.
+OWN_DOCUMENTS_AFTER: dict[Why, bool] = {
+    Why.NO_CONSENT: True,
+    Why.EMERGENCY_REFUSED: True,
+    Why.NO_REASON: True,
+    Why.NOT_REGULATOR: True,
+    Why.LEVEL_TOO_LOW: False,
+    Why.BLOCKED: False,
+    Why.NO_PROFILE: False,
+    Why.THIRD_PARTY: False,
+}
+
+
+def _reads_own(entry: Decision) -> bool:
+    return entry.allowed or OWN_DOCUMENTS_AFTER.get(entry.why, False)
+
+
 def decide_document(
     facts: RecordFacts, entry: Decision, document: DocumentView, matrix: Matrix
 ) -> Decision:
@@ -149,10 +224,6 @@ def decide_document(
     return entry
 
 
-#: Refusals of the record that also take away what the pro wrote himself (DOC-5 gives the rest).
-_NOT_EVEN_OWN = frozenset({Why.LEVEL_TOO_LOW, Why.BLOCKED, Why.NO_PROFILE, Why.THIRD_PARTY})
-
-
 def _sees_masked(facts: RecordFacts, entry: Decision) -> bool:
     """DOC-4, ACC-4, ACC-5; ACC-6: emergencies see masked documents only if the patient allowed
     it."""
@@ -168,7 +239,7 @@ def _decide_pro_document(
     facts: RecordFacts, entry: Decision, document: DocumentView, matrix: Matrix
 ) -> Decision:
     who = facts.requester
-    if document.author_id == who.actor_id and entry.why not in _NOT_EVEN_OWN:
+    if document.author_id == who.actor_id and _reads_own(entry):
         return _allow(Why.AUTHOR, entry.emergency and entry.allowed)  # DOC-5: always
     if not entry.allowed:
         return entry
@@ -218,7 +289,7 @@ def outline(facts: RecordFacts, entry: Decision, matrix: Matrix) -> Outline:
     who = facts.requester
     if who.kind is not RequesterKind.PRO:
         return EVERYTHING
-    own = who.actor_id if entry.why not in _NOT_EVEN_OWN else None
+    own = who.actor_id if _reads_own(entry) else None
     if not entry.allowed:
         return Outline(author_id=own)
     return Outline(
@@ -235,13 +306,245 @@ def decide(facts: RecordFacts, document: DocumentView, matrix: Matrix) -> Decisi
 
 
 def decide_upload(facts: RecordFacts) -> Decision:
-    """DOC-1: every pro may feed a record (CPE cards too, ID-5); the patient side adds to its
-    space; LC-3: a created profile receives documents; opposed and closed ones receive nothing."""
+    """DOC-1: every pro may feed a record (CPE cards too, ID-5; a blocked pro too: feeding is
+    his right, reading is what blocking takes away); the patient side adds to its space;
+    LC-3: a created profile receives documents; opposed and closed ones receive nothing."""
     who, patient = facts.requester, facts.patient
     if patient.state is ProfileState.OPPOSED or patient.state is ProfileState.CLOSED:
         return _deny(Why.NO_PROFILE)
-    if who.kind is RequesterKind.PRO or who.kind is RequesterKind.OPERATOR:
-        return _allow(Why.CARE_TEAM)  # DOC-1: the operator adds reimbursements and vaccinations
+    if who.kind is RequesterKind.PRO:
+        return _allow(Why.UPLOAD_RIGHT)
+    if who.kind is RequesterKind.OPERATOR:
+        return _allow(Why.OPERATOR_FEED)  # DOC-1: reimbursements and vaccinations
     if who.kind is RequesterKind.THIRD_PARTY or who.kind is RequesterKind.GUARDIAN_OF_PROPERTY:
         return _deny(Why.THIRD_PARTY)
     return _decide_patient_side(facts)
+
+
+def decide_open(facts: RecordFacts, purpose: Purpose, entry: Decision) -> Decision:
+    """May the requester open the record for ``purpose``, ``entry`` being ``decide_record``'s
+    answer? A refusal here is answered like an absent record."""
+    who = facts.requester
+    if purpose is Purpose.UPLOAD:
+        return decide_upload(facts)
+    if purpose is Purpose.LOOKUP:
+        if who.kind is not RequesterKind.PRO:
+            return _deny(Why.THIRD_PARTY)
+        # PDSm TD0.2: a pro learns whether a record exists and his status on it; an opposed
+        # person has no record (LC-2).
+        opposed = facts.patient.state is ProfileState.OPPOSED
+        return _deny(Why.NO_PROFILE) if opposed else _allow(Why.LOOKUP)
+    if purpose is Purpose.READ:
+        if entry.allowed or who.kind is not RequesterKind.PRO:
+            return entry
+        # DOC-5: refused the record, a pro still reads what he wrote (one document at a time).
+        return _allow(Why.OWN_DOCUMENTS) if OWN_DOCUMENTS_AFTER.get(entry.why) else entry
+    if who.kind is not RequesterKind.PRO:
+        return entry if purpose is not Purpose.ADMINISTER else _deny(Why.PATIENT_SIDE_ONLY)
+    if purpose is Purpose.SPACE:
+        return _deny(Why.PATIENT_SIDE_ONLY)  # his settings, pros, mailbox are not for pros
+    if not entry.allowed:
+        return entry
+    if entry.emergency:
+        # ACC-6 opens the documents (seed 000 q.11 « accéder aux documents »), not the
+        # history nor the patient's settings: a declared emergency is judged as one.
+        return _deny(Why.EMERGENCY_DOCUMENTS_ONLY)
+    relation = facts.relation
+    # ACC-4: an administrator reads the whole access history and blocks at the patient's
+    # request; ACC-5: the médecin traitant has the administrator's extended reading rights
+    # (seed 001 §3.3 « des droits étendus comme le médecin traitant »): he reads it too.
+    if relation.administrator:
+        return _allow(Why.ADMINISTRATOR)
+    if purpose is Purpose.HISTORY and relation.medecin_traitant:
+        return _allow(Why.MEDECIN_TRAITANT)
+    return _deny(Why.NOT_ADMINISTRATOR)
+
+
+# --------------------------------------------------------------------------------------------
+# What the history shows, and to whom (TR-1, DOC-3, ACC-4, ACC-8)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _AsCurrent:
+    """A document judged as if it were current: whatever became of it since."""
+
+    type_code: str
+    author_id: str
+    masked: bool
+    invisible_patient: bool
+    invisible_representatives: bool
+    status: str = "current"
+
+
+#: The mailbox's acts: the patient's « espace privé d'échange » (seed 001 §2.2), shown to his
+#: side only — a pro reading the history has no right on the mailbox (ACC-4: his profession's
+#: rights and the history of accesses to the record).
+MAILBOX_ACTIONS = frozenset(
+    {
+        Action.RECEIVE_MESSAGE,
+        Action.LIST_MESSAGES,
+        Action.READ_MESSAGE,
+        Action.SEND_MESSAGE,
+        Action.SEND_READ_RECEIPT,
+        Action.READ_ATTACHMENT,
+        Action.SAVE_ATTACHMENT,
+        Action.MESSAGE_UNDELIVERABLE,
+    }
+)
+
+
+def hidden_actions(facts: RecordFacts) -> frozenset[Action]:
+    """The acts whose lines a history reader never sees, whatever they name."""
+    return MAILBOX_ACTIONS if facts.requester.kind is RequesterKind.PRO else frozenset()
+
+
+def history_shows(
+    facts: RecordFacts,
+    entry: Decision,
+    action: str,
+    documents: Collection[DocumentView],
+    matrix: Matrix,
+) -> bool:
+    """TR-1 without leaks: the reader sees every act on his record — refused attempts and
+    acts by anyone (seed 004 « l'ensemble de l'activité ») — but a line that names documents
+    shows only to a reader who could see each of them were it current: a deleted, superseded
+    or archived document is judged as the current one it was, so its deletion never reveals
+    what it hid (DOC-3: a minor's confidential act; ACC-8; DOC-4 and ACC-1 for an
+    administrator). The mailbox's lines are the patient side's (``hidden_actions``)."""
+    if action in hidden_actions(facts):
+        return False
+    return all(would_see(facts, entry, d, matrix) for d in documents)
+
+
+def would_see(facts: RecordFacts, entry: Decision, document: DocumentView, matrix: Matrix) -> bool:
+    """Whether the reader could see ``document`` were it current."""
+    current = _AsCurrent(
+        document.type_code,
+        document.author_id,
+        document.masked,
+        document.invisible_patient,
+        document.invisible_representatives,
+    )
+    return decide_document(facts, entry, current, matrix).allowed
+
+
+class ActorLabel(StrEnum):
+    """Who did an act, as its reader should see it: truthfully, and no more than he may know."""
+
+    YOU = "you"
+    HOLDER = "holder"  # the patient himself, read by who acts for him
+    REPRESENTATIVE = "representative"
+    PRO = "pro"
+    PRO_UNLISTED = "pro_unlisted"  # a pro the directory does not know: still a pro
+    OPERATOR = "operator"
+    SYSTEM = "system"
+    SOMEONE_WITHOUT_RIGHTS = "someone_without_rights"
+
+
+def actor_label(
+    actor_kind: str,
+    actor_id: str,
+    *,
+    reader_id: str,
+    patient_id: str,
+    mandate: RequesterKind | None,
+    patient_age_at_act: int,
+    listed: bool,
+) -> ActorLabel:
+    """Who did an act, to its reader. ``mandate``: the kind of the actor's link to this
+    patient, if any; ``listed``: a pro the directory knows. Truthful both ways: someone is
+    the patient's representative only if he held the mandate when he acted (LC-7: a legal
+    representative while the patient was a minor; LC-8: a guardian of the person of an
+    adult) — a former parent, a guardian of property, a stranger have no right on the record;
+    a pro is a pro even when the directory does not know him, never "the system"."""
+    if actor_id == reader_id and actor_kind in ("patient", "pro"):
+        return ActorLabel.YOU
+    if actor_kind == "pro":
+        return ActorLabel.PRO if listed else ActorLabel.PRO_UNLISTED
+    if actor_kind == "patient":
+        if actor_id == patient_id:
+            return ActorLabel.HOLDER
+        if mandate is not None and acts_for_patient(mandate, patient_age_at_act):
+            return ActorLabel.REPRESENTATIVE
+        return ActorLabel.SOMEONE_WITHOUT_RIGHTS
+    if actor_kind == "operator":
+        return ActorLabel.OPERATOR
+    return ActorLabel.SYSTEM
+
+
+# --------------------------------------------------------------------------------------------
+# The pro's authorisation status on a record (PDSm TD0.2)
+# --------------------------------------------------------------------------------------------
+
+
+class Authorisation(StrEnum):
+    VALIDE = "VALIDE"
+    NON_EXISTE = "NON_EXISTE"
+    INTERDIT = "INTERDIT"
+    EXPIRE = "EXPIRE"
+
+
+def authorisation_status(relation: Relation) -> Authorisation:
+    """INTERDIT: the patient blocked him (ACC-3). VALIDE: he is on the authorised list, or
+    administrator or médecin traitant (ACC-2, ACC-4, ACC-5). EXPIRE: he was authorised once
+    and no longer is — unblocked, he is authorised again only when the patient agrees (ACC-3):
+    his software must ask for consent again. NON_EXISTE: never authorised."""
+    if relation.blocked:
+        return Authorisation.INTERDIT
+    if relation.authorised or relation.administrator or relation.medecin_traitant:
+        return Authorisation.VALIDE
+    if relation.formerly_authorised:
+        return Authorisation.EXPIRE
+    return Authorisation.NON_EXISTE
+
+
+# --------------------------------------------------------------------------------------------
+# The patient's acts about pros (ACC-3…ACC-6)
+# --------------------------------------------------------------------------------------------
+
+
+def check_authorise(relation: Relation) -> None:
+    """ACC-3: a blocked pro is unblocked first; authorising him is then a separate act."""
+    if relation.blocked:
+        raise Invalid(
+            "Débloquez d'abord ce professionnel.", "Unblock this professional first.", "blocked"
+        )
+
+
+def check_designate_administrator(relation: Relation) -> None:
+    """ACC-4: only a pro who has already accessed the profile, and is not blocked."""
+    if not relation.accessed or relation.blocked:
+        raise Invalid(
+            "Seul un professionnel ayant déjà accédé à votre profil peut devenir administrateur.",
+            "Only a professional who has already accessed your profile can become administrator.",
+            "not_accessed",
+        )
+
+
+def check_medecin_traitant(profession: str | None, relation: Relation) -> None:
+    """ACC-5: the médecin traitant is a médecin (profession 10) known to the directory, and not
+    one the patient blocked."""
+    if profession != "10":
+        raise Invalid(
+            "Le médecin traitant doit être un médecin connu de l'annuaire.",
+            "The médecin traitant must be a physician known to the directory.",
+            "not_a_physician",
+        )
+    if relation.blocked:
+        raise Invalid("Ce médecin est bloqué.", "This physician is blocked.", "blocked")
+
+
+def check_emergency_settings(*, samu: bool, others: bool, masked: bool) -> None:
+    """ACC-6: "may see my masked documents" is settable only while one emergency access is on."""
+    if masked and not (samu or others):
+        raise Invalid(
+            "L'accès d'urgence aux documents masqués suppose qu'un accès d'urgence soit autorisé.",
+            "Emergency access to masked documents needs one emergency access to be allowed.",
+            "masked_needs_emergency",
+        )
+
+
+def may_block_at_request(administrator_rpps: str, target_rpps: str) -> bool:
+    """ACC-4: an administrator blocks another pro at the patient's request — not himself."""
+    return administrator_rpps != target_rpps

@@ -1,38 +1,35 @@
-"""Use cases of the patient's space about who sees what (ACC-2…ACC-6), and his notifications.
+"""Use cases of the patient's space about who sees what (ACC-2…ACC-6), his notifications and
+his history (TR-1).
 
-Each opens the record through the gate first: a representative acts for a minor, a guardian of
-the person for a protected adult; anyone else finds nothing. Administrators act from the pro side
-at the patient's request (ACC-4).
+Each opens the record through the gate first: the patient himself, a representative for a minor,
+a guardian of the person for a protected adult; anyone else finds nothing. Administrators act
+from the pro side at the patient's request (ACC-4).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import gate
-from carnet.access import service as acts
-from carnet.access.history import PROFESSIONS
-from carnet.access.loading import settings_of
-from carnet.access.matrix import matrix_for
-from carnet.access.models import AccessSettings
-from carnet.audit import trail
-from carnet.audit.rules import Action, Outcome
+from carnet.access import acts, gate
+from carnet.access.history import HistoryFilter, HistoryPage
+from carnet.access.record import Record
+from carnet.access.record_space import ProRelation, SettingsView
+from carnet.access.rules import Purpose, Why, decide_open, decide_record, may_block_at_request
+from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Forbidden
-from carnet.identity.models import Pro
 from carnet.notify.models import Notification
 from carnet.population.models import Patient, Representative
-from carnet.population.rules import RepresentativeKind, representative_acts
 from carnet.runtime import Runtime
 
 T = TypeVar("T")
+
+__all__ = ["ProRelation", "SettingsView"]
 
 
 @dataclass(frozen=True)
@@ -44,221 +41,195 @@ class Space:
     state: str
 
 
-@dataclass(frozen=True)
-class ProRelation:
-    rpps: str
-    label: str
-    profession: str | None
-    authorised: bool
-    blocked: bool
-    administrator: bool
-    medecin_traitant: bool
-    first_access_at: datetime | None
-
-
 def my_spaces(rt: Runtime, ctx: RequestContext) -> list[Space]:
-    """The person's own space and those he may act on (LC-7, LC-8), for the space switcher."""
+    """The person's own space and those he may act on (LC-7, LC-8), for the space switcher:
+    offered exactly when the gate would open them (the same decision), so every space offered
+    opens and no other does."""
     with rt.transaction() as session:
         me = session.get(Patient, ctx.actor_id)
         if me is None:
             return []
         spaces = [Space(me.id, me.first_names, me.birth_names, "self", me.state)]
         links = session.execute(
-            select(Representative, Patient)
+            select(Representative.kind, Patient.id, Patient.first_names, Patient.birth_names)
             .join(Patient, Patient.id == Representative.patient_id)
             .where(Representative.representative_ins == me.ins)
-        )
-        for link, patient in links:
-            if representative_acts(
-                RepresentativeKind(link.kind), patient.birth_date, clock.today()
-            ):
+            .order_by(Patient.birth_date, Patient.id)
+        ).all()
+        for kind, patient_id, first_names, birth_names in links:
+            facts = gate.facts_of(session, ctx, patient_id)
+            if facts is None:
+                continue
+            if decide_open(facts, Purpose.SPACE, decide_record(facts)).allowed:
                 spaces.append(
-                    Space(
-                        patient.id,
-                        patient.first_names,
-                        patient.birth_names,
-                        link.kind,
-                        patient.state,
-                    )
+                    Space(patient_id, first_names, birth_names, kind, facts.patient.state)
                 )
         return spaces
 
 
-def _as_patient_side(
-    rt: Runtime,
-    ctx: RequestContext,
-    patient_id: str,
-    action: Action,
-    work: Callable[[Session], T],
+def profession_reads(rt: Runtime, profession: str) -> frozenset[str]:
+    """ACC-1: the document types a profession reads by default (the instance's matrix), for
+    showing the patient who may see what."""
+    return gate.matrix_of(rt).readable_types(profession, None)
+
+
+def _in_space(
+    rt: Runtime, ctx: RequestContext, patient_id: str, action: Action, work: Callable[[Record], T]
 ) -> T:
     with rt.transaction() as session:
-        gate.open_patient_space(
-            session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=action
+        record = gate.open(
+            session, rt, ctx, purpose=Purpose.SPACE, action=action, patient_id=patient_id
         )
-        return work(session)
+        return work(record)
 
 
 def block(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _as_patient_side(
-        rt, ctx, patient_id, Action.BLOCK_PRO, lambda s: acts.block_pro(s, ctx, patient_id, rpps)
+    _in_space(
+        rt,
+        ctx,
+        patient_id,
+        Action.BLOCK_PRO,
+        lambda r: acts.block_pro(r.session, ctx, patient_id, rpps),
     )
 
 
 def unblock(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _as_patient_side(
+    _in_space(
         rt,
         ctx,
         patient_id,
         Action.UNBLOCK_PRO,
-        lambda s: acts.unblock_pro(s, ctx, patient_id, rpps),
+        lambda r: acts.unblock_pro(r.session, ctx, patient_id, rpps),
     )
 
 
 def authorise(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _as_patient_side(
+    _in_space(
         rt,
         ctx,
         patient_id,
         Action.AUTHORISE_PRO,
-        lambda s: acts.authorise_pro(s, ctx, patient_id, rpps),
+        lambda r: acts.authorise_pro(r.session, ctx, patient_id, rpps),
     )
 
 
 def designate_administrator(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _as_patient_side(
+    _in_space(
         rt,
         ctx,
         patient_id,
         Action.DESIGNATE_ADMINISTRATOR,
-        lambda s: acts.designate_administrator(s, ctx, patient_id, rpps),
+        lambda r: acts.designate_administrator(r.session, ctx, patient_id, rpps),
     )
 
 
 def revoke_administrator(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _as_patient_side(
+    _in_space(
         rt,
         ctx,
         patient_id,
         Action.REVOKE_ADMINISTRATOR,
-        lambda s: acts.revoke_administrator(s, ctx, patient_id, rpps),
+        lambda r: acts.revoke_administrator(r.session, ctx, patient_id, rpps),
     )
 
 
 def set_medecin_traitant(
     rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str | None
 ) -> None:
-    _as_patient_side(
+    _in_space(
         rt,
         ctx,
         patient_id,
         Action.SET_MEDECIN_TRAITANT,
-        lambda s: acts.set_medecin_traitant(s, ctx, patient_id, rpps),
+        lambda r: acts.set_medecin_traitant(r.session, ctx, patient_id, rpps),
     )
 
 
 def set_emergency(
     rt: Runtime, ctx: RequestContext, patient_id: str, *, samu: bool, others: bool, masked: bool
-) -> AccessSettings:
-    return _as_patient_side(
-        rt,
-        ctx,
-        patient_id,
-        Action.CHANGE_SETTINGS,
-        lambda s: acts.set_emergency(s, ctx, patient_id, samu=samu, others=others, masked=masked),
-    )
+) -> SettingsView:
+    def work(r: Record) -> SettingsView:
+        row = acts.set_emergency(
+            r.session, ctx, patient_id, samu=samu, others=others, masked=masked
+        )
+        return SettingsView(
+            row.emergency_samu,
+            row.emergency_others,
+            row.emergency_masked,
+            row.medecin_traitant_rpps,
+            row.updated_at,
+        )
+
+    return _in_space(rt, ctx, patient_id, Action.CHANGE_SETTINGS, work)
 
 
-def settings(rt: Runtime, ctx: RequestContext, patient_id: str) -> AccessSettings:
-    return _as_patient_side(
-        rt, ctx, patient_id, Action.READ_SETTINGS, lambda s: settings_of(s, patient_id)
-    )
+def settings(rt: Runtime, ctx: RequestContext, patient_id: str) -> SettingsView:
+    return _in_space(rt, ctx, patient_id, Action.READ_SETTINGS, lambda r: r.space.settings())
 
 
 def relations(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[ProRelation]:
-    def work(session: Session) -> list[ProRelation]:
-        mt = settings_of(session, patient_id).medecin_traitant_rpps
-        rows = acts.relations_of(session, patient_id)
-        pros = {
-            p.rpps: p
-            for p in session.scalars(
-                select(Pro).where(Pro.rpps.in_([r.rpps for r in rows] + [mt or ""]))
-            )
-        }
-        out = [
-            ProRelation(
-                r.rpps,
-                acts.pro_label(session, r.rpps),
-                PROFESSIONS.get(pros[r.rpps].profession) if r.rpps in pros else None,
-                r.authorised,
-                r.blocked,
-                r.administrator,
-                r.rpps == mt,
-                r.first_access_at,
-            )
-            for r in rows
-        ]
-        if mt and all(r.rpps != mt for r in rows):
-            out.append(
-                ProRelation(
-                    mt, acts.pro_label(session, mt), "médecin", False, False, False, True, None
-                )
-            )
-        return out
-
-    return _as_patient_side(rt, ctx, patient_id, Action.READ_SETTINGS, work)
+    return _in_space(rt, ctx, patient_id, Action.READ_SETTINGS, lambda r: r.space.relations())
 
 
 def notifications(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[Notification]:
-    return _as_patient_side(
-        rt,
-        ctx,
-        patient_id,
-        Action.READ_NOTIFICATIONS,
-        lambda s: list(
-            s.scalars(
-                select(Notification)
-                .where(Notification.patient_id == patient_id)
-                .order_by(Notification.created_at.desc())
-                .limit(200)
-            )
-        ),
+    return _in_space(
+        rt, ctx, patient_id, Action.READ_NOTIFICATIONS, lambda r: r.space.notifications()
     )
 
 
 def mark_notification_read(
     rt: Runtime, ctx: RequestContext, patient_id: str, notification_id: str
 ) -> None:
-    def work(session: Session) -> None:
-        row = session.get(Notification, (patient_id, notification_id))
-        if row is None:
-            raise gate.not_found()
+    def work(r: Record) -> None:
+        row = r.space.notification(notification_id)
         row.read_at = row.read_at or clock.now()
 
-    _as_patient_side(rt, ctx, patient_id, Action.READ_NOTIFICATIONS, work)
+    _in_space(rt, ctx, patient_id, Action.READ_NOTIFICATIONS, work)
+
+
+def read_history(
+    rt: Runtime,
+    ctx: RequestContext,
+    patient_id: str,
+    page: int = 1,
+    flt: HistoryFilter | None = None,
+) -> HistoryPage:
+    """TR-1: the patient's side reads his history; a pro, only as an administrator (ACC-4)."""
+    with rt.transaction() as session:
+        record = gate.open(
+            session,
+            rt,
+            ctx,
+            purpose=Purpose.HISTORY,
+            action=Action.READ_HISTORY,
+            patient_id=patient_id,
+        )
+        return record.history.page(page, flt)
 
 
 def block_at_patients_request(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    """ACC-4: an administrator blocks another pro at the patient's request: traced, shown to him."""
+    """ACC-4: an administrator blocks another pro at the patient's request: traced, shown to him.
+
+    Anyone else — a pro without access, an unknown patient — is answered alike (not found), so
+    the route tells nothing of who has a record."""
     with rt.transaction() as session:
-        record = gate.open_record(
-            session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=Action.BLOCK_PRO
+        record = gate.open(
+            session,
+            rt,
+            ctx,
+            purpose=Purpose.ADMINISTER,
+            action=Action.BLOCK_PRO,
+            patient_id=patient_id,
         )
-        if (
-            not (record.entry.allowed and record.facts.relation.administrator)
-            or rpps == ctx.actor_id
-        ):
-            trail.record(
-                session,
-                ctx,
+        if not may_block_at_request(ctx.actor_id, rpps):
+            record.refuse(
                 Action.BLOCK_PRO,
-                patient_id=patient_id,
-                outcome=Outcome.DENIED,
+                Why.ACT_NOT_ALLOWED,
                 target=rpps,
+                refusal=Forbidden(
+                    "Un administrateur ne se bloque pas lui-même.",
+                    "An administrator does not block himself.",
+                    code="act_not_allowed",
+                ),
             )
-            refusal = Forbidden(
-                "Seul un administrateur du profil bloque un autre professionnel, à la demande du patient.",
-                "Only an administrator of the profile blocks another professional, at the patient's request.",
-            )
-            refusal.keep_changes = True
-            raise refusal
         acts.block_pro(session, ctx, patient_id, rpps, by_administrator=True)

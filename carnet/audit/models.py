@@ -40,6 +40,8 @@ class Trace(Base):
     document_sha256: Mapped[str | None] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+    #: The rule that let the act through or refused it (``access.rules.Why``); NULL before 0006.
+    why: Mapped[str | None] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -51,6 +51,7 @@ COVERED = (
     "document_sha256",
     "target",
     "detail",
+    "why",
 )
 
 
@@ -60,8 +61,11 @@ def hashed_fields(trace: Trace) -> dict[str, object]:
 
 
 def _covered(values: Mapping[str, Any]) -> dict[str, object]:
+    """``why`` came later (migration 0006): a trace without one is hashed as it always was."""
     fields = {name: values[name] for name in COVERED}
     fields["at"] = values["at"].isoformat()
+    if fields["why"] is None:
+        del fields["why"]
     return fields
 
 
@@ -76,9 +80,11 @@ def record(
     target: str | None = None,
     on_behalf_of: str | None = None,
     detail: dict[str, object] | None = None,
+    why: str | None = None,
 ) -> str:
-    """Append one act to its patient's chain; the trace's id."""
-    entry = Entry(ctx, action, patient_id, outcome, document, target, on_behalf_of, detail)
+    """Append one act to its patient's chain; the trace's id. ``why`` names the rule that let
+    the act through or refused it (``access.rules.Why``)."""
+    entry = Entry(ctx, action, patient_id, outcome, document, target, on_behalf_of, detail, why)
     return record_many(session, [entry])[0]
 
 
@@ -94,6 +100,7 @@ class Entry:
     target: str | None = None
     on_behalf_of: str | None = None
     detail: dict[str, object] | None = None
+    why: str | None = None
 
 
 @dataclass
@@ -176,6 +183,7 @@ def _link(head: _Head, entry: Entry) -> dict[str, Any]:
         "detail": json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)
         if entry.detail
         else None,
+        "why": entry.why,
         "prev_hash": head.hash,
     }
     row["hash"] = entry_hash(head.hash, _covered(row))

@@ -8,15 +8,13 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from carnet.errors import Refusal
-
 
 class UnitOfWork:
     """Hands out transactions; a use case commits once, then its after-commit callbacks run.
 
     Callbacks are where a use case talks to the outside (wake a worker, send a reply): never
-    before its data is durable. A refusal that was traced (``keep_changes``) commits the trace
-    before it propagates: a denied access is recorded like an allowed one.
+    before its data is durable. Any exception rolls the transaction back whole; a refusal's
+    traces are appended afterwards by ``Runtime.transaction``.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -33,12 +31,6 @@ class UnitOfWork:
             session.begin()
             try:
                 yield session
-            except Refusal as refusal:
-                if refusal.keep_changes:
-                    _commit(session)
-                else:
-                    session.rollback()
-                raise
             except BaseException:
                 session.rollback()
                 raise

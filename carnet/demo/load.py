@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from carnet import clock
-from carnet.access import service as access_acts
+from carnet.access import acts as access_acts
 from carnet.context import AccessMode, RequestContext
 from carnet.demo import personas as p
 from carnet.identity.directory import import_directory

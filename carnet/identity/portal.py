@@ -26,6 +26,7 @@ from carnet.auth.claims import Claims, ProClaims
 from carnet.context import AccessMode, AuthLevel, Door, RequestContext
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from carnet.identity.labels import pro_label, pro_labels
 from carnet.identity.models import Pro
 from carnet.identity.portal_models import ProAccessMode, ProSession
 from carnet.ids import new_secret
@@ -169,12 +170,6 @@ def exchange_code(
     return claims
 
 
-def _label(pro: Pro | None, rpps: str) -> str:
-    if pro is None:
-        return f"RPPS {rpps}"
-    return f"{pro.civility or ''} {pro.first_name} {pro.last_name}".strip()
-
-
 def open_session(uow: UnitOfWork, claims: ProClaims) -> PortalSession:
     """A portal session for what the issuer vouched for; the log-in is traced."""
     now = clock.now()
@@ -192,7 +187,7 @@ def open_session(uow: UnitOfWork, claims: ProClaims) -> PortalSession:
                 ended_at=None,
             )
         )
-        label = _label(session.get(Pro, claims.rpps), claims.rpps)
+        label = pro_label(session.get(Pro, claims.rpps), claims.rpps)
         portal = PortalSession(
             token, claims.rpps, claims.profession, claims.specialty, claims.level, label
         )
@@ -220,7 +215,7 @@ def demo_pros(uow: UnitOfWork) -> list[tuple[str, str, str, str | None]]:
     """(rpps, label, profession, specialty) of the directory's pros, for the demo chooser."""
     with uow.transaction() as session:
         return [
-            (p.rpps, _label(p, p.rpps), p.profession, p.specialty)
+            (p.rpps, pro_label(p, p.rpps), p.profession, p.specialty)
             for p in session.scalars(select(Pro).order_by(Pro.last_name).limit(200))
         ]
 
@@ -249,7 +244,7 @@ def current(uow: UnitOfWork, token: str) -> PortalSession | None:
             row.profession,
             row.specialty,
             AuthLevel(row.level),
-            _label(session.get(Pro, row.rpps), row.rpps),
+            pro_label(session.get(Pro, row.rpps), row.rpps),
         )
 
 
@@ -299,7 +294,4 @@ def directory_labels(uow: UnitOfWork, rpps: set[str]) -> dict[str, str]:
     if not rpps:
         return {}
     with uow.transaction() as session:
-        return {
-            p.rpps: _label(p, p.rpps)
-            for p in session.scalars(select(Pro).where(Pro.rpps.in_(sorted(rpps))))
-        }
+        return pro_labels(session.scalars(select(Pro).where(Pro.rpps.in_(sorted(rpps)))), rpps)

@@ -11,12 +11,10 @@ whole batch, whose senders are answered "try again later" (nothing of theirs was
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from carnet.errors import Refusal
@@ -43,6 +41,8 @@ class _Item(Generic[T]):
 
 
 class Batcher:
+    """The instance's one group committer (``Runtime.state(Batcher)``)."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: list[_Item[Any]] = []
@@ -89,16 +89,3 @@ def _run(rt: Runtime, items: list[_Item[Any]]) -> None:
                     item.error = refusal
             for step in batch.after:
                 step(session)
-
-
-_batchers: weakref.WeakKeyDictionary[Engine, Batcher] = weakref.WeakKeyDictionary()
-_batchers_lock = threading.Lock()
-
-
-def batcher_for(rt: Runtime) -> Batcher:
-    """One batcher per database (tests run many databases in one process)."""
-    with _batchers_lock:
-        batcher = _batchers.get(rt.uow.engine)
-        if batcher is None:
-            batcher = _batchers[rt.uow.engine] = Batcher()
-        return batcher

@@ -5,7 +5,7 @@
 runs outside the database's write lock: the blobs are written by each caller's thread, then the
 rows of every message that arrived meanwhile are filed in one transaction (``filing``).
 
-Every read and write of the SMTP side goes through one ``batching.Batcher`` per database: checks,
+Every read and write of the SMTP side goes through the instance's ``batching.Batcher``: checks,
 keys and filings of concurrent sessions share transactions instead of queueing for SQLite's
 write lock one by one. Answers are remembered a little while: a sender's directory entry (a
 sending server names the same sender for each message; the directory changes slowly), the
@@ -19,18 +19,17 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.ids import new_id
 from carnet.keys.service import current_key
 from carnet.messaging import mime, store
-from carnet.messaging.batching import Batch, batcher_for
+from carnet.messaging.batching import Batch, Batcher
 from carnet.messaging.filing import Copy, Delivered, Job, file_later
 from carnet.messaging.queries import DirectoryEntry, directory_entry
 from carnet.messaging.refusals import MessageRefused, SenderRefused, Undeliverable
@@ -64,34 +63,40 @@ T = TypeVar("T")
 
 
 class _Memory(Generic[T]):
-    """Answers remembered for a while, per database (tests run many databases in one process)."""
+    """Answers remembered for a while."""
 
     def __init__(self, seconds: float, size: int = 10_000) -> None:
         self.seconds = seconds
         self.size = size
         self._lock = threading.Lock()
-        self._by_engine: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, T]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._entries: dict[str, tuple[float, T]] = {}
 
-    def get(self, rt: Runtime, key: str) -> T | None:
+    def get(self, key: str) -> T | None:
         with self._lock:
-            found = self._by_engine.get(rt.uow.engine, {}).get(key)
+            found = self._entries.get(key)
         if found is None or found[0] < time.monotonic():
             return None
         return found[1]
 
-    def put(self, rt: Runtime, key: str, value: T) -> None:
+    def put(self, key: str, value: T) -> None:
         with self._lock:
-            entries = self._by_engine.setdefault(rt.uow.engine, {})
-            if len(entries) >= self.size:
-                entries.clear()
-            entries[key] = (time.monotonic() + self.seconds, value)
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self.seconds, value)
 
 
-_senders: _Memory[DirectoryEntry] = _Memory(SENDER_MEMORY_SECONDS)
-_recipients: _Memory[str] = _Memory(RECIPIENT_MEMORY_SECONDS)
-_keys: _Memory[tuple[str, bytes]] = _Memory(KEY_MEMORY_SECONDS)
+class InboundMemory:
+    """The instance's memories of the SMTP side (``Runtime.state``): senders' directory
+    entries, the patient an address names, patients' data keys."""
+
+    def __init__(self) -> None:
+        self.senders: _Memory[DirectoryEntry] = _Memory(SENDER_MEMORY_SECONDS)
+        self.recipients: _Memory[str] = _Memory(RECIPIENT_MEMORY_SECONDS)
+        self.keys: _Memory[tuple[str, bytes]] = _Memory(KEY_MEMORY_SECONDS)
+
+
+def _memory(rt: Runtime) -> InboundMemory:
+    return rt.state(InboundMemory)
 
 
 @dataclass(frozen=True)
@@ -104,11 +109,11 @@ class InboundMail:
 
 
 def _sender(rt: Runtime, address: str) -> DirectoryEntry | None:
-    entry = _senders.get(rt, address.lower())
+    entry = _memory(rt).senders.get(address.lower())
     if entry is None:
-        entry = batcher_for(rt).run(rt, lambda session, _: directory_entry(session, address))
+        entry = rt.state(Batcher).run(rt, lambda session, _: directory_entry(session, address))
         if entry is not None:
-            _senders.put(rt, address.lower(), entry)
+            _memory(rt).senders.put(address.lower(), entry)
     return entry
 
 
@@ -124,7 +129,7 @@ def known_sender(
 ) -> DirectoryEntry | None:
     """``sender_status`` when its answer is at hand (no I/O: a door may call it in its event
     loop); ``None`` when the directory must be read."""
-    entry = _senders.get(rt, address.lower())
+    entry = _memory(rt).senders.get(address.lower())
     if entry is None:
         return None
     return _judge_sender(rt, address, entry, client_certificate_verified)
@@ -167,25 +172,27 @@ def recipient_status(rt: Runtime, address: str) -> str:
     An address that received a moment ago is not looked up again: if its profile closed
     meanwhile, the filing refuses the message with the same MSG-4 text, at ``DATA``.
     """
-    known = _recipients.get(rt, address.lower())
+    known = _memory(rt).recipients.get(address.lower())
     if known is not None:
         return known
-    patient_id: str = batcher_for(rt).run(rt, lambda session, _: _patient_for(session, rt, address))
-    _recipients.put(rt, address.lower(), patient_id)
+    patient_id: str = rt.state(Batcher).run(
+        rt, lambda session, _: _patient_for(session, rt, address)
+    )
+    _memory(rt).recipients.put(address.lower(), patient_id)
     return patient_id
 
 
 def known_recipient(rt: Runtime, address: str) -> str | None:
     """``recipient_status`` when its answer is at hand (no I/O), else ``None``."""
-    return _recipients.get(rt, address.lower())
+    return _memory(rt).recipients.get(address.lower())
 
 
 def _copies(rt: Runtime, addresses: Sequence[str]) -> list[Copy]:
     """One copy per patient named (twice named, once filed), with the key to seal it: from what
     ``RCPT TO`` found and the keys remembered, else looked up (one batched transaction)."""
     named = list(dict.fromkeys(addresses))
-    ids = {a: _recipients.get(rt, a.lower()) for a in named}
-    keys = {pid: _keys.get(rt, pid) for pid in ids.values() if pid is not None}
+    ids = {a: _memory(rt).recipients.get(a.lower()) for a in named}
+    keys = {pid: _memory(rt).keys.get(pid) for pid in ids.values() if pid is not None}
     if None in ids.values() or None in keys.values():
 
         def work(session: Session, _: Batch) -> None:
@@ -195,7 +202,7 @@ def _copies(rt: Runtime, addresses: Sequence[str]) -> list[Copy]:
                 if keys.get(patient_id) is None:
                     keys[patient_id] = current_key(session, rt.master_key, patient_id)
 
-        batcher_for(rt).run(rt, work)
+        rt.state(Batcher).run(rt, work)
     copies: dict[str, Copy] = {}
     for address in named:
         patient_id, key = ids[address], None
@@ -203,7 +210,7 @@ def _copies(rt: Runtime, addresses: Sequence[str]) -> list[Copy]:
             key = keys.get(patient_id)
         if patient_id is None or key is None:
             raise Undeliverable(RecipientProblem.ABSENT, address)
-        _keys.put(rt, patient_id, key)
+        _memory(rt).keys.put(patient_id, key)
         if patient_id not in copies:
             copies[patient_id] = Copy(patient_id, address, key[0], key[1], new_id())
     return list(copies.values())
@@ -244,7 +251,7 @@ def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
                 files.append((attachment_id, name, attachment))
             copy.files = tuple(files)
         job = Job(sender, mail.sender, parsed, rfc_id, mail.raw, copies)
-        filing = batcher_for(rt).run(rt, lambda _, batch: file_later(batch, job))
+        filing = rt.state(Batcher).run(rt, lambda _, batch: file_later(batch, job))
         if filing.error is not None:
             raise filing.error
         assert filing.result is not None

@@ -198,18 +198,6 @@ def conversation_view(key: bytes, row: Conversation, unread: int) -> Conversatio
     )
 
 
-def attachments_of(session: Session, patient_id: str, message_ids: list[str]) -> list[Attachment]:
-    if not message_ids:
-        return []
-    return list(
-        session.scalars(
-            select(Attachment)
-            .where(Attachment.patient_id == patient_id, Attachment.message_id.in_(message_ids))
-            .order_by(Attachment.created_at, Attachment.filename)
-        )
-    )
-
-
 def message_view(
     key: bytes, row: Message, attachments: list[Attachment], *, with_body: bool
 ) -> MessageView:
@@ -233,37 +221,4 @@ def message_view(
             for a in attachments
             if a.message_id == row.id
         ),
-    )
-
-
-def unread_counts(session: Session, patient_id: str) -> dict[str, int]:
-    rows = session.execute(
-        select(Message.conversation_id, func.count())
-        .where(
-            Message.patient_id == patient_id,
-            Message.direction == Direction.INBOUND.value,
-            Message.read_at.is_(None),
-        )
-        .group_by(Message.conversation_id)
-    ).all()
-    return {conversation_id: count for conversation_id, count in rows}
-
-
-def conversations_of(session: Session, patient_id: str) -> list[Conversation]:
-    return list(
-        session.scalars(
-            select(Conversation)
-            .where(Conversation.patient_id == patient_id)
-            .order_by(Conversation.last_message_at.desc(), Conversation.id)
-        )
-    )
-
-
-def messages_of(session: Session, patient_id: str, conversation_id: str) -> list[Message]:
-    return list(
-        session.scalars(
-            select(Message)
-            .where(Message.patient_id == patient_id, Message.conversation_id == conversation_id)
-            .order_by(Message.created_at, Message.id)
-        )
     )

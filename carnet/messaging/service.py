@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 import carnet
 from carnet import clock
-from carnet.access import gate
+from carnet.access.record import Record
 from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
@@ -30,14 +30,7 @@ from carnet.messaging.inbound import (
     recipient_status,
     sender_status,
 )
-from carnet.messaging.mailbox import (
-    address_of,
-    attachment_of,
-    conversation_of,
-    keys_of,
-    message_of,
-    open_space,
-)
+from carnet.messaging.mailbox import address_of, keys_of, open_space
 from carnet.messaging.models import Message
 from carnet.messaging.queries import (
     ConversationView,
@@ -67,29 +60,14 @@ __all__ = [
 ]
 
 
-def mailbox_address(rt: Runtime, ctx: RequestContext, patient_id: str) -> str:
-    """ID-2, MSG-1: the patient's address, shown at the head of his mailbox."""
-    with rt.transaction() as session:
-        record = open_space(session, rt, ctx, patient_id, Action.LIST_MESSAGES)
-        return address_of(rt, record.patient)
-
-
 def list_conversations(rt: Runtime, ctx: RequestContext, patient_id: str) -> MailboxView:
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.LIST_MESSAGES)
-        rows = queries.conversations_of(session, patient_id)
-        unread = queries.unread_counts(session, patient_id)
+        rows = record.mailbox.conversations()
+        unread = record.mailbox.unread_counts()
         keys = keys_of(session, rt, patient_id, {r.key_id for r in rows})
         views = tuple(
             queries.conversation_view(keys[r.key_id], r, unread.get(r.id, 0)) for r in rows
-        )
-        trail.record(
-            session,
-            ctx,
-            Action.LIST_MESSAGES,
-            patient_id=patient_id,
-            on_behalf_of=record.on_behalf_of,
-            detail={"count": len(views)},
         )
         return MailboxView(address_of(rt, record.patient), views)
 
@@ -107,19 +85,11 @@ def read_conversation(
     (opening it is what a read receipt reports, MSG-6)."""
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.LIST_MESSAGES)
-        conversation = conversation_of(session, ctx, record, conversation_id, Action.LIST_MESSAGES)
-        rows = queries.messages_of(session, patient_id, conversation_id)
+        conversation = record.mailbox.conversation(conversation_id)
+        rows = record.mailbox.messages(conversation_id)
         keys = keys_of(session, rt, patient_id, {r.key_id for r in rows} | {conversation.key_id})
-        files = queries.attachments_of(session, patient_id, [r.id for r in rows])
+        files = record.mailbox.attachments([r.id for r in rows])
         unread = sum(1 for r in rows if r.direction == Direction.INBOUND.value and not r.read_at)
-        trail.record(
-            session,
-            ctx,
-            Action.LIST_MESSAGES,
-            patient_id=patient_id,
-            target=conversation_id,
-            on_behalf_of=record.on_behalf_of,
-        )
         return ConversationDetail(
             queries.conversation_view(keys[conversation.key_id], conversation, unread),
             tuple(queries.message_view(keys[r.key_id], r, files, with_body=False) for r in rows),
@@ -130,27 +100,19 @@ def read_message(rt: Runtime, ctx: RequestContext, patient_id: str, message_id: 
     """Opens a message: marked read; MSG-6: a read receipt goes once if the sender asked."""
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.READ_MESSAGE)
-        message = message_of(session, ctx, record, message_id, Action.READ_MESSAGE)
+        message = record.mailbox.message(message_id)
         now = clock.now()
         if message.read_at is None:
             message.read_at = now
         if message.receipt_to and message.receipt_sent_at is None:
             _send_receipt(session, rt, ctx, record, message)
         key = key_by_id(session, rt.master_key, patient_id, message.key_id)
-        files = queries.attachments_of(session, patient_id, [message.id])
-        trail.record(
-            session,
-            ctx,
-            Action.READ_MESSAGE,
-            patient_id=patient_id,
-            target=message.id,
-            on_behalf_of=record.on_behalf_of,
-        )
+        files = record.mailbox.attachments([message.id])
         return queries.message_view(key, message, files, with_body=True)
 
 
 def _send_receipt(
-    session: Session, rt: Runtime, ctx: RequestContext, record: gate.OpenRecord, message: Message
+    session: Session, rt: Runtime, ctx: RequestContext, record: Record, message: Message
 ) -> None:
     assert message.receipt_to is not None
     patient = record.patient
@@ -211,16 +173,8 @@ def read_attachment(
 ) -> tuple[queries.AttachmentView, bytes]:
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.READ_ATTACHMENT)
-        attachment = attachment_of(session, ctx, record, message_id, attachment_id)
+        attachment = record.mailbox.attachment(message_id, attachment_id)
         key = key_by_id(session, rt.master_key, patient_id, attachment.key_id)
-        trail.record(
-            session,
-            ctx,
-            Action.READ_ATTACHMENT,
-            patient_id=patient_id,
-            target=attachment.id,
-            on_behalf_of=record.on_behalf_of,
-        )
         view = queries.AttachmentView(
             attachment.id,
             attachment.filename,
@@ -260,15 +214,13 @@ def save_attachment(
     )
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.SAVE_ATTACHMENT)
-        attachment = attachment_of(session, ctx, record, message_id, attachment_id)
+        attachment = record.mailbox.attachment(
+            message_id, attachment_id, Action.SAVE_ATTACHMENT, trace=False
+        )
         attachment.document_id = document.id
-        trail.record(
-            session,
-            ctx,
+        record.trace(
             Action.SAVE_ATTACHMENT,
-            patient_id=patient_id,
             document=trail.DocumentRef(document.id, document.version, document.sha256),
             target=attachment.id,
-            on_behalf_of=record.on_behalf_of,
         )
     return document

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import gate
+from carnet.access.record import Record
 from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
@@ -24,14 +24,7 @@ from carnet.ids import new_id
 from carnet.keys.service import current_key
 from carnet.messaging import mime, queries, store
 from carnet.messaging.delivery import MailKind, queue_mail
-from carnet.messaging.mailbox import (
-    address_of,
-    conversation_of,
-    keys_of,
-    open_space,
-    refuse,
-    view_of,
-)
+from carnet.messaging.mailbox import address_of, keys_of, open_space, refuse, view_of
 from carnet.messaging.models import Attachment, Conversation, Message
 from carnet.messaging.queries import (
     MessageView,
@@ -118,7 +111,7 @@ def _send(
     session: Session,
     rt: Runtime,
     ctx: RequestContext,
-    record: gate.OpenRecord,
+    record: Record,
     conversation: Conversation,
     draft: _Draft,
 ) -> Message:
@@ -222,13 +215,15 @@ def reply(
     files = _documents(rt, ctx, patient_id, document_ids)
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.SEND_MESSAGE)
-        conversation = conversation_of(session, ctx, record, conversation_id, Action.SEND_MESSAGE)
+        conversation = record.mailbox.conversation(
+            conversation_id, Action.SEND_MESSAGE, trace=False
+        )
         refusal = reply_refusal(
             ConversationFacts(ConversationState(conversation.state), conversation.pharmacy)
         )
         if refusal is not None:
-            refuse(session, ctx, record, Action.SEND_MESSAGE, conversation.id, refusal)
-        rows = queries.messages_of(session, patient_id, conversation_id)
+            refuse(record, Action.SEND_MESSAGE, conversation.id, refusal)
+        rows = record.mailbox.messages(conversation_id)
         parent = next(
             (r for r in reversed(rows) if r.direction == Direction.INBOUND.value),
             next((r for r in reversed(rows) if r.direction != Direction.NOTICE.value), None),
@@ -258,7 +253,7 @@ def reply(
                 files=files,
             ),
         )
-        return view_of(session, rt, message)
+        return view_of(session, rt, record, message)
 
 
 @dataclass(frozen=True)
@@ -280,13 +275,9 @@ def pharmacies_for(
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.LIST_MESSAGES)
         history = {
-            d.author_establishment_id
-            for d in gate.list_documents(session, ctx, record)
-            if d.author_establishment_id
+            d.author_establishment_id for d in record.documents.list() if d.author_establishment_id
         }
-        written = {
-            c.counterpart for c in queries.conversations_of(session, patient_id) if c.pharmacy
-        }
+        written = {c.counterpart for c in record.mailbox.conversations() if c.pharmacy}
         found = queries.pharmacies(session, history, written, search)
         return PharmacyOffer(
             tuple(found), PHARMACY_SUBJECT[0], PHARMACY_PREFILL[0], PAPER_PRESCRIPTION_REMINDER[0]
@@ -318,7 +309,7 @@ def write_to_pharmacy(
             )
         )
         if refusal is not None or entry is None:
-            refuse(session, ctx, record, Action.SEND_MESSAGE, None, refusal or ("", ""))
+            refuse(record, Action.SEND_MESSAGE, None, refusal or ("", ""))
         title = mime.clean_text(subject or PHARMACY_SUBJECT[0], 200).replace("\n", " ").strip()
         key_id, key = current_key(session, rt.master_key, patient_id)
         now = clock.now()
@@ -349,4 +340,4 @@ def write_to_pharmacy(
             conversation,
             _Draft(entry.address, entry.name, title or PHARMACY_SUBJECT[0], text, None, (), files),
         )
-        return view_of(session, rt, message)
+        return view_of(session, rt, record, message)

@@ -107,12 +107,6 @@ def _guard(session: Session, patient_id: str) -> LoginGuard:
     return guard
 
 
-def _refused() -> Unauthenticated:
-    refusal = Unauthenticated(*rules.LOGIN_REFUSED, code="login_refused")
-    refusal.keep_changes = True
-    return refusal
-
-
 def code_email(settings: Settings, to: str, code: str) -> EmailMessage:
     """No medical content, no name: the code and what to do with it."""
     message = EmailMessage()
@@ -134,37 +128,22 @@ def start_login(
     uow: UnitOfWork, settings: Settings, identifier: str, password: str, mailer: Mailer | None
 ) -> Challenge:
     """First step: INS or e-mail, and the password. On success a code leaves by e-mail (after
-    commit); without a relay, demo mode shows it on the page, anything else refuses."""
+    commit); without a relay, demo mode shows it on the page, anything else refuses. A failure
+    counts towards the lock-out and is traced, in a transaction that commits before the refusal
+    is raised."""
     now = clock.now()
     with uow.transaction() as session:
-        candidates = _candidates(session, identifier)
-        if not candidates:
-            _password_matches(None, password)
-            raise Unauthenticated(*rules.LOGIN_REFUSED, code="login_refused")
-        person = next((p for p in candidates if _password_matches(p.password_hash, password)), None)
-        target = person or candidates[0]
-        guard = _guard(session, target.id)
-        if person is None or rules.is_locked(guard.locked_until, now):
-            if not rules.is_locked(guard.locked_until, now):
-                guard.failures, guard.locked_until = rules.after_failure(guard.failures, now)
-            guard.updated_at = now
-            trail.record(
-                session,
-                _web(target.id),
-                Action.LOG_IN,
-                patient_id=target.id,
-                outcome=Outcome.DENIED,
-                detail={"step": "password", "locked": guard.locked_until is not None},
-            )
-            raise _refused()
-        guard.failures, guard.locked_until, guard.updated_at = 0, None, now
-        if mailer is None and not settings.demo:
-            raise CodeNotSent(
-                "Le code de connexion ne peut pas être envoyé (aucun relais de messagerie "
-                "configuré) : contactez l'exploitant.",
-                "The log-in code cannot be sent (no mail relay configured): contact the operator.",
-            )
-        code = new_digits(rules.CODE_DIGITS)
+        person = _password_step(session, identifier, password, now)
+    if person is None:
+        raise Unauthenticated(*rules.LOGIN_REFUSED, code="login_refused")
+    if mailer is None and not settings.demo:
+        raise CodeNotSent(
+            "Le code de connexion ne peut pas être envoyé (aucun relais de messagerie "
+            "configuré) : contactez l'exploitant.",
+            "The log-in code cannot be sent (no mail relay configured): contact the operator.",
+        )
+    code = new_digits(rules.CODE_DIGITS)
+    with uow.transaction() as session:
         challenge = LoginChallenge(
             patient_id=person.id,
             id=new_id(),
@@ -175,10 +154,8 @@ def start_login(
             used_at=None,
         )
         session.add(challenge)
-        email = person.email or ""
-        result = Challenge(
-            challenge.id, rules.masked_email(email), code if mailer is None else None
-        )
+    email = person.email or ""
+    result = Challenge(challenge.id, rules.masked_email(email), code if mailer is None else None)
     if mailer is not None:
         try:
             mailer(code_email(settings, email, code))
@@ -188,6 +165,35 @@ def start_login(
                 "The log-in code could not be sent: please try again in a moment.",
             ) from None
     return result
+
+
+def _password_step(
+    session: Session, identifier: str, password: str, now: datetime
+) -> Patient | None:
+    """The person whose password this is, unlocked; ``None`` (failure counted and traced)
+    otherwise."""
+    candidates = _candidates(session, identifier)
+    if not candidates:
+        _password_matches(None, password)
+        return None
+    person = next((p for p in candidates if _password_matches(p.password_hash, password)), None)
+    target = person or candidates[0]
+    guard = _guard(session, target.id)
+    if person is not None and not rules.is_locked(guard.locked_until, now):
+        guard.failures, guard.locked_until, guard.updated_at = 0, None, now
+        return person
+    if not rules.is_locked(guard.locked_until, now):
+        guard.failures, guard.locked_until = rules.after_failure(guard.failures, now)
+    guard.updated_at = now
+    trail.record(
+        session,
+        _web(target.id),
+        Action.LOG_IN,
+        patient_id=target.id,
+        outcome=Outcome.DENIED,
+        detail={"step": "password", "locked": guard.locked_until is not None},
+    )
+    return None
 
 
 def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession:
@@ -214,19 +220,20 @@ def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession
                 outcome=Outcome.DENIED,
                 detail={"step": "code"},
             )
-            refusal = Unauthenticated(*rules.CODE_REFUSED, code="code_refused")
-            refusal.keep_changes = True
-            raise refusal
-        challenge.used_at = now
-        opened = _open(session, challenge.patient_id, now)
-        trail.record(
-            session,
-            _web(challenge.patient_id),
-            Action.LOG_IN,
-            patient_id=challenge.patient_id,
-            detail={"second_factor": "email"},
-        )
-        return opened
+            opened = None  # the attempt counts: committed, then refused below
+        else:
+            challenge.used_at = now
+            opened = _open(session, challenge.patient_id, now)
+            trail.record(
+                session,
+                _web(challenge.patient_id),
+                Action.LOG_IN,
+                patient_id=challenge.patient_id,
+                detail={"second_factor": "email"},
+            )
+    if opened is None:
+        raise Unauthenticated(*rules.CODE_REFUSED, code="code_refused")
+    return opened
 
 
 def _open(session: Session, person_id: str, now: datetime) -> OpenedSession:

@@ -1,4 +1,7 @@
-"""Profile lifecycle rules (LC-1, LC-2, LC-4, LC-7, LC-8): pure functions, time passed in."""
+"""Profile lifecycle rules (LC-1, LC-2, LC-4): pure functions, time passed in.
+
+Who may act for a patient (LC-7, LC-8) is an access decision: ``access.rules.acts_for_patient``.
+"""
 
 from __future__ import annotations
 
@@ -51,14 +54,3 @@ def is_minor(birth_date: date, today: date) -> bool:
 def receives_data(state: ProfileState) -> bool:
     """LC-3: a created profile receives documents and messages, like an activated one."""
     return state in (ProfileState.CREATED, ProfileState.ACTIVATED)
-
-
-def representative_acts(kind: RepresentativeKind, patient_birth_date: date, today: date) -> bool:
-    """Whether this representative may act on the profile today.
-
-    LC-7: legal representatives only while the patient is a minor. LC-8: a guardian of the person
-    acts; a guardian of property only may not.
-    """
-    if kind is RepresentativeKind.LEGAL_REPRESENTATIVE:
-        return is_minor(patient_birth_date, today)
-    return kind is RepresentativeKind.GUARDIAN_OF_PERSON

@@ -355,30 +355,28 @@ def activate_profile(
             select(Patient).where(Patient.activation_code_hash == hash_code(code.strip()))
         ).scalar_one_or_none()
         now = clock.now()
-        if (
+        proven = not (
             patient is None
             or patient.activation_expires_at is None
             or patient.activation_expires_at <= now
             or patient.birth_date != birth_date
             or patient.state != ProfileState.CREATED
-        ):
-            if patient is not None:
-                trail.record(
-                    session,
-                    ctx,
-                    Action.ACTIVATE_PROFILE,
-                    patient_id=patient.id,
-                    outcome=Outcome.DENIED,
-                )
-                refused.keep_changes = True
-            raise refused
-        patient.activation_code_hash = patient.activation_expires_at = None  # single use
-        patient.state = ProfileState.ACTIVATED.value
-        patient.activated_at = patient.updated_at = now
-        patient.email = email.strip()
-        patient.password_hash = _hasher.hash(password)
-        trail.record(session, ctx, Action.ACTIVATE_PROFILE, patient_id=patient.id)
-        return patient
+        )
+        if patient is not None and not proven:
+            # The failed try is traced and committed; the refusal is raised after the commit.
+            trail.record(
+                session, ctx, Action.ACTIVATE_PROFILE, patient_id=patient.id, outcome=Outcome.DENIED
+            )
+        elif patient is not None:
+            patient.activation_code_hash = patient.activation_expires_at = None  # single use
+            patient.state = ProfileState.ACTIVATED.value
+            patient.activated_at = patient.updated_at = now
+            patient.email = email.strip()
+            patient.password_hash = _hasher.hash(password)
+            trail.record(session, ctx, Action.ACTIVATE_PROFILE, patient_id=patient.id)
+    if patient is None or not proven:
+        raise refused
+    return patient
 
 
 def patient_by_ins(session: Session, ins: str) -> Patient | None:

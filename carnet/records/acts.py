@@ -8,22 +8,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import gate
-from carnet.access.facts import RequesterKind
-from carnet.audit import trail
+from carnet.access.record import Record
+from carnet.access.rules import Purpose, Why
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
+from carnet.db.base import table_of
 from carnet.errors import Forbidden, Invalid
 from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
 from carnet.records.models import Document
 from carnet.records.rules import Act
-from carnet.records.writing import act_on, doc_ref, open_for
+from carnet.records.writing import act_on, doc_ref
 from carnet.runtime import Runtime
+
+
+def _open(
+    rt: Runtime, session: Session, ctx: RequestContext, patient_id: str, action: Action
+) -> Record:
+    return gate.open(session, rt, ctx, purpose=Purpose.READ, action=action, patient_id=patient_id)
 
 
 def _change(
@@ -37,21 +44,25 @@ def _change(
     detail: dict[str, object] | None = None,
 ) -> Document:
     with rt.transaction() as session:
-        record = open_for(session, rt, ctx, patient_id, action)
-        document = act_on(session, ctx, record, document_id, act, action)
+        record = _open(rt, session, ctx, patient_id, action)
+        document = act_on(record, document_id, act, action)
         change(document)
         document.updated_at = clock.now()
         document.meta_version += 1
-        trail.record(
-            session,
-            ctx,
-            action,
-            patient_id=patient_id,
-            document=doc_ref(document),
-            on_behalf_of=record.on_behalf_of,
-            detail=detail,
+        record.trace(
+            action, why=_actor_why(record, document), document=doc_ref(document), detail=detail
         )
         return document
+
+
+def _actor_why(record: Record, document: Document) -> Why:
+    """The rule by which the act passed (``records.rules.check_act``): the author's, the
+    patient's side's, or an administrator's at the patient's request (ACC-4)."""
+    if document.author_id == record.ctx.actor_id:
+        return Why.AUTHOR
+    if not record.is_pro:
+        return record.entry.why
+    return Why.ADMINISTRATOR
 
 
 def delete_document(
@@ -92,56 +103,44 @@ def show_to_patient(
 ) -> Document:
     """DOC-3: the author ends the invisibility to the patient; the patient is told then (DOC-2)."""
     with rt.transaction() as session:
-        record = open_for(session, rt, ctx, patient_id, Action.SHOW_TO_PATIENT)
-        document = act_on(
-            session, ctx, record, document_id, Act.SHOW_TO_PATIENT, Action.SHOW_TO_PATIENT
-        )
+        record = _open(rt, session, ctx, patient_id, Action.SHOW_TO_PATIENT)
+        document = act_on(record, document_id, Act.SHOW_TO_PATIENT, Action.SHOW_TO_PATIENT)
         if document.invisible_patient:
             document.invisible_patient = False
             document.updated_at = clock.now()
             document.meta_version += 1
             if not document.invisible_representatives:
                 enqueue(session, patient_id, Kind.DOCUMENT_ADDED, {"title": document.title})
-        trail.record(
-            session,
-            ctx,
-            Action.SHOW_TO_PATIENT,
-            patient_id=patient_id,
-            document=doc_ref(document),
-            on_behalf_of=record.on_behalf_of,
-        )
+        record.trace(Action.SHOW_TO_PATIENT, why=Why.AUTHOR, document=doc_ref(document))
         return document
 
 
 def mask_all(rt: Runtime, ctx: RequestContext, patient_id: str, masked: bool) -> int:
     """DOC-4: every document in one click (the patient's side only)."""
+    action = Action.MASK_DOCUMENT if masked else Action.UNMASK_DOCUMENT
     with rt.transaction() as session:
-        record = open_for(session, rt, ctx, patient_id, Action.MASK_DOCUMENT)
-        if record.facts.requester.kind is RequesterKind.PRO:
-            raise Forbidden(
-                "Seul le patient masque tous ses documents d'un coup.",
-                "Only the patient masks all documents at once.",
-                code="act_not_allowed",
+        record = _open(rt, session, ctx, patient_id, action)
+        if record.is_pro:
+            record.refuse(
+                action,
+                Why.ACT_NOT_ALLOWED,
+                refusal=Forbidden(
+                    "Seul le patient masque tous ses documents d'un coup.",
+                    "Only the patient masks all documents at once.",
+                    code="act_not_allowed",
+                ),
             )
-        listed = gate.list_documents(session, ctx, record, lambda d: d.masked != masked)
-        documents = session.scalars(
-            select(Document).where(
-                Document.patient_id == patient_id, Document.id.in_([d.id for d in listed])
+        ids = [d.id for d in record.documents.list(lambda d: d.masked != masked)]
+        if ids:
+            session.execute(
+                update(table_of(Document))
+                .where(Document.patient_id == patient_id, Document.id.in_(ids))
+                .values(
+                    masked=masked, meta_version=Document.meta_version + 1, updated_at=clock.now()
+                )
             )
-        ).all()
-        for d in documents:
-            d.masked = masked
-            d.meta_version += 1
-            d.updated_at = clock.now()
-        trail.record(
-            session,
-            ctx,
-            Action.MASK_DOCUMENT if masked else Action.UNMASK_DOCUMENT,
-            patient_id=patient_id,
-            on_behalf_of=record.on_behalf_of,
-            detail={"all": True, "count": len(documents)},
-        )
-        return len(documents)
+        record.trace(action, detail={"all": True, "count": len(ids)})
+        return len(ids)
 
 
 @dataclass(frozen=True)
@@ -162,8 +161,8 @@ def update_metadata(
     """Several acts in one transaction, each checked by its own rule and traced; one new
     metadata version in all."""
     with rt.transaction() as session:
-        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
-        document = gate.read_document(session, ctx, record, document_id, trace_success=False)
+        record = _open(rt, session, ctx, patient_id, Action.READ_DOCUMENT)
+        document = record.documents.get(document_id, trace=False)
         if change.invisible_patient is True and not document.invisible_patient:
             raise Invalid(
                 "Un document ne devient invisible au patient qu'au dépôt.",
@@ -200,16 +199,9 @@ def update_metadata(
         if change.deleted and document.status != "deleted":
             steps.append((Act.DELETE, Action.DELETE_DOCUMENT, _delete))
         for act, action, apply in steps:
-            act_on(session, ctx, record, document_id, act, action)
+            act_on(record, document_id, act, action)
             apply(document)
-            trail.record(
-                session,
-                ctx,
-                action,
-                patient_id=patient_id,
-                document=doc_ref(document),
-                on_behalf_of=record.on_behalf_of,
-            )
+            record.trace(action, why=_actor_why(record, document), document=doc_ref(document))
         if steps:
             document.updated_at = clock.now()
             document.meta_version += 1

@@ -14,7 +14,9 @@ from carnet.db.base import Base
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("patient_id", "unique_id", name="uq_documents_patient_unique_id"),
+        UniqueConstraint(
+            "patient_id", "author_id", "unique_id", name="uq_documents_patient_author_unique_id"
+        ),
         Index("ix_documents_patient_status", "patient_id", "status"),
         Index("ix_documents_patient_set", "patient_id", "set_id"),
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from carnet.access import gate
-from carnet.access.matrix import matrix_for
+from carnet.access.rules import Purpose
 from carnet.audit.rules import Action
 from carnet.blobs.crypto import DecryptionFailed, decrypt
 from carnet.context import RequestContext
@@ -16,7 +16,6 @@ from carnet.errors import IntegrityFailure
 from carnet.keys.service import key_by_id
 from carnet.logs import get_logger
 from carnet.records.models import AnyDocument, Document, DocumentRow
-from carnet.records.writing import open_for
 from carnet.runtime import Runtime
 
 log = get_logger(__name__)
@@ -92,24 +91,33 @@ def list_documents(
     """The documents the caller may see, with the patient's id (a pro may come by INS)."""
     flt = flt or DocumentFilter()
     with rt.transaction() as session:
-        record = gate.open_record(
+        record = gate.open(
             session,
+            rt,
             ctx,
-            matrix_for(rt.settings),
+            purpose=Purpose.READ,
+            action=Action.LIST_DOCUMENTS,
             patient_id=patient_id,
             ins=ins,
             declares_consent=declares_consent,
         )
-        documents = gate.list_documents(
-            session, ctx, record, flt.keep, statuses=flt.status, archived=flt.archived_narrowing
+        documents = record.documents.list(
+            flt.keep, statuses=flt.status, archived=flt.archived_narrowing
         )
-        return record.patient.id, documents
+        return record.patient_id, documents
 
 
 def get_document(rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str) -> Document:
     with rt.transaction() as session:
-        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
-        return gate.read_document(session, ctx, record, document_id)
+        record = gate.open(
+            session,
+            rt,
+            ctx,
+            purpose=Purpose.READ,
+            action=Action.READ_DOCUMENT,
+            patient_id=patient_id,
+        )
+        return record.documents.get(document_id)
 
 
 def read_content(
@@ -117,8 +125,15 @@ def read_content(
 ) -> tuple[Document, bytes]:
     """DOC-7: the bytes that were sent, checked against size and SHA-256 on every read."""
     with rt.transaction() as session:
-        record = open_for(session, rt, ctx, patient_id, Action.READ_DOCUMENT)
-        document = gate.read_document(session, ctx, record, document_id)
+        record = gate.open(
+            session,
+            rt,
+            ctx,
+            purpose=Purpose.READ,
+            action=Action.READ_DOCUMENT,
+            patient_id=patient_id,
+        )
+        document = record.documents.get(document_id)
         key = key_by_id(session, rt.master_key, patient_id, document.key_id)
     return document, _checked_content(rt, document, key)
 

@@ -11,11 +11,11 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import gate
-from carnet.access.facts import RequesterKind
-from carnet.access.matrix import matrix_for
+from carnet.access.record import Record
+from carnet.access.record_documents import ref_of
+from carnet.access.rules import Why
 from carnet.audit import trail
-from carnet.audit.rules import Action, Outcome
+from carnet.audit.rules import Action
 from carnet.blobs.crypto import seal
 from carnet.context import ActorKind, RequestContext
 from carnet.db.base import table_of
@@ -57,13 +57,17 @@ def uploader_of(ctx: RequestContext) -> Uploader:
 
 
 def doc_ref(d: AnyDocument) -> trail.DocumentRef:
-    return trail.DocumentRef(d.id, d.version, d.sha256)
+    return ref_of(d)
 
 
-#: Sealing and the durable write of a document's bytes run here, on another core, while the
-#: request's thread hashes the same bytes and goes on with the database. The transaction waits
-#: for the write before it commits (DOC-7: never a row without its content).
-_CONTENT_WORKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="content")
+class ContentWorkers(ThreadPoolExecutor):
+    """Sealing and the durable write of a document's bytes run here (the instance's own pool,
+    ``Runtime.state``), on another core, while the request's thread hashes the same bytes and
+    goes on with the database. The transaction waits for the write before it commits (DOC-7:
+    never a row without its content)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=8, thread_name_prefix="content")
 
 
 @dataclass(frozen=True)
@@ -91,17 +95,15 @@ def store_content(
     write)``: wait for the write before the row commits."""
     key_id, key = current_key(session, rt.master_key, patient_id)
     blob_key = f"{patient_id}/{document_id}"
-    return blob_key, key_id, _CONTENT_WORKERS.submit(_seal_and_create, rt, key, blob_key, data)
+    workers = rt.state(ContentWorkers)
+    return blob_key, key_id, workers.submit(_seal_and_create, rt, key, blob_key, data)
 
 
 _NEW_DOCUMENT = insert(table_of(Document))
 
 
 def new_row(
-    rt: Runtime,
-    session: Session,
-    ctx: RequestContext,
-    record: gate.OpenRecord,
+    record: Record,
     new: NewDocument,
     *,
     set_id: str | None = None,
@@ -109,6 +111,7 @@ def new_row(
     replaces: str | None = None,
 ) -> DocumentRow:
     """A new document (or version) and its content."""
+    rt, session, ctx = record.rt, record.session, record.ctx
     uploader = uploader_of(ctx)
     mime = check_upload(
         Upload(
@@ -186,42 +189,17 @@ def establishment_of(session: Session, ctx: RequestContext) -> str | None:
     return session.connection().execute(_ESTABLISHMENT, {"rpps": ctx.pro.rpps}).scalar()
 
 
-def act_on(
-    session: Session,
-    ctx: RequestContext,
-    record: gate.OpenRecord,
-    document_id: str,
-    act: Act,
-    action: Action,
-) -> Document:
-    """Find a document for an act (NotFound if unseen), check the act's rule, or trace the refusal."""
-    document = gate.read_document(session, ctx, record, document_id, action, trace_success=False)
-    who = record.facts.requester
+def act_on(record: Record, document_id: str, act: Act, action: Action) -> Document:
+    """Find a document for an act (refused as absent if unseen), check the act's own rule, or
+    refuse the act, traced."""
+    document = record.documents.get(document_id, action, trace=False)
     actor = Actor(
-        is_patient_side=who.kind is not RequesterKind.PRO,
-        is_author=document.author_id == ctx.actor_id,
+        is_patient_side=not record.is_pro,
+        is_author=document.author_id == record.ctx.actor_id,
         is_administrator=record.facts.relation.administrator,
     )
     try:
         check_act(act, actor)
     except Forbidden as refusal:
-        trail.record(
-            session,
-            ctx,
-            action,
-            patient_id=record.patient.id,
-            outcome=Outcome.DENIED,
-            document=doc_ref(document),
-            on_behalf_of=record.on_behalf_of,
-        )
-        refusal.keep_changes = True
-        raise
+        record.refuse(action, Why.ACT_NOT_ALLOWED, document=doc_ref(document), refusal=refusal)
     return document
-
-
-def open_for(
-    session: Session, rt: Runtime, ctx: RequestContext, patient_id: str, action: Action
-) -> gate.OpenRecord:
-    return gate.open_record(
-        session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=action
-    )

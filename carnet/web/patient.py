@@ -12,12 +12,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import space
-from carnet.access.history import PROFESSIONS, read_history
-from carnet.access.matrix import matrix_for
-from carnet.audit.queries import PAGE_SIZE, HistoryFilter
+from carnet.access.history import PAGE_SIZE, HistoryFilter
+from carnet.access.space import read_history
 from carnet.context import RequestContext
 from carnet.errors import NotFound
 from carnet.identity import portal
+from carnet.identity.labels import PROFESSIONS
 from carnet.notify.service import smtp_mailer
 from carnet.population import login
 from carnet.population.service import activate_profile
@@ -477,7 +477,7 @@ def access_page(
 ) -> Response:
     relations = space.relations(rt, ctx, patient_id)
     settings = space.settings(rt, ctx, patient_id)
-    readable = matrix_for(rt.settings).readable_types(profession, None)
+    readable = space.profession_reads(rt, profession)
     types = sorted(TYPES.values(), key=lambda t: t.label)
     return _page(
         request,

@@ -17,11 +17,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import pro as pro_cases
-from carnet.access.history import PROFESSIONS
 from carnet.auth.verify import TokenVerifier
 from carnet.context import AccessMode
 from carnet.errors import NotFound
 from carnet.identity import portal
+from carnet.identity.labels import PROFESSIONS
 from carnet.identity.traits import Sex, Traits
 from carnet.population.identity import find_ins
 from carnet.population.insi import RateLimiter

@@ -7,7 +7,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from carnet.access.history import PROFESSIONS, HistoryEntry
+from carnet.access.history import HistoryEntry
+from carnet.access.wording import why_text
+from carnet.identity.labels import PROFESSIONS
 from carnet.records.catalog import CATEGORIES, TYPES
 from carnet.records.service import AnyDocument
 
@@ -130,7 +132,7 @@ def sentence(entry: HistoryEntry, lang: str) -> str:
     """« Dr Louis Bernard, médecin, a consulté « Compte rendu » — accès en urgence : bris de
     glace, motif : … »."""
     third, second, english = VERBS.get(entry.action, (entry.action, entry.action, entry.action))
-    you = entry.actor_label == "Vous"
+    you = entry.actor_category == "you"
     who = "You" if you and lang == "en" else entry.actor_label
     if entry.profession:
         who = f"{who}, {entry.profession},"
@@ -140,7 +142,10 @@ def sentence(entry: HistoryEntry, lang: str) -> str:
         text += f" « {entry.document_title} »"
     if entry.target_label:
         text += f" {entry.target_label}"
-    if entry.mode in MODES:
+    why = why_text(entry.why, entry.reason, english=lang == "en")
+    if why:
+        text += f" — {why}"  # the rule that let it through or refused it, a reason with it
+    elif entry.mode in MODES:
         fr, en = MODES[entry.mode]
         text += f" — {en if lang == 'en' else fr}"
         if entry.reason:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import DEFAULT_MATRIX
 
-from carnet.access.matrix import DEFAULT_MATRIX, load_matrix, matrix_for, parse_matrix
+from carnet.access.matrix import MatrixSource, load_matrix, parse_matrix
 from carnet.errors import Invalid
 from carnet.records.catalog import TYPES
 from carnet.settings import Settings
@@ -76,9 +77,11 @@ def test_acc_1_only_medecins_read_medical_certificates() -> None:
 
 def test_acc_1_operator_loads_another_matrix(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    assert matrix_for(settings) is DEFAULT_MATRIX
+    source = MatrixSource()
+    assert source.current(settings).cells == DEFAULT_MATRIX.cells  # the stand-in
+    assert source.current(settings) is source.current(settings)  # read once
     (tmp_path / "habilitation.csv").write_text("# official\nprofession,specialty,34112-3\n80,,1\n")
-    assert matrix_for(settings).allows("80", None, "34112-3")
+    assert source.current(settings).allows("80", None, "34112-3")
     assert load_matrix(tmp_path / "habilitation.csv").types == {"34112-3"}
 
 

@@ -33,9 +33,11 @@ from oracle import (
 from oracle_flags import confidentiality_of
 from sqlalchemy import event as db_event
 from sqlalchemy.orm import Session
+from support import DEFAULT_MATRIX
 
 from carnet import clock
-from carnet.access import service as relations
+from carnet.access import acts as relations
+from carnet.access.acts import relation_facts
 from carnet.access.facts import (
     AccessRequest,
     DocumentFacts,
@@ -45,15 +47,16 @@ from carnet.access.facts import (
     Requester,
     RequesterKind,
 )
-from carnet.access.loading import record_facts, relation_of, settings_of
-from carnet.access.matrix import DEFAULT_MATRIX, Matrix, matrix_for
+from carnet.access.gate import matrix_of
+from carnet.access.loading import record_facts
+from carnet.access.matrix import Matrix
 from carnet.access.rules import decide
 from carnet.blobs.store import BlobMissing
 from carnet.context import AccessMode, RequestContext
 from carnet.context import AuthLevel as CarnetLevel
 from carnet.db.engine import is_sqlite, make_engine
 from carnet.db.uow import UnitOfWork
-from carnet.errors import NotFound
+from carnet.errors import LevelTooLow, NotFound
 from carnet.identity.models import Pro
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState as CarnetState
@@ -486,7 +489,7 @@ def _carnet_says(rt: Runtime, who: Asker, patient_id: str, row: Row) -> str:
         )
         assert found is not None
         assert document is not None
-        decision = decide(found[1], document, matrix_for(rt.settings))
+        decision = decide(found[1], document, matrix_of(rt))
         return f"{'ALLOW' if decision.allowed else 'DENY'} ({decision.why.value})"
 
 
@@ -551,7 +554,7 @@ def _mismatches(
         _, listed = records.list_documents(
             rt, who.ctx, patient_id, EVERY_STATUS, declares_consent=who.declares_consent
         )
-    except NotFound:
+    except (NotFound, LevelTooLow):  # ID-5: a card that may not read sees nothing
         listed = []
     seen = {d.id for d in listed}
     assert seen <= {row.id for row in rows}
@@ -619,9 +622,9 @@ def _check_listing_agrees(rt: Runtime, plan: Plan) -> None:
         relations.set_emergency(
             session, side, patient.id, samu=plan.samu, others=plan.others, masked=plan.masked
         )
-        settings_row = settings_of(session, patient.id)
         for pro, link in zip(pros, links, strict=True):
-            assert relation_of(session, patient.id, pro.rpps, settings_row) == link, (
+            found = relation_facts(session, patient.id, pro.rpps)
+            assert replace(found, formerly_authorised=False) == link, (
                 "the set-up did not leave the relation it meant to"
             )
     _set_state(rt, patient, plan.state)

@@ -10,6 +10,7 @@ from itertools import product
 from factories import add_patient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import DEFAULT_MATRIX
 
 from carnet import clock
 from carnet.access.facts import (
@@ -22,7 +23,6 @@ from carnet.access.facts import (
     RequesterKind,
 )
 from carnet.access.loading import patient_documents
-from carnet.access.matrix import DEFAULT_MATRIX
 from carnet.access.rules import EVERYTHING, Outline, decide_document, decide_record, outline
 from carnet.context import AccessMode, AuthLevel
 from carnet.ids import new_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from support import DEFAULT_MATRIX
 
 from carnet.access.facts import (
     AccessRequest,
@@ -15,7 +16,6 @@ from carnet.access.facts import (
     Requester,
     RequesterKind,
 )
-from carnet.access.matrix import DEFAULT_MATRIX
 from carnet.access.rules import Why, decide, decide_upload
 from carnet.context import AccessMode, AuthLevel
 from carnet.population.rules import ProfileState

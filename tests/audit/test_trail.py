@@ -8,9 +8,9 @@ from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from carnet.access.history import read_history
+from carnet.access.history import PAGE_SIZE, HistoryFilter
+from carnet.access.space import read_history
 from carnet.audit.models import Trace
-from carnet.audit.queries import PAGE_SIZE, HistoryFilter
 from carnet.audit.verify import verify_log
 from carnet.context import AccessMode
 from carnet.errors import NotFound

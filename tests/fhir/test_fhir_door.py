@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from factories import add_patient, add_pro
+from factories import add_patient, add_pro, new_ins
 from live_api import Api
 from test_fhir_flow import FHIR_JSON, INS_NIR, TRE_A07, document_reference, http, ids, search, valid
 
@@ -102,7 +102,18 @@ def test_id_5_cpe_publishes_but_does_not_read(api: Api) -> None:
         headers=cpe,
         params={"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"},
     )
-    assert valid(found.json())["entry"] == []
+    # A clear refusal about the card, not an empty result the software cannot explain — and
+    # the same for a patient who does not exist (it says nothing of the record).
+    assert found.status_code == 403, found.text
+    outcome = valid(found.json())
+    assert outcome["issue"][0]["code"] == "forbidden"
+    assert "CPS" in outcome["issue"][0]["diagnostics"]
+    unknown = api.client.get(
+        "/fhir/DocumentReference",
+        headers=cpe,
+        params={"patient.identifier": f"{INS_NIR}|{new_ins()}", "status": "current"},
+    )
+    assert (unknown.status_code, unknown.json()["issue"][0]["code"]) == (403, "forbidden")
 
 
 def test_patch_limits_and_effects(api: Api) -> None:

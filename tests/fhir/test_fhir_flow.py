@@ -15,7 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhirpy import SyncFHIRClient
 from live_api import Api
 
-from carnet.access import service as access_acts
+from carnet.access import acts as access_acts
 from carnet.context import AccessMode, AuthLevel
 from carnet.demo.load import pdf
 from carnet.identity.models import Pro

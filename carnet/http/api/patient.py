@@ -10,8 +10,8 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import space
-from carnet.access.history import read_history
-from carnet.audit.queries import PAGE_SIZE, HistoryFilter
+from carnet.access.history import PAGE_SIZE, HistoryFilter
+from carnet.access.space import read_history
 from carnet.http.api.schemas import (
     ArchiveIn,
     DocumentList,

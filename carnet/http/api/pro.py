@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Response
 
 from carnet.access import pro as pro_cases
 from carnet.access import space
-from carnet.access.history import read_history
-from carnet.audit.queries import PAGE_SIZE, HistoryFilter
+from carnet.access.history import PAGE_SIZE, HistoryFilter
+from carnet.access.space import read_history
 from carnet.errors import Invalid
 from carnet.http.api.schemas import (
     DocumentIn,

@@ -125,6 +125,9 @@ class HistoryEntryOut(BaseModel):
     id: str
     at: datetime
     actor_kind: str
+    #: Who acted, to the reader: you, holder, representative, pro, pro_unlisted, operator,
+    #: system, someone_without_rights.
+    actor_category: str
     actor: str
     profession: str | None
     action: str
@@ -134,6 +137,9 @@ class HistoryEntryOut(BaseModel):
     document_id: str | None
     document_title: str | None
     target: str | None
+    #: The rule that let the act through or refused it (a code), and in French.
+    why: str | None
+    why_text: str | None
 
     @staticmethod
     def of(e: HistoryEntry) -> HistoryEntryOut:
@@ -141,6 +147,7 @@ class HistoryEntryOut(BaseModel):
             id=e.id,
             at=e.at,
             actor_kind=e.actor_kind,
+            actor_category=e.actor_category,
             actor=e.actor_label,
             profession=e.profession,
             action=e.action,
@@ -150,6 +157,8 @@ class HistoryEntryOut(BaseModel):
             document_id=e.document_id,
             document_title=e.document_title,
             target=e.target_label,
+            why=e.why,
+            why_text=e.why_text,
         )
 
 

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import pro as pro_cases
-from carnet.access.history import read_history
-from carnet.audit.queries import PAGE_SIZE
+from carnet.access.history import PAGE_SIZE
+from carnet.access.space import read_history
 from carnet.errors import Invalid, NotFound, PreconditionFailed
 from carnet.http.deps import AnyCtx, ProCtx, RuntimeDep
 from carnet.http.fhir import codes, inbound, patch

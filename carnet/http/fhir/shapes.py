@@ -210,6 +210,7 @@ def audit_event(entry: HistoryEntry, patient_id: str) -> dict[str, Any]:
         "action": action,
         "recorded": instant(entry.at),
         "outcome": "0" if entry.outcome == "allowed" else "4",
+        **({"outcomeDesc": entry.why_text} if entry.why_text else {}),
         "agent": [{"who": agent_who, "requestor": True}],
         "source": {"observer": {"display": "Carnet"}},
         "entity": [
