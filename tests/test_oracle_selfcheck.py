@@ -7,7 +7,9 @@ from oracle import (
     ODocument,
     ORequest,
     OWorld,
+    oracle_authorisation_status,
     oracle_explain,
+    oracle_explain_authorisation_status,
     oracle_may_read,
 )
 
@@ -144,3 +146,71 @@ def test_lc_8_guardian_of_person_reads_guardian_of_property_does_not() -> None:
 
 def test_acc_9_third_party_reads_nothing() -> None:
     assert not oracle_may_read(WORLD, OActor(kind="third_party"), DOC, NORMAL)
+
+
+def test_acc_9_operator_reads_no_document() -> None:
+    operator = OActor(kind="operator")
+    assert not oracle_may_read(WORLD, operator, DOC, NORMAL)
+    assert "ACC-9" in oracle_explain(WORLD, operator, DOC, NORMAL)
+
+
+def test_doc_6_archived_document_reads_as_current() -> None:
+    archived = replace(DOC, status="archived")
+    assert oracle_may_read(WORLD, PATIENT, archived, NORMAL)
+    assert oracle_may_read(WORLD, PRO, archived, NORMAL)
+
+
+def test_acc_3_unblocked_pro_reads_again_only_after_new_consent() -> None:
+    unblocked = replace(STRANGER, formerly_authorised=True)
+    assert not oracle_may_read(WORLD, unblocked, DOC, NORMAL)
+    assert oracle_may_read(WORLD, replace(unblocked, declares_consent=True), DOC, NORMAL)
+
+
+def test_acc_3_td0_2_blocked_pro_is_interdit() -> None:
+    blocked = replace(PRO, blocked=True, administrator=True, medecin_traitant=True)
+    assert oracle_authorisation_status(WORLD, blocked) == "INTERDIT"
+    assert "ACC-3" in oracle_explain_authorisation_status(WORLD, blocked)
+
+
+def test_acc_2_td0_2_authorised_or_consenting_pro_is_valide() -> None:
+    assert oracle_authorisation_status(WORLD, PRO) == "VALIDE"
+    assert oracle_authorisation_status(WORLD, replace(STRANGER, declares_consent=True)) == (
+        "VALIDE"
+    )
+
+
+def test_acc_4_acc_5_td0_2_administrator_and_medecin_traitant_are_valide() -> None:
+    assert oracle_authorisation_status(WORLD, replace(STRANGER, administrator=True)) == "VALIDE"
+    assert oracle_authorisation_status(WORLD, replace(STRANGER, medecin_traitant=True)) == (
+        "VALIDE"
+    )
+
+
+def test_acc_3_td0_2_unblocked_pro_authorisation_expire() -> None:
+    unblocked = replace(STRANGER, formerly_authorised=True)
+    assert oracle_authorisation_status(WORLD, unblocked) == "EXPIRE"
+    renewed = replace(unblocked, declares_consent=True)
+    assert oracle_authorisation_status(WORLD, renewed) == "VALIDE"
+
+
+def test_acc_2_td0_2_never_authorised_pro_non_existe() -> None:
+    assert oracle_authorisation_status(WORLD, STRANGER) == "NON_EXISTE"
+
+
+def test_acc_9_td0_2_non_pros_have_no_authorisation() -> None:
+    for kind in ("patient", "legal_representative", "operator", "third_party"):
+        assert oracle_authorisation_status(WORLD, OActor(kind=kind)) == "NON_EXISTE"
+
+
+def test_lc_2_td0_2_opposed_profile_has_no_authorisation() -> None:
+    opposed = replace(WORLD, profile_state="opposed")
+    assert oracle_authorisation_status(opposed, replace(PRO, blocked=True)) == "NON_EXISTE"
+
+
+def test_lc_5_td0_2_status_ignores_closure_card_and_emergency_role() -> None:
+    closed = replace(WORLD, profile_state="closed")
+    assert oracle_authorisation_status(closed, replace(PRO, blocked=True)) == "INTERDIT"
+    assert oracle_authorisation_status(closed, PRO) == "VALIDE"
+    assert oracle_authorisation_status(WORLD, replace(PRO, level="cpe")) == "VALIDE"
+    regulator = replace(STRANGER, samu_regulator=True)
+    assert oracle_authorisation_status(WORLD, regulator) == "NON_EXISTE"
