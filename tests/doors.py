@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 import httpx
-import pytest
 from live_api import Api
 
 from carnet.demo.load import pdf
@@ -21,11 +20,6 @@ from carnet.web.deps import SESSION_COOKIE
 
 V1 = "/api/v1"
 INS_NIR = "urn:oid:1.2.250.1.213.1.4.8"
-
-
-def issue_12(finding: int) -> pytest.MarkDecorator:
-    """Issue 12's findings fail on the code it was filed against; the marker goes with the fix."""
-    return pytest.mark.xfail(strict=True, reason=f"issue 12 finding {finding}")
 
 
 def document_body(

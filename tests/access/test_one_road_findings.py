@@ -16,7 +16,6 @@ from doors import (
     document_body,
     events_text,
     fhir_id_as_the_author_sees_it,
-    issue_12,
     json_history,
     web_history,
 )
@@ -90,7 +89,6 @@ def hidden_then_deleted(api: Api, reader_is: str) -> HiddenThenDeleted:
     return HiddenThenDeleted(case.record, case.reader, hidden_id, fhir_id, title)
 
 
-@issue_12(1)
 @READERS
 def test_doc_3_deleted_invisible_document_stays_out_of_json_history(
     api: Api, reader_is: str
@@ -105,7 +103,6 @@ def test_doc_3_deleted_invisible_document_stays_out_of_json_history(
     assert "delete_document" not in {e["action"] for e in entries}
 
 
-@issue_12(1)
 @READERS
 def test_doc_3_deleted_invisible_document_stays_out_of_fhir_audit_events(
     api: Api, reader_is: str
@@ -119,7 +116,6 @@ def test_doc_3_deleted_invisible_document_stays_out_of_fhir_audit_events(
     assert "delete_document" not in body
 
 
-@issue_12(1)
 @READERS
 def test_doc_3_deleted_invisible_document_stays_out_of_web_history(
     api: Api, reader_is: str
@@ -132,7 +128,6 @@ def test_doc_3_deleted_invisible_document_stays_out_of_web_history(
     assert "a supprimé" not in page
 
 
-@issue_12(1)
 def test_acc_4_deleted_document_an_administrator_may_not_read_stays_out_of_his_history(
     api: Api,
 ) -> None:

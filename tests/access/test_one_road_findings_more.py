@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from doors import V1, audit_agents, audit_events, issue_12, json_history, web_history, web_page
+from doors import V1, audit_agents, audit_events, json_history, web_history, web_page
 from factories import add_patient, add_pro, add_representative
 from live_api import Api
 
@@ -37,7 +37,6 @@ def reads_in_history(api: Api, reader: Patient, patient_id: str) -> list[str]:
     ]
 
 
-@issue_12(3)
 def test_tr_1_patient_reading_settings_is_traced(api: Api) -> None:
     """JSON API: his settings, his pros, his notifications; one line for each read."""
     patient = add_patient(api.rt)
@@ -50,7 +49,6 @@ def test_tr_1_patient_reading_settings_is_traced(api: Api) -> None:
     assert len(reads) == 3, reads
 
 
-@issue_12(3)
 def test_tr_1_representative_reading_a_childs_settings_is_traced(api: Api) -> None:
     child = add_patient(api.rt, age=12, first_names="Léa", birth_names="DUBOIS")
     parent = add_patient(api.rt, age=44, first_names="Paul", birth_names="DUBOIS", sex="M")
@@ -64,7 +62,6 @@ def test_tr_1_representative_reading_a_childs_settings_is_traced(api: Api) -> No
     assert len(reads) == 3, reads
 
 
-@issue_12(3)
 def test_tr_1_patient_pages_of_settings_and_notifications_are_traced(api: Api) -> None:
     """The web door: « Qui voit mes données » (pros and settings) and the notifications page."""
     patient = add_patient(api.rt)
@@ -84,7 +81,7 @@ def test_tr_1_patient_pages_of_settings_and_notifications_are_traced(api: Api) -
 @pytest.mark.parametrize(
     "who",
     [
-        pytest.param("unrelated", marks=issue_12(4)),
+        "unrelated",
         "blocked",  # not a finding: a blocked pro is already refused like a missing patient
     ],
 )
@@ -115,7 +112,6 @@ def test_acc_9_block_route_does_not_reveal_patient_existence(api: Api, who: str)
 # ------------------------------------------------------------------------------------------
 
 
-@issue_12(5)
 def test_tr_1_strangers_attempts_are_not_labelled_as_the_representative(api: Api) -> None:
     """A patient with no representative; another person of the register tries his space."""
     patient = add_patient(api.rt)
@@ -169,7 +165,6 @@ def mandates(api: Api) -> tuple[Patient, dict[str, str]]:
     return holder, spaces
 
 
-@issue_12(6)
 def test_lc_7_lc_8_every_offered_space_opens(api: Api) -> None:
     """JSON: the spaces ``/me`` offers are exactly those whose documents open."""
     holder, spaces = mandates(api)
@@ -186,7 +181,6 @@ def test_lc_7_lc_8_every_offered_space_opens(api: Api) -> None:
     assert {spaces[p] for p in offered} == {spaces[p] for p in opens}
 
 
-@issue_12(6)
 def test_lc_7_lc_8_every_space_the_web_switcher_offers_opens(api: Api) -> None:
     """The web door: the links of « Mes espaces » are exactly the spaces whose pages open."""
     holder, spaces = mandates(api)
@@ -207,7 +201,6 @@ def test_lc_7_lc_8_every_space_the_web_switcher_offers_opens(api: Api) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-@issue_12(7)
 def test_tr_1_pro_unknown_to_directory_is_not_the_system(api: Api) -> None:
     """A pro with a valid card whom the directory does not (yet) list: he uploads (DOC-1), then
     tries to read. The patient sees a health professional, never « Le système »."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from doors import INS_NIR, V1, document_body, fhir_id_as_the_author_sees_it, issue_12
+from doors import INS_NIR, V1, document_body, fhir_id_as_the_author_sees_it
 from factories import add_patient, add_pro
 from live_api import Api
 
@@ -143,7 +143,6 @@ def assert_nothing_of(first: Original, answer: str) -> None:
 OUTSIDERS = pytest.mark.parametrize("who", ["blocked", "unrelated", "podiatrist"])
 
 
-@issue_12(2)
 @OUTSIDERS
 @pytest.mark.parametrize("door", ["json", "fhir-iti-105", "fhir-iti-65"])
 def test_doc_1_resend_of_an_unseen_unique_id_returns_nothing_of_the_original(
@@ -156,7 +155,6 @@ def test_doc_1_resend_of_an_unseen_unique_id_returns_nothing_of_the_original(
     assert_nothing_of(first, send(api, door, pro, first.patient, first.content, first.unique_id))
 
 
-@issue_12(2)
 @OUTSIDERS
 @pytest.mark.parametrize("door", ["json", "fhir-iti-105"])
 def test_doc_1_unique_id_conflict_does_not_confirm_an_unseen_document(

@@ -11,14 +11,12 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import product
 from typing import Literal, TypeVar, get_args
 
 from factories import PDF, add_patient, add_pro, add_representative, patient_ctx, pro_ctx
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from oracle import (
-    ActorKind,
     AuthLevel,
     Confidentiality,
     Mode,
@@ -31,6 +29,19 @@ from oracle import (
     oracle_may_read,
 )
 from oracle_flags import confidentiality_of
+from oracle_worlds import (
+    BOOLS,
+    MODES,
+    REASON,
+    REASONS,
+    TINY_MATRIX,
+    actors,
+    documents,
+    half,
+    requests,
+    to_facts,
+    worlds,
+)
 from sqlalchemy import event as db_event
 from sqlalchemy.orm import Session
 from support import DEFAULT_MATRIX
@@ -39,17 +50,10 @@ from carnet import clock
 from carnet.access import acts as relations
 from carnet.access.acts import relation_facts
 from carnet.access.facts import (
-    AccessRequest,
-    DocumentFacts,
-    PatientFacts,
-    RecordFacts,
     Relation,
-    Requester,
-    RequesterKind,
 )
 from carnet.access.gate import matrix_of
 from carnet.access.loading import record_facts
-from carnet.access.matrix import Matrix
 from carnet.access.rules import decide
 from carnet.blobs.store import BlobMissing
 from carnet.context import AccessMode, RequestContext
@@ -59,128 +63,16 @@ from carnet.db.uow import UnitOfWork
 from carnet.errors import LevelTooLow, NotFound
 from carnet.identity.models import Pro
 from carnet.population.models import Patient
-from carnet.population.rules import ProfileState as CarnetState
 from carnet.population.rules import RepresentativeKind
 from carnet.records import service as records
 from carnet.records.models import Document
 from carnet.runtime import Runtime
 
 T = TypeVar("T")
+#: What becomes of a document the worlds below build through the services.
+Fate = Literal["current", "superseded", "deleted"]
 
 # --- the pure decision ------------------------------------------------------------------------
-
-#: A matrix of one row where one type is readable and one is not: ``habilitation_allows`` maps
-#: to the choice of type code, nothing else.
-ALLOWED_TYPE, FORBIDDEN_TYPE = "TYPE-ALLOWED", "TYPE-FORBIDDEN"
-TINY_MATRIX = Matrix(
-    types=frozenset({ALLOWED_TYPE, FORBIDDEN_TYPE}),
-    cells={("10", ""): frozenset({ALLOWED_TYPE})},
-)
-ACTOR_ID, OTHER_AUTHOR_ID = "10000000001", "10000000002"
-CODES: tuple[Confidentiality, ...] = (
-    "MASQUE_PS",
-    "INVISIBLE_PATIENT",
-    "INVISIBLE_REPRESENTANTS_LEGAUX",
-)
-
-MODES: tuple[Mode, ...] = get_args(Mode)
-Fate = Literal["current", "superseded", "deleted"]
-REASON = "patient inconscient, détresse respiratoire"
-REASONS = (None, "", "  ", "\t\n", REASON)
-BOOLS = (False, True)
-
-
-def _confidentialities() -> list[frozenset[Confidentiality]]:
-    """Every combination of the TRE_A07 codes (``N`` among them); no code at all is ``N``."""
-    codes: tuple[Confidentiality, ...] = ("N", *CODES)
-    combos = [frozenset(c for i, c in enumerate(codes) if mask >> i & 1) for mask in range(16)]
-    normal: frozenset[Confidentiality] = frozenset({"N"})
-    return list(dict.fromkeys(combo or normal for combo in combos))
-
-
-# Each strategy picks one of every combination of its fields, listed simplest first so that a
-# failure shrinks towards plain values; one draw per object keeps 10,000 examples fast.
-ALL_WORLDS = [
-    OWorld(age, state, samu, others, masked)
-    for age, state, samu, others, masked in product(
-        range(101), get_args(ProfileState), BOOLS, BOOLS, BOOLS
-    )
-]
-ALL_ACTORS = [
-    OActor(kind, represents, level, regulator, authorised, consent, blocked, admin, mt)
-    for kind, represents, level, regulator, authorised, consent, blocked, admin, mt in product(
-        get_args(ActorKind), BOOLS, get_args(AuthLevel), BOOLS, BOOLS, BOOLS, BOOLS, BOOLS, BOOLS
-    )
-]
-ALL_DOCUMENTS = [
-    ODocument(confidentiality, author, allows, status)
-    for confidentiality, author, allows, status in product(
-        _confidentialities(), BOOLS, BOOLS, get_args(Fate)
-    )
-]
-ALL_REQUESTS = [ORequest(mode, reason) for mode, reason in product(MODES, REASONS)]
-
-
-def half(focus: Callable[[T], bool], everything: list[T]) -> st.SearchStrategy[T]:
-    """Half the draws where the most rules meet, half anywhere: rare combinations come up."""
-    return st.one_of(
-        st.sampled_from([x for x in everything if focus(x)]), st.sampled_from(everything)
-    )
-
-
-#: An open profile at the majority boundary; a pro who may read at all; a listed document; a
-#: request that may be granted.
-worlds = half(
-    lambda w: w.profile_state in ("created", "activated") and 16 <= w.patient_age <= 19, ALL_WORLDS
-)
-actors = half(lambda a: a.kind == "pro" and a.level != "cpe", ALL_ACTORS)
-documents = half(lambda d: d.status != "deleted", ALL_DOCUMENTS)
-requests = half(lambda r: r.mode == "normal" or bool(r.reason and r.reason.strip()), ALL_REQUESTS)
-
-
-def to_facts(
-    world: OWorld, actor: OActor, doc: ODocument, request: ORequest
-) -> tuple[RecordFacts, DocumentFacts]:
-    """The oracle's world in Carnet's facts. Every field is passed whatever the actor's kind:
-    both sides must ignore what does not concern that kind (a patient's "level")."""
-    facts = RecordFacts(
-        requester=Requester(
-            kind=RequesterKind(actor.kind),
-            actor_id=ACTOR_ID,
-            represents_patient=actor.represents_patient,
-            profession="10",
-            specialty="SM26",
-            level=CarnetLevel(actor.level),
-            samu_regulator=actor.samu_regulator,
-        ),
-        relation=Relation(
-            authorised=actor.authorised,
-            blocked=actor.blocked,
-            administrator=actor.administrator,
-            medecin_traitant=actor.medecin_traitant,
-        ),
-        patient=PatientFacts(
-            age=world.patient_age,
-            state=CarnetState(world.profile_state),
-            emergency_samu=world.emergency_samu,
-            emergency_others=world.emergency_others,
-            emergency_masked=world.emergency_masked,
-        ),
-        request=AccessRequest(
-            mode=AccessMode(request.mode),
-            reason=request.reason,
-            declares_consent=actor.declares_consent,
-        ),
-    )
-    document = DocumentFacts(
-        type_code=ALLOWED_TYPE if doc.habilitation_allows else FORBIDDEN_TYPE,
-        author_id=ACTOR_ID if doc.actor_is_author else OTHER_AUTHOR_ID,
-        masked="MASQUE_PS" in doc.confidentiality,
-        invisible_patient="INVISIBLE_PATIENT" in doc.confidentiality,
-        invisible_representatives="INVISIBLE_REPRESENTANTS_LEGAUX" in doc.confidentiality,
-        status=doc.status,
-    )
-    return facts, document
 
 
 @settings(max_examples=10_000, deadline=None)
