@@ -1,13 +1,17 @@
-"""What a use case needs from the running instance: transactions, the blob store, keys.
+"""What a use case needs from the running instance: transactions, the blob store, keys, and
+the counters of what it did (``/metrics``).
 
 Built once by a door (``carnet serve``, the CLI, a test) from the settings.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +20,8 @@ from carnet.blobs.store import BlobStore, open_store
 from carnet.db.engine import make_engine
 from carnet.db.migrate import upgrade
 from carnet.db.uow import UnitOfWork
+from carnet.logs import pseudonym
+from carnet.metrics import Metrics
 from carnet.settings import Settings
 
 
@@ -25,11 +31,25 @@ class Runtime:
     uow: UnitOfWork
     blobs: BlobStore
     master_key: bytes
+    metrics: Metrics = field(default_factory=Metrics)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self.uow.transaction() as session:
             yield session
+
+    @cached_property
+    def _log_key(self) -> bytes:
+        """The key of log pseudonyms, derived from the master key (never the key itself)."""
+        return pseudonym_key(self.master_key)
+
+    def pseudonym(self, address: str) -> str:
+        """What a log line says instead of an address (``carnet.logs.pseudonym``)."""
+        return pseudonym(self._log_key, address)
+
+
+def pseudonym_key(master_key: bytes) -> bytes:
+    return hmac.new(master_key, b"carnet log pseudonyms", hashlib.sha256).digest()
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
