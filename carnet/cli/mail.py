@@ -10,6 +10,8 @@ from carnet.relay.queue import QueuedMail
 
 def _age(delta: timedelta) -> str:
     seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
     if seconds < 3600:
         return f"{seconds // 60} min"
     if seconds < 86400:

@@ -1,6 +1,6 @@
 """``/metrics`` (Prometheus text format) and the count of HTTP requests by route and status.
 
-A request is counted under its route's template (``/api/v1/patients/{pid}/documents``), never
+A request is counted under its route's template (``/api/v1/patients/{patient_id}/documents``), never
 its path: a path may carry an id or an INS, and a label per path would grow without end. What
 matched no route counts as ``unmatched``. The counters are the runtime's (``carnet.metrics``);
 the queue sizes are measured at each scrape.

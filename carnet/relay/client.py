@@ -43,6 +43,8 @@ class RelayConfig:
         if not settings.smtp_relay:
             return None
         host, _, port = settings.smtp_relay.rpartition(":")
+        if not port.isdigit():  # no port given: SMTP's own (an IPv6 literal is written [::1]:25)
+            host, port = settings.smtp_relay, "25"
         number = int(port)
         return cls(
             host=host.strip("[]") or "127.0.0.1",

@@ -192,3 +192,17 @@ def test_mail_relay_down_is_temporary(tmp_path: Path) -> None:
     with pytest.raises(RelayError) as failed:
         _send(_config(tmp_path, {"smtp_relay": "127.0.0.1:1"}))
     assert (failed.value.stage, failed.value.permanent) == (Stage.CONNECT, False)
+
+
+@pytest.mark.parametrize(
+    ("relay", "host", "port"),
+    [
+        ("smtp.exemple.fr:587", "smtp.exemple.fr", 587),
+        ("smtp.exemple.fr", "smtp.exemple.fr", 25),
+        ("[::1]:2525", "::1", 2525),
+        (":2525", "127.0.0.1", 2525),
+    ],
+)
+def test_mail_relay_address_forms(tmp_path: Path, relay: str, host: str, port: int) -> None:
+    config = _config(tmp_path, {"smtp_relay": relay})
+    assert (config.host, config.port) == (host, port)
