@@ -85,10 +85,9 @@ def _insert_pending(session: Session) -> None:
 def smtp_mailer(settings: Settings) -> Mailer:
     """E-mails to patients (notifications, log-in codes) through ``CARNET_SMTP_RELAY``, encrypted
     as the settings say, Carnet naming itself in EHLO; raises ``RelayError``."""
-    config = RelayConfig.from_settings(settings)
-    if config is None:
+    relay = RelayConfig.from_settings(settings)
+    if relay is None:
         raise ValueError("CARNET_SMTP_RELAY is not set")
-    relay = config
 
     def send_one(message: EmailMessage) -> None:
         data = message.as_bytes(policy=email.policy.SMTP)
@@ -256,7 +255,7 @@ def _not_sent(
         "enhanced_code": enhanced_code(relay_error.text) if relay_error else None,
     }
     if given_up:
-        why = "expired" if not (relay_error and relay_error.permanent) else "refused"
+        why = "refused" if relay_error and relay_error.permanent else "expired"
         metrics.count("carnet_mail_failed_total", kind="notification", reason=why)
         log.error("notification_email_failed", **described, reason=why)
     else:
