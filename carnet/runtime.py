@@ -1,5 +1,6 @@
-"""What a use case needs from the running instance: transactions, the blob store, keys, and the
-instance's own state (caches, batchers, worker pools, the habilitation matrix).
+"""What a use case needs from the running instance: transactions, the blob store, keys, the
+counters of what it did (``/metrics``), and the instance's own state (caches, batchers, worker
+pools, the habilitation matrix).
 
 Built once by a door (``carnet serve``, the CLI, a test) from the settings. Nothing of the
 instance lives at module level: tests run many instances in one process, each with its own.
@@ -7,10 +8,13 @@ instance lives at module level: tests run many instances in one process, each wi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -22,6 +26,8 @@ from carnet.db.engine import make_engine
 from carnet.db.migrate import upgrade
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Refusal
+from carnet.logs import pseudonym
+from carnet.metrics import Metrics
 from carnet.settings import Settings
 
 T = TypeVar("T")
@@ -33,6 +39,7 @@ class Runtime:
     uow: UnitOfWork
     blobs: BlobStore
     master_key: bytes
+    metrics: Metrics = field(default_factory=Metrics)
     _state: dict[type, object] = field(default_factory=dict, init=False, repr=False)
     _state_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -60,6 +67,19 @@ class Runtime:
                 found = self._state[kind] = kind()
         assert isinstance(found, kind)
         return found
+
+    @cached_property
+    def _log_key(self) -> bytes:
+        """The key of log pseudonyms, derived from the master key (never the key itself)."""
+        return pseudonym_key(self.master_key)
+
+    def pseudonym(self, address: str) -> str:
+        """What a log line says instead of an address (``carnet.logs.pseudonym``)."""
+        return pseudonym(self._log_key, address)
+
+
+def pseudonym_key(master_key: bytes) -> bytes:
+    return hmac.new(master_key, b"carnet log pseudonyms", hashlib.sha256).digest()
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:

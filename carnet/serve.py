@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import uvicorn
 
@@ -13,6 +14,7 @@ from carnet.http.app import create_app
 from carnet.logs import configure_logging, get_logger
 from carnet.messaging.delivery import run_worker as outgoing_mail_worker
 from carnet.notify.service import deliver_pending, smtp_mailer
+from carnet.relay.client import RelayConfig
 from carnet.runtime import Runtime, build_runtime
 from carnet.settings import Settings
 from carnet.smtp.server import start_smtp
@@ -23,10 +25,18 @@ log = get_logger(__name__)
 async def outbox_worker(rt: Runtime, every_seconds: float = 2.0) -> None:
     """Delivers notifications after their acts committed; retries with back-off (notify.rules)."""
     settings = rt.settings
-    mailer = smtp_mailer(settings.smtp_relay) if settings.smtp_relay else None
+    mailer = smtp_mailer(settings) if settings.smtp_relay else None
+    give_up_after = timedelta(hours=settings.smtp_give_up_hours)
     while True:
         try:
-            await asyncio.to_thread(deliver_pending, rt.uow, mailer, settings.mail_from)
+            await asyncio.to_thread(
+                deliver_pending,
+                rt.uow,
+                mailer,
+                settings.mail_from,
+                give_up_after=give_up_after,
+                metrics=rt.metrics,
+            )
         except Exception:
             log.exception("outbox_worker_failed")
         await asyncio.sleep(every_seconds)
@@ -42,6 +52,7 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     )
+    _log_relay(settings)
     worker = asyncio.create_task(outbox_worker(rt))
     mail_worker = asyncio.create_task(outgoing_mail_worker(rt))
     smtp = await start_smtp(rt, host, smtp_port)
@@ -58,6 +69,23 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _log_relay(settings: Settings) -> None:
+    """Where mail leaves, and how it is protected, once at start (the operator's first check)."""
+    relay = RelayConfig.from_settings(settings)
+    if relay is None:
+        log.warning("mail_relay_not_configured")
+        return
+    log.info(
+        "mail_relay",
+        host=relay.host,
+        port=relay.port,
+        tls=relay.tls.value,
+        ca_file=str(relay.ca_file) if relay.ca_file else "system",
+        authenticated=relay.username is not None,
+        ehlo=relay.helo_name,
+    )
 
 
 def run(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,10 +42,34 @@ class Settings(BaseSettings):
     patient_mail_domain: str = Field(
         default="patient.mssante.fr", description="Domain of patients' mailboxes (ID-2)."
     )
-    smtp_relay: str | None = Field(default=None, description="host:port of the outgoing relay.")
+    smtp_relay: str | None = Field(
+        default=None,
+        description="host:port of the outgoing relay: patients' replies and messages to "
+        "pharmacies, read receipts, notification e-mails.",
+    )
+    smtp_relay_tls: Literal["required", "opportunistic", "implicit"] | None = Field(
+        default=None,
+        description="Encryption to the relay. required: STARTTLS, the relay's certificate "
+        "verified, nothing sent otherwise (default outside demo mode); opportunistic: STARTTLS "
+        "whenever the relay offers it (default in demo mode); implicit: TLS from the first byte "
+        "(port 465, the default there).",
+    )
+    smtp_relay_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the authorities the relay's certificate must chain to; default: "
+        "the system's store. Also checked in opportunistic mode when set.",
+    )
+    smtp_relay_username: str | None = Field(
+        default=None,
+        description="Log-in at the relay (SMTP AUTH), only ever sent over an encrypted connection.",
+    )
+    smtp_relay_password: SecretStr | None = Field(
+        default=None, description="Password of that log-in."
+    )
     smtp_hostname: str | None = Field(
         default=None,
-        description="Name the SMTP server greets with; default: the patient mail domain.",
+        description="Name the SMTP server greets with, and Carnet's name in EHLO to the relay; "
+        "default: the patient mail domain.",
     )
     smtp_max_message_bytes: int = Field(
         default=20 * 1024 * 1024,
@@ -80,8 +105,10 @@ class Settings(BaseSettings):
         default=False, description="Refuse mail commands before STARTTLS (530)."
     )
     smtp_give_up_hours: float = Field(
-        default=48,
-        description="Outgoing mail still undelivered after this long is given up; the patient is told.",
+        default=120,
+        description="Outgoing mail the relay still has not taken after this long (temporary "
+        "refusals, relay down) is given up: the patient is told in the conversation, the "
+        "operator by the log for notification e-mails. A permanent refusal (5xx) fails at once.",
     )
     mail_from: str = Field(
         default="ne-pas-repondre@carnet.localhost", description="Sender of notices."
@@ -114,6 +141,10 @@ class Settings(BaseSettings):
         default=False, description="Demo mode (one-click log-in page). Never in production."
     )
     log_level: str = Field(default="INFO", description="Log level.")
+
+    @property
+    def resolved_smtp_hostname(self) -> str:
+        return self.smtp_hostname or self.patient_mail_domain
 
     @cached_property
     def resolved_database_url(self) -> str:

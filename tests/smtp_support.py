@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import ipaddress
 import itertools
+import socket
 import ssl
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -136,14 +139,80 @@ def deliver(rt: Runtime, message: EmailMessage, sender: str, *recipients: str) -
     return delivered[0].message_id
 
 
+class Raw:
+    """An SMTP client at the byte level: what it sends is exactly what the server reads."""
+
+    def __init__(self, port: int) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buffer = b""
+        #: Every byte the server sent, in order.
+        self.transcript = b""
+        assert self.reply().startswith(b"220")
+
+    def send(self, data: bytes) -> None:
+        self.socket.sendall(data)
+
+    def reply(self) -> bytes:
+        """One whole reply (its last line has a space after the code)."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buffer:
+                chunk = self.socket.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed")
+                self.buffer += chunk
+                self.transcript += chunk
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            lines.append(line)
+            if len(line) < 4 or line[3:4] == b" ":
+                return b"\n".join(lines)
+
+    def command(self, line: bytes) -> bytes:
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """What a relay saw of one DATA: the name in EHLO, the TLS version (``None``: in clear),
+    the envelope."""
+
+    helo: str | None
+    tls: str | None
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+
+
 class Sink:
     """A real SMTP server on 127.0.0.1 keeping what it receives (the relay, the pros' servers)."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str, list[str], EmailMessage]] = []
+        self.seen: list[Seen] = []
         self.refuse_with: str | None = None
+        self.refuse_rcpt_with: str | None = None
 
-    async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_RCPT(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.refuse_rcpt_with:
+            return self.refuse_rcpt_with
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
+        self.seen.append(
+            Seen(
+                session.host_name,
+                ssl_object.version() if ssl_object else None,
+                envelope.mail_from or "",
+                tuple(envelope.rcpt_tos),
+            )
+        )
         if self.refuse_with:
             return self.refuse_with
         parsed = email.message_from_bytes(
@@ -155,15 +224,43 @@ class Sink:
 
 
 @contextmanager
-def relay_sink() -> Iterator[tuple[Sink, str]]:
+def relay_sink(
+    *,
+    starttls: bool = True,
+    implicit: bool = False,
+    trusted: bool = True,
+    cert_host: str = "127.0.0.1",
+    authenticator: Any = None,
+) -> Iterator[tuple[Sink, dict[str, Any]]]:
+    """A relay on a free port, and the settings that point Carnet at it (``with_settings(rt,
+    **relay)``). By default it offers STARTTLS and requires it before MAIL, with a certificate
+    of a test authority for 127.0.0.1 that the settings trust (``trusted=False``: they trust
+    another one; ``cert_host``: the certificate names another host); ``starttls=False``: a relay
+    in clear; ``implicit``: TLS from the first byte."""
     handler = Sink()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, f"127.0.0.1:{port}"
-    finally:
-        controller.stop()
+    with tempfile.TemporaryDirectory() as folder:
+        ca = authority(Path(folder) / "ca", "Autorité du relais de test")
+        cert, key = ca.server(Path(folder) / "relay", cert_host)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        options: dict[str, Any] = {}
+        if implicit:
+            options["ssl_context"] = context
+        elif starttls:
+            options.update(tls_context=context, require_starttls=True)
+        if authenticator is not None:
+            options.update(authenticator=authenticator, auth_require_tls=True, auth_required=True)
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+        controller.start()
+        trust = ca.cert_file if trusted else authority(Path(folder) / "other").cert_file
+        settings: dict[str, Any] = {"smtp_relay": f"127.0.0.1:{port}", "smtp_relay_ca_file": trust}
+        if implicit:
+            settings["smtp_relay_tls"] = "implicit"
+        try:
+            yield handler, settings
+        finally:
+            controller.stop()
 
 
 @contextmanager
@@ -181,6 +278,47 @@ class Authority:
     key: ec.EllipticCurvePrivateKey
     name: x509.Name
 
+    def server(self, folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+        """``(certificate, key)`` of a server at ``host`` (an IP address) that this authority
+        signed, ``localhost`` too."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = clock.now()
+        names = [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+            .issuer_name(self.name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        return self._write(folder, host, certificate, key)
+
+    def _write(
+        self,
+        folder: Path,
+        name: str,
+        certificate: x509.Certificate,
+        key: ec.EllipticCurvePrivateKey,
+    ) -> tuple[Path, Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
+        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return cert_file, key_file
+
     def client(self, folder: Path, common_name: str = "mss.exemple.fr") -> tuple[Path, Path]:
         """``(certificate, key)`` files of a client certificate this authority signed."""
         key = ec.generate_private_key(ec.SECP256R1())
@@ -195,17 +333,7 @@ class Authority:
             .not_valid_after(now + timedelta(days=30))
             .sign(self.key, hashes.SHA256())
         )
-        folder.mkdir(parents=True, exist_ok=True)
-        cert_file, key_file = folder / f"{common_name}.pem", folder / f"{common_name}.key"
-        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return cert_file, key_file
+        return self._write(folder, common_name, certificate, key)
 
 
 def authority(folder: Path, common_name: str = "Autorité MSSanté de test") -> Authority:

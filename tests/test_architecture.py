@@ -301,8 +301,16 @@ PATIENT_READ_ALLOWANCES: dict[tuple[str, str], str] = {
     " queue's worker sends what a use case queued",
     ("carnet/messaging/delivery.py", "carnet.messaging.models.Message"): "the worker records a"
     " sent message's delivery state",
-    ("carnet/messaging/delivery.py", "carnet.messaging.models.Conversation"): "the worker files"
-    " a delivery notice in its conversation",
+    ("carnet/messaging/undelivered.py", "carnet.messaging.models.Message"): "the delivery"
+    " worker finds the message a failure notice is about",
+    ("carnet/messaging/undelivered.py", "carnet.messaging.models.Conversation"): "the delivery"
+    " worker files the failure notice in its conversation",
+    ("carnet/messaging/queries.py", "carnet.messaging.models.OutgoingMail"): "the operator's"
+    " `carnet mail queue`: recipient domains and states, no content, no patient",
+    ("carnet/notify/queries.py", "carnet.notify.models.OutboxEvent"): "the operator's"
+    " `carnet mail queue` and /metrics: counts and states of notification e-mails",
+    ("carnet/notify/queries.py", "carnet.population.models.Patient"): "the operator's mail"
+    " queue shows the domain an e-mail goes to, never the address",
     ("carnet/messaging/delivery.py", "carnet.messaging.models.HostedMail"): "the worker hands a"
     " message to a mailbox hosted here",
     ("carnet/messaging/filing.py", "carnet.population.models.Patient"): "the SMTP door files"

@@ -180,7 +180,7 @@ def site_runtime(rt: Runtime) -> Iterator[tuple[Runtime, Sink]]:
     with relay_sink() as (sink, relay):
         yield (
             dataclasses.replace(
-                rt, settings=rt.settings.model_copy(update={"smtp_relay": relay, "demo": True})
+                rt, settings=rt.settings.model_copy(update={**relay, "demo": True})
             ),
             sink,
         )

@@ -24,6 +24,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(population_app, name="population")
 app.add_typer(directory_app, name="directory")
 app.add_typer(token_app, name="token")
+mail_app = typer.Typer(help="Courriel sortant / outgoing mail.", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
 matrix_app = typer.Typer(help="Matrice d'habilitation / habilitation matrix.", no_args_is_help=True)
 app.add_typer(matrix_app, name="matrix")
 
@@ -243,7 +245,7 @@ def jobs(
 ) -> None:
     """Les tâches quotidiennes : livraison des notifications en attente (les autres viendront avec
     le cycle de vie)."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from carnet import clock
     from carnet.notify.service import deliver_pending, smtp_mailer
@@ -255,8 +257,40 @@ def jobs(
         )
     settings = _settings(data_dir)
     rt = build_runtime(settings)
-    mailer = smtp_mailer(settings.smtp_relay) if settings.smtp_relay else None
-    typer.echo(f"{deliver_pending(rt.uow, mailer, settings.mail_from)} notifications livrées.")
+    mailer = smtp_mailer(settings) if settings.smtp_relay else None
+    delivered = deliver_pending(
+        rt.uow,
+        mailer,
+        settings.mail_from,
+        give_up_after=timedelta(hours=settings.smtp_give_up_hours),
+        metrics=rt.metrics,
+    )
+    typer.echo(f"{delivered} notifications livrées.")
+
+
+@mail_app.command("queue")
+def mail_queue(
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Les envois abandonnés des derniers jours.")
+    ] = False,
+    days: Annotated[int, typer.Option(help="Avec --failed : combien de jours en arrière.")] = 7,
+    limit: Annotated[int, typer.Option(help="Lignes au plus, par file.")] = 200,
+    data_dir: DataDir = None,
+) -> None:
+    """Ce qui attend le relais SMTP, et pourquoi / what waits for the SMTP relay, and why."""
+    from datetime import timedelta
+
+    from carnet import clock
+    from carnet.cli.mail import print_queue
+    from carnet.messaging.queries import outgoing_queue
+    from carnet.notify.queries import email_queue
+    from carnet.runtime import build_runtime
+
+    rt = build_runtime(_settings(data_dir))
+    since = clock.now() - timedelta(days=days) if failed else None
+    with rt.transaction() as session:
+        rows = [*outgoing_queue(session, since, limit), *email_queue(session, since, limit)]
+    print_queue(rows, failed=failed, now=clock.now(), echo=typer.echo)
 
 
 def main() -> None:  # pragma: no cover

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 import carnet
 from carnet.auth.verify import TokenVerifier
-from carnet.http import errors
+from carnet.http import errors, metrics
 from carnet.http.api import messages, patient, pro
 from carnet.http.fhir import routes as fhir_routes
 from carnet.population.insi import RateLimiter
@@ -24,6 +24,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
     app.state.verifier = verifier or TokenVerifier.from_settings(runtime.settings)
     app.state.insi_limiter = RateLimiter(runtime.settings.insi_rate_per_minute)
     errors.install(app)
+    app.add_middleware(metrics.RequestCounter)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -31,6 +32,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
             connection.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": carnet.__version__}
 
+    app.include_router(metrics.router)
     app.include_router(patient.router)
     app.include_router(pro.router)
     app.include_router(messages.router)

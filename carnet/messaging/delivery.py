@@ -1,49 +1,52 @@
-"""Mail leaving from patients' addresses: a durable queue, retries with back-off, local delivery.
+"""Mail leaving from patients' addresses: a durable, bounded queue; the relay; local delivery.
 
 A use case queues a row (with the raw message, an encrypted blob) in its own transaction; the
 worker sends after commit. Each attempt first takes a lease on the row (``next_attempt_at`` moved
 ahead, committed), then talks to the outside with no transaction open, then records the result:
 a crash mid-way sends again after the lease, with the same Message-ID (at least once; receivers
 drop duplicates by Message-ID). Mailboxes the platform hosts (the pro portal) get the mail
-locally; others through ``CARNET_SMTP_RELAY``. A delivery that fails for good comes back to the
-patient as a notice in the conversation (MSG-8).
+locally; others through ``CARNET_SMTP_RELAY``, encrypted (``carnet.relay.client``).
+
+The queue is bounded: a permanent refusal (5xx) fails the mail at once; a temporary one, or a
+relay that cannot be reached, is retried with back-off until ``CARNET_SMTP_GIVE_UP_HOURS``, then
+failed the same way. A failed message comes back to the patient as a notice in the conversation
+(MSG-8, ``messaging.undelivered``). Each deferral and failure is a log event (no address: the
+recipient's domain only) and a counter (``/metrics``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import smtplib
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.audit import trail
-from carnet.audit.rules import Action, Outcome
-from carnet.context import ActorKind, Door, RequestContext
 from carnet.db.uow import after_commit
 from carnet.errors import IntegrityFailure
 from carnet.ids import new_id
 from carnet.keys.service import key_by_id
 from carnet.logs import get_logger
 from carnet.messaging import store
-from carnet.messaging.models import Conversation, HostedMail, Message, OutgoingMail
+from carnet.messaging.models import HostedMail, Message, OutgoingMail
 from carnet.messaging.queries import directory_entry
-from carnet.messaging.rules import Direction, failure_notice, gives_up, retry_after
-from carnet.notify.rules import Kind
-from carnet.notify.service import enqueue
+from carnet.messaging.rules import Undelivered, gives_up, retry_after
+from carnet.messaging.undelivered import tell_the_patient
+from carnet.metrics import Metrics
+from carnet.relay.client import RelayConfig, RelayError, send
+from carnet.relay.rules import Stage, domain_of, enhanced_code, reverse_path
 from carnet.runtime import Runtime
 
 log = get_logger(__name__)
 
 #: How long an attempt may take before another worker (or a restart) tries again.
 LEASE = timedelta(minutes=5)
-RELAY_TIMEOUT_SECONDS = 30
 
 
 class MailKind(StrEnum):
@@ -82,6 +85,7 @@ waker = _Waker()
 
 def queue_mail(
     session: Session,
+    metrics: Metrics,
     *,
     patient_id: str,
     kind: MailKind,
@@ -109,8 +113,13 @@ def queue_mail(
         last_error=None,
     )
     session.add(row)
-    after_commit(session, waker.wake)
+    after_commit(session, partial(_queued, metrics, kind))
     return row
+
+
+def _queued(metrics: Metrics, kind: MailKind) -> None:
+    metrics.count("carnet_mail_queued_total", kind=kind.value)
+    waker.wake()
 
 
 @dataclass
@@ -126,6 +135,8 @@ class DeliveryReport:
 class _Attempt:
     patient_id: str
     id: str
+    kind: MailKind
+    number: int
     mail_from: str
     rcpt_to: str
     blob_key: str
@@ -133,31 +144,31 @@ class _Attempt:
     hosted: bool
 
 
-class Permanent(Exception):
-    """The relay refused for good (5xx), or there is nothing that could be sent."""
-
-
 def deliver_due(rt: Runtime, limit: int = 50) -> DeliveryReport:
     """Send what is due; returns what happened (the worker loops on it, tests call it)."""
     report = DeliveryReport()
+    relay = RelayConfig.from_settings(rt.settings)
     for attempt in _lease(rt, limit):
+        if attempt.hosted:
+            _deliver_locally(rt, attempt)
+            report.local += 1
+            continue
         try:
-            if attempt.hosted:
-                _deliver_locally(rt, attempt)
-                report.local += 1
-                continue
-            _relay(rt, attempt)
-        except Permanent as refused:
-            _fail(rt, attempt, str(refused))
+            tls_version = _relay(rt, relay, attempt)
+        except IntegrityFailure:
+            _fail(rt, attempt, Undelivered.DAMAGED, "stored content damaged", None)
             report.failed += 1
-        except (OSError, smtplib.SMTPException) as error:
-            if _retry_or_fail(rt, attempt, type(error).__name__):
+        except RelayError as error:
+            report.errors.append(error.reason)
+            if error.permanent:
+                _fail(rt, attempt, Undelivered.REFUSED, error.reason, error)
+                report.failed += 1
+            elif _retry_or_fail(rt, attempt, error):
                 report.retried += 1
             else:
                 report.failed += 1
-            report.errors.append(type(error).__name__)
         else:
-            _done(rt, attempt, MailState.SENT)
+            _sent(rt, attempt, tls_version)
             report.sent += 1
     return report
 
@@ -186,6 +197,8 @@ def _lease(rt: Runtime, limit: int) -> list[_Attempt]:
                 _Attempt(
                     row.patient_id,
                     row.id,
+                    MailKind(row.kind),
+                    row.attempts,
                     row.mail_from,
                     row.rcpt_to,
                     row.blob_key,
@@ -196,32 +209,14 @@ def _lease(rt: Runtime, limit: int) -> list[_Attempt]:
         return leased
 
 
-def _relay(rt: Runtime, attempt: _Attempt) -> None:
-    relay = rt.settings.smtp_relay
-    if not relay:
-        raise smtplib.SMTPServerDisconnected("no relay configured (CARNET_SMTP_RELAY)")
-    try:
-        data = store.get(rt, attempt.key, attempt.blob_key)
-    except IntegrityFailure:
-        raise Permanent("contenu stocké altéré / stored content damaged") from None
-    host, _, port = relay.rpartition(":")
-    with smtplib.SMTP(host or "127.0.0.1", int(port), timeout=RELAY_TIMEOUT_SECONDS) as smtp:
-        try:
-            smtp.sendmail(attempt.mail_from, [attempt.rcpt_to], data)
-        except smtplib.SMTPRecipientsRefused as refused:
-            code, text = next(iter(refused.recipients.values()))
-            if code >= 500:
-                raise Permanent(_reply_text(text)) from None
-            raise
-        except smtplib.SMTPResponseException as refused:
-            if refused.smtp_code >= 500:
-                raise Permanent(_reply_text(refused.smtp_error)) from None
-            raise
-
-
-def _reply_text(text: bytes | str) -> str:
-    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    return " ".join(raw.split())[:300]
+def _relay(rt: Runtime, relay: RelayConfig | None, attempt: _Attempt) -> str | None:
+    """The message handed to the relay; the TLS version it went over (``None``: in clear).
+    A read receipt goes with the null reverse-path (RFC 8098 §2.1)."""
+    if relay is None:
+        raise RelayError(Stage.CONNECT, None, "no relay configured (CARNET_SMTP_RELAY)")
+    data = store.get(rt, attempt.key, attempt.blob_key)
+    sender = reverse_path(attempt.kind is MailKind.RECEIPT, attempt.mail_from)
+    return send(relay, sender, [attempt.rcpt_to], data).tls_version
 
 
 def _deliver_locally(rt: Runtime, attempt: _Attempt) -> None:
@@ -243,13 +238,23 @@ def _deliver_locally(rt: Runtime, attempt: _Attempt) -> None:
                 )
             )
         _close(session, row, MailState.LOCAL)
+    rt.metrics.count("carnet_mail_sent_total", kind=attempt.kind.value, via="local")
 
 
-def _done(rt: Runtime, attempt: _Attempt, state: MailState) -> None:
+def _sent(rt: Runtime, attempt: _Attempt, tls_version: str | None) -> None:
     with rt.transaction() as session:
         row = session.get(OutgoingMail, (attempt.patient_id, attempt.id))
         if row is not None and row.state == MailState.QUEUED.value:
-            _close(session, row, state)
+            _close(session, row, MailState.SENT)
+    rt.metrics.count("carnet_mail_sent_total", kind=attempt.kind.value, via="relay")
+    log.info(
+        "mail_sent",
+        mail=attempt.id,
+        kind=attempt.kind.value,
+        attempt=attempt.number,
+        tls=tls_version or "none",
+        rcpt_domain=domain_of(attempt.rcpt_to),
+    )
 
 
 def _close(session: Session, row: OutgoingMail, state: MailState, error: str | None = None) -> None:
@@ -264,76 +269,55 @@ def _close(session: Session, row: OutgoingMail, state: MailState, error: str | N
             }.get(state, message.delivery)
 
 
-def _retry_or_fail(rt: Runtime, attempt: _Attempt, error: str) -> bool:
+def _retry_or_fail(rt: Runtime, attempt: _Attempt, error: RelayError) -> bool:
     """True when another attempt is scheduled, False when the delivery is given up."""
+    give_up_after = timedelta(hours=rt.settings.smtp_give_up_hours)
     with rt.transaction() as session:
         row = session.get(OutgoingMail, (attempt.patient_id, attempt.id))
         if row is None or row.state != MailState.QUEUED.value:
             return True
-        give_up_after = timedelta(hours=rt.settings.smtp_give_up_hours)
-        if not gives_up(row.created_at, clock.now(), give_up_after):
-            row.next_attempt_at = clock.now() + retry_after(row.attempts)
-            row.last_error = error
-            return True
-    _fail(rt, attempt, f"pas de réponse du serveur du destinataire ({error})")
-    return False
+        expired = gives_up(row.created_at, clock.now(), give_up_after)
+        delay = retry_after(row.attempts)
+        if not expired:
+            row.next_attempt_at = clock.now() + delay
+            row.last_error = error.reason
+    if expired:
+        _fail(rt, attempt, Undelivered.EXPIRED, error.reason, error)
+        return False
+    rt.metrics.count("carnet_mail_deferred_total", kind=attempt.kind.value)
+    log.warning(
+        "mail_deferred", **_described(attempt, error), retry_in_seconds=int(delay.total_seconds())
+    )
+    return True
 
 
-def _fail(rt: Runtime, attempt: _Attempt, reason: str) -> None:
+def _fail(
+    rt: Runtime, attempt: _Attempt, why: Undelivered, detail: str, error: RelayError | None
+) -> None:
     """The delivery is given up: the patient reads why in the conversation (MSG-8)."""
+    give_up_after = timedelta(hours=rt.settings.smtp_give_up_hours)
     with rt.transaction() as session:
         row = session.get(OutgoingMail, (attempt.patient_id, attempt.id))
         if row is None or row.state != MailState.QUEUED.value:
             return
-        _close(session, row, MailState.FAILED, reason)
-        message = session.get(Message, (row.patient_id, row.message_id)) if row.message_id else None
-        conversation = (
-            session.get(Conversation, (row.patient_id, message.conversation_id))
-            if message is not None
-            else None
-        )
-        if row.kind != MailKind.MESSAGE.value or conversation is None:
-            return
-        fr, en = failure_notice(row.rcpt_to, reason)
-        key = key_by_id(session, rt.master_key, row.patient_id, conversation.key_id)
-        notice_id, now = new_id(), clock.now()
-        session.add(
-            Message(
-                patient_id=row.patient_id,
-                id=notice_id,
-                conversation_id=conversation.id,
-                direction=Direction.NOTICE.value,
-                counterpart=row.rcpt_to,
-                rfc_message_id=f"<{notice_id}@notice.invalid>",
-                thread_references=None,
-                author_name="Mon espace santé",
-                key_id=conversation.key_id,
-                subject_sealed=store.seal(
-                    key, "Message non distribué", row.patient_id, notice_id, "subject"
-                ),
-                body_sealed=store.seal(key, f"{fr}\n\n{en}", row.patient_id, notice_id, "body"),
-                raw_blob_key=None,
-                raw_size=0,
-                raw_sha256=None,
-                fin=False,
-                receipt_to=None,
-                receipt_sent_at=None,
-                delivery=None,
-                created_at=now,
-                read_at=None,
-            )
-        )
-        conversation.last_message_at = now
-        enqueue(session, row.patient_id, Kind.MESSAGE_RECEIVED, {"who": "Mon espace santé"})
-        trail.record(
-            session,
-            RequestContext(kind=ActorKind.SYSTEM, actor_id="mssante", door=Door.JOB),
-            Action.MESSAGE_UNDELIVERABLE,
-            patient_id=row.patient_id,
-            outcome=Outcome.DENIED,
-            target=row.message_id,
-            detail={"mailbox": row.rcpt_to},
-        )
+        _close(session, row, MailState.FAILED, detail)
+        if row.kind == MailKind.MESSAGE.value:
+            tell_the_patient(session, rt, row, why, detail, give_up_after)
+    rt.metrics.count("carnet_mail_failed_total", kind=attempt.kind.value, reason=why.value)
+    log.error("mail_failed", **_described(attempt, error), reason=why.value)
+
+
+def _described(attempt: _Attempt, error: RelayError | None) -> dict[str, object]:
+    """What a log line says of an attempt: no address, no reply text (it may quote one)."""
+    return {
+        "mail": attempt.id,
+        "kind": attempt.kind.value,
+        "attempt": attempt.number,
+        "rcpt_domain": domain_of(attempt.rcpt_to),
+        "stage": error.stage.value if error else None,
+        "reply_code": error.code if error else None,
+        "enhanced_code": enhanced_code(error.text) if error else None,
+    }
 
 
 async def run_worker(rt: Runtime, every_seconds: float = 5.0) -> None:
@@ -343,9 +327,7 @@ async def run_worker(rt: Runtime, every_seconds: float = 5.0) -> None:
     while True:
         event.clear()
         try:
-            report = await asyncio.to_thread(deliver_due, rt)
-            if report.errors:
-                log.warning("outgoing_mail_errors", errors=report.errors[:10])
+            await asyncio.to_thread(deliver_due, rt)
         except Exception:
             log.exception("outgoing_mail_worker_failed")
         with contextlib.suppress(TimeoutError):

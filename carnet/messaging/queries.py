@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from carnet.context import ActorKind, Door, RequestContext
 from carnet.identity.models import Establishment, EstablishmentKind, Mailbox, MailboxKind, Pro
 from carnet.messaging import store
-from carnet.messaging.models import Attachment, Conversation, Message
+from carnet.messaging.models import Attachment, Conversation, Message, OutgoingMail
 from carnet.messaging.rules import ConversationState, Direction, PharmacyChoice, order_pharmacies
+from carnet.relay.queue import QueuedMail
+from carnet.relay.rules import domain_of
 
 #: Who writes for a structure's mailbox in the trace log, when no RPPS is behind it.
 STRUCTURE_ACTOR = "mssante"
@@ -221,4 +223,40 @@ def message_view(
             for a in attachments
             if a.message_id == row.id
         ),
+    )
+
+
+def outgoing_queue(session: Session, failed_since: datetime | None, limit: int) -> list[QueuedMail]:
+    """Patients' mail waiting for the relay, oldest first; with ``failed_since``, the mail
+    given up since then instead."""
+    query = select(OutgoingMail)
+    if failed_since is None:
+        query = query.where(OutgoingMail.state == "queued").order_by(OutgoingMail.created_at)
+    else:
+        query = query.where(
+            OutgoingMail.state == "failed", OutgoingMail.done_at >= failed_since
+        ).order_by(OutgoingMail.done_at)
+    return [
+        QueuedMail(
+            queue="outgoing",
+            kind=row.kind,
+            id=row.id,
+            rcpt_domain=domain_of(row.rcpt_to),
+            state=row.state,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            next_attempt_at=row.next_attempt_at if row.state == "queued" else None,
+            last_error=row.last_error,
+        )
+        for row in session.scalars(query.limit(limit))
+    ]
+
+
+def outgoing_waiting(session: Session) -> int:
+    """Patients' mail waiting for the relay (``/metrics``)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(OutgoingMail).where(OutgoingMail.state == "queued")
+        )
+        or 0
     )

@@ -345,9 +345,43 @@ def gives_up(first_attempt: datetime, now: datetime, give_up_after: timedelta) -
     return now - first_attempt >= give_up_after
 
 
-def failure_notice(recipient: str, reason: str) -> tuple[str, str]:
-    """What the patient reads in the conversation when his message could not be delivered."""
+class Undelivered(StrEnum):
+    """Why a message was given up (MSG-8: the patient reads it in the conversation)."""
+
+    REFUSED = "refused"
+    EXPIRED = "expired"
+    DAMAGED = "damaged"
+
+
+def failure_notice(
+    recipient: str, why: Undelivered, detail: str, give_up_after: timedelta
+) -> tuple[str, str]:
+    """What the patient reads in the conversation when his message could not be delivered:
+    refused for good (the server's reply), not accepted within the delay (the last reply), or
+    damaged in storage."""
+    delay_fr, delay_en = _delay(give_up_after)
+    fr, en = {
+        Undelivered.REFUSED: (
+            f"le serveur du destinataire l'a refusé ({detail})",
+            f"the recipient's server refused it ({detail})",
+        ),
+        Undelivered.EXPIRED: (
+            f"le serveur du destinataire ne l'a pas accepté en {delay_fr} (dernière réponse : "
+            f"{detail})",
+            f"the recipient's server did not accept it within {delay_en} (last answer: {detail})",
+        ),
+        Undelivered.DAMAGED: ("son contenu stocké est altéré", "its stored content is damaged"),
+    }[why]
     return (
-        f"Votre message n'a pas pu être distribué à {recipient}. Raison : {reason}",
-        f"Your message could not be delivered to {recipient}. Reason: {reason}",
+        f"Votre message n'a pas pu être distribué à {recipient}. Raison : {fr}.",
+        f"Your message could not be delivered to {recipient}. Reason: {en}.",
     )
+
+
+def _delay(delay: timedelta) -> tuple[str, str]:
+    hours = delay / timedelta(hours=1)
+    n, fr, en = (
+        (round(hours / 24), "jour", "day") if hours >= 24 else (round(hours), "heure", "hour")
+    )
+    n = max(1, n)
+    return (f"{n} {fr}s", f"{n} {en}s") if n > 1 else (f"1 {fr}", f"1 {en}")

@@ -139,6 +139,7 @@ def _send_receipt(
     name = store.put(rt, key, patient.id, receipt_id, raw)
     queue_mail(
         session,
+        rt.metrics,
         patient_id=patient.id,
         kind=MailKind.RECEIPT,
         mail_from=address_of(rt, patient),

@@ -181,6 +181,7 @@ def _send(
     conversation.last_message_at = now
     queue_mail(
         session,
+        rt.metrics,
         patient_id=patient.id,
         kind=MailKind.MESSAGE,
         mail_from=address_of(rt, patient),

@@ -15,8 +15,15 @@ from carnet.db.base import Base
 
 
 class OutboxEvent(Base):
+    """An event to deliver: into the notification centre, and by e-mail when the patient has
+    an address (``email_state``: ``sent``, ``failed`` — refused for good or not taken in time,
+    the operator told by the log — or ``none``: nothing to send)."""
+
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+        Index("ix_outbox_email_state", "email_state", "delivered_at"),
+    )
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -27,6 +34,7 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    email_state: Mapped[str | None] = mapped_column(String(10))
 
 
 class Notification(Base):

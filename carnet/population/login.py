@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -113,13 +114,17 @@ def code_email(settings: Settings, to: str, code: str) -> EmailMessage:
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = "Votre code de connexion / Your log-in code"
-    message["Message-ID"] = f"<{new_id()}@carnet.login>"
+    message["Date"] = format_datetime(clock.now())
+    message["Message-ID"] = (
+        f"<{new_id()}@{settings.mail_from.rpartition('@')[2] or 'carnet.login'}>"
+    )
     minutes = int(rules.CODE_LIFETIME.total_seconds() // 60)
     message.set_content(
         f"Bonjour,\n\nVotre code de connexion à votre espace santé : {code}\n"
         f"Il est valable {minutes} minutes. Si vous n'avez pas demandé à vous connecter, "
         "ignorez ce message et changez votre mot de passe.\n\n"
-        f"Your log-in code: {code} (valid {minutes} minutes).\n"
+        f"Your log-in code: {code} (valid {minutes} minutes).\n",
+        cte="quoted-printable",
     )
     return message
 

@@ -4,13 +4,13 @@ Each check runs the synchronous use case in a thread (``asyncio.to_thread``) —
 has its answer at hand (``known_sender``, ``known_recipient``: no I/O); ``250`` after DATA
 is sent only once ``receive_message`` returned, that is once the message is durable. Replies
 carry the French text then the English one, on two lines of one multi-line reply (RFC 5321
-§4.2.1), with enhanced status codes (RFC 3463).
+§4.2.1), with enhanced status codes (RFC 3463), in ASCII unless the client negotiated SMTPUTF8
+(``smtp.replies``). Every refusal is counted (``/metrics``) and logged without an address.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -20,33 +20,34 @@ from carnet.messaging import service as messaging
 from carnet.messaging.inbound import InboundMail
 from carnet.messaging.refusals import MessageRefused, SenderRefused, Undeliverable
 from carnet.messaging.rules import RecipientProblem
+from carnet.relay.rules import domain_of
 from carnet.runtime import Runtime
+from carnet.smtp.replies import reply, temporary
 
 log = get_logger(__name__)
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
-TEMPORARY = (
-    "451-4.3.0 Erreur temporaire du serveur, réessayez plus tard.\r\n"
-    "451 4.3.0 Temporary server error, please try again later."
-)
+#: RFC 3463 for each reason a patient address receives nothing (MSG-4): a malformed INS is a bad
+#: address syntax, a closed profile a disabled mailbox, an unknown or opposed one an unknown
+#: mailbox; an address of another domain is no delivery we are authorised to make.
+_UNDELIVERABLE_CODES = {
+    RecipientProblem.INVALID: "5.1.3",
+    RecipientProblem.CLOSED: "5.2.1",
+    RecipientProblem.ABSENT: "5.1.1",
+    RecipientProblem.NOT_HERE: "5.7.1",
+}
 
 
-def reply(code: int, enhanced: str, fr: str, en: str) -> str:
-    fr, en = _UNPRINTABLE.sub(" ", fr), _UNPRINTABLE.sub(" ", en)
-    return f"{code}-{enhanced} {fr}\r\n{code} {enhanced} {en}"
-
-
-def refusal_reply(refusal: Refusal) -> str:
+def refusal_reply(refusal: Refusal, *, utf8: bool = False) -> tuple[str, str]:
+    """The reply to a refusal of the use cases, and the reason it is counted under."""
     if isinstance(refusal, Undeliverable):
-        if refusal.problem is RecipientProblem.NOT_HERE:
-            return reply(550, "5.7.1", refusal.fr, refusal.en)
-        return reply(550, "5.1.1", refusal.fr, refusal.en)
+        enhanced = _UNDELIVERABLE_CODES[refusal.problem]
+        return reply(550, enhanced, refusal.fr, refusal.en, utf8=utf8), refusal.problem.value
     if isinstance(refusal, SenderRefused):
-        return reply(550, "5.7.1", refusal.fr, refusal.en)
+        return reply(550, "5.7.1", refusal.fr, refusal.en, utf8=utf8), "sender"
     if isinstance(refusal, MessageRefused):
-        return reply(554, "5.6.0", refusal.fr, refusal.en)
+        return reply(554, "5.6.0", refusal.fr, refusal.en, utf8=utf8), "message"
     log.warning("smtp_refusal", code=refusal.code)
-    return TEMPORARY
+    return temporary(utf8=utf8), "temporary"
 
 
 def _client_certificate_verified(session: Session) -> bool:
@@ -82,7 +83,8 @@ class MssanteHandler:
                     client_certificate_verified=verified,
                 )
         except Refusal as refusal:
-            return refusal_reply(refusal)
+            answer, reason = refusal_reply(refusal, utf8=envelope.smtp_utf8)
+            return self._refused("mail", reason, answer, sender=address)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
@@ -98,17 +100,20 @@ class MssanteHandler:
         if address in envelope.rcpt_tos:
             return "250 2.1.5 OK"
         if len(envelope.rcpt_tos) >= self.rt.settings.smtp_max_recipients:
-            return reply(
+            answer = reply(
                 452,
                 "4.5.3",
                 "Trop de destinataires pour ce message.",
                 "Too many recipients for this message.",
+                utf8=envelope.smtp_utf8,
             )
+            return self._refused("rcpt", "too_many_recipients", answer, envelope.mail_from)
         try:
             if messaging.known_recipient(self.rt, address) is None:
                 await asyncio.to_thread(messaging.recipient_status, self.rt, address)
         except Refusal as refusal:
-            return refusal_reply(refusal)
+            answer, reason = refusal_reply(refusal, utf8=envelope.smtp_utf8)
+            return self._refused("rcpt", reason, answer, envelope.mail_from, rcpt=address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
@@ -124,9 +129,42 @@ class MssanteHandler:
         try:
             await asyncio.to_thread(messaging.receive_message, self.rt, mail)
         except Refusal as refusal:
-            return refusal_reply(refusal)
+            answer, reason = refusal_reply(refusal, utf8=envelope.smtp_utf8)
+            return self._refused(
+                "data", reason, answer, envelope.mail_from, recipients=len(envelope.rcpt_tos)
+            )
+        self.rt.metrics.count("carnet_smtp_messages_accepted_total")
         return "250 2.0.0 Message stored"
 
     async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd gives no session here: the reply is ASCII, whoever the client is."""
         log.error("smtp_session_error", error=type(error).__name__)
-        return TEMPORARY
+        self.rt.metrics.count("carnet_smtp_refused_total", stage="session", reason="error")
+        return temporary()
+
+    def _refused(
+        self,
+        stage: str,
+        reason: str,
+        answer: str,
+        sender: str | None,
+        *,
+        rcpt: str | None = None,
+        recipients: int | None = None,
+    ) -> str:
+        """Counted and logged, with no address in clear: the sender's domain, and keyed hashes
+        (``Runtime.pseudonym``) that let an operator follow one mailbox through the log."""
+        self.rt.metrics.count("carnet_smtp_refused_total", stage=stage, reason=reason)
+        last = answer.rpartition("\r\n")[2]
+        log.info(
+            "smtp_refused",
+            stage=stage,
+            reason=reason,
+            reply_code=int(last[:3]),
+            enhanced_code=last[4:].partition(" ")[0],
+            sender_domain=domain_of(sender) if sender else None,
+            sender=self.rt.pseudonym(sender) if sender else None,
+            rcpt=self.rt.pseudonym(rcpt) if rcpt else None,
+            recipients=recipients,
+        )
+        return answer

@@ -26,7 +26,7 @@ from carnet.settings import Settings
 from carnet.smtp.handler import MssanteHandler
 from carnet.smtp.tls import server_context
 
-IDENT = "Carnet MSSanté ESMTP"
+IDENT = "Carnet MSSante ESMTP"  # ASCII: the greeting goes to every client
 WORKER_THREADS = 32
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"

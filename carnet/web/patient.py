@@ -114,11 +114,7 @@ def login_submit(
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     settings = rt.settings
-    mailer = (
-        smtp_mailer(settings.smtp_relay, settings.smtp_hostname or settings.patient_mail_domain)
-        if settings.smtp_relay
-        else None
-    )
+    mailer = smtp_mailer(settings) if settings.smtp_relay else None
     challenge = login.start_login(rt.uow, settings, identifier, password, mailer)
     response = render(
         request,

@@ -224,12 +224,54 @@ def test_msg_9_the_prefilled_message_and_the_paper_prescription() -> None:
     assert "paper prescription" in rules.PAPER_PRESCRIPTION_REMINDER[1]
 
 
-def test_retries_back_off_then_give_up() -> None:
+def test_msg_8_retries_back_off_then_give_up() -> None:
     assert [rules.retry_after(n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
     assert rules.retry_after(50) == timedelta(hours=1)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     assert not rules.gives_up(start, start + timedelta(hours=47), timedelta(hours=48))
     assert rules.gives_up(start, start + timedelta(hours=48), timedelta(hours=48))
-    fr, en = rules.failure_notice("ph@pharmacie.fr", "550 inconnue")
-    assert "ph@pharmacie.fr" in fr
-    assert "550 inconnue" in en
+
+
+@pytest.mark.parametrize(
+    ("why", "delay", "fr_reason", "en_reason"),
+    [
+        (
+            rules.Undelivered.REFUSED,
+            timedelta(days=5),
+            "le serveur du destinataire l'a refusé (550 inconnue).",
+            "the recipient's server refused it (550 inconnue).",
+        ),
+        (
+            rules.Undelivered.EXPIRED,
+            timedelta(days=5),
+            "ne l'a pas accepté en 5 jours (dernière réponse : 550 inconnue).",
+            "did not accept it within 5 days (last answer: 550 inconnue).",
+        ),
+        (
+            rules.Undelivered.EXPIRED,
+            timedelta(hours=1),
+            "ne l'a pas accepté en 1 heure (dernière",
+            "within 1 hour (last",
+        ),
+        (
+            rules.Undelivered.EXPIRED,
+            timedelta(days=1),
+            "en 1 jour (",
+            "within 1 day (",
+        ),
+        (
+            rules.Undelivered.DAMAGED,
+            timedelta(days=5),
+            "son contenu stocké est altéré.",
+            "its stored content is damaged.",
+        ),
+    ],
+)
+def test_msg_8_the_notice_says_to_whom_and_why(
+    why: rules.Undelivered, delay: timedelta, fr_reason: str, en_reason: str
+) -> None:
+    fr, en = rules.failure_notice("ph@pharmacie.fr", why, "550 inconnue", delay)
+    assert fr.startswith("Votre message n'a pas pu être distribué à ph@pharmacie.fr. Raison : ")
+    assert en.startswith("Your message could not be delivered to ph@pharmacie.fr. Reason: ")
+    assert fr_reason in fr
+    assert en_reason in en

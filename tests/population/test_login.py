@@ -8,11 +8,13 @@ from email.message import EmailMessage
 
 import pytest
 from factories import add_patient
+from smtp_support import relay_sink, with_settings
 from web_support import PASSWORD, set_password
 
 from carnet.audit.models import Trace
 from carnet.clock import FixedClock
 from carnet.errors import Forbidden, Unauthenticated
+from carnet.notify.service import smtp_mailer
 from carnet.population import login, login_rules
 from carnet.runtime import Runtime
 
@@ -87,3 +89,20 @@ def test_lc_4_unknown_identifier_answers_like_a_wrong_password(rt: Runtime) -> N
     with pytest.raises(Unauthenticated) as refused:
         login.start_login(rt.uow, rt.settings, "nobody@example.org", PASSWORD, None)
     assert refused.value.fr == login_rules.LOGIN_REFUSED[0]
+
+
+def test_lc_4_mail_relay_tls_required_the_code_leaves_encrypted(rt: Runtime) -> None:
+    patient = add_patient(rt, email="claire@example.org")
+    set_password(rt, patient)
+    with relay_sink() as (sink, to_relay):
+        relayed = with_settings(rt, **to_relay)
+        login.start_login(
+            relayed.uow, relayed.settings, patient.ins, PASSWORD, smtp_mailer(relayed.settings)
+        )
+    [seen] = sink.seen
+    [(_, rcpt_tos, message)] = sink.received
+    assert seen.tls is not None
+    assert rcpt_tos == ["claire@example.org"]
+    assert message["Date"]
+    assert message["Message-ID"].endswith("@carnet.localhost>")
+    assert re.search(r"\b\d{6}\b", message.get_content())
