@@ -1,0 +1,192 @@
+"""Use cases of the transparency log (TR-3): the latest signed head, the log's public key,
+consistency between two sizes, and the inclusion proof of a trace for whoever may read it.
+
+Heads, the key and consistency proofs hold hashes only and are public. A trace's proof shows the
+trace itself, so it is given to who may read that patient's history, checked as the history
+checks it (``access.history``: the record opened for ``READ_HISTORY``; a pro only as the
+patient's administrator, ACC-4); a refusal answers, and is traced, like an absent trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet.access import gate
+from carnet.access.facts import RequesterKind
+from carnet.access.history import HistoryPage
+from carnet.access.matrix import matrix_for
+from carnet.audit import trail, tree
+from carnet.audit.heads import TreeHead, b64, key_id_of
+from carnet.audit.log_models import ChainSalt, LogLeaf
+from carnet.audit.models import Trace
+from carnet.audit.proofs import ConsistencyProof, InclusionProof, TraceContent
+from carnet.audit.publish import advance_log, head_at, latest_head
+from carnet.audit.rules import Action, Outcome, canonical
+from carnet.audit.signer import FileSigner, SignerKeyError, load_or_create_signer, public_key_of
+from carnet.context import RequestContext
+from carnet.errors import Invalid, NotFound
+from carnet.runtime import Runtime
+from carnet.settings import Settings
+
+
+@dataclass(frozen=True)
+class LogKey:
+    key_id: bytes
+    public_key: bytes
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "algorithm": "Ed25519",
+            "key_id": b64(self.key_id),
+            "public_key": b64(self.public_key),
+        }
+
+
+def log_signer(settings: Settings) -> FileSigner:
+    """The signing key (made on first start)."""
+    return load_or_create_signer(settings.resolved_log_key_file)
+
+
+def advance(rt: Runtime, signer: FileSigner | None = None) -> TreeHead | None:
+    """Sequence what is queued, sign a head if the tree grew, witness it (the log's job)."""
+    signer = signer or log_signer(rt.settings)
+    return advance_log(rt.uow, signer, rt.settings.resolved_witness_file)
+
+
+def _no_head() -> NotFound:
+    return NotFound(
+        "Le journal n'a pas encore de tête d'arbre signée.",
+        "The log has no signed tree head yet.",
+        code="no_tree_head",
+    )
+
+
+def current_head(rt: Runtime) -> TreeHead:
+    with rt.transaction() as session:
+        head = latest_head(session)
+    if head is None:
+        raise _no_head()
+    return head
+
+
+def log_key(settings: Settings) -> LogKey:
+    try:
+        public = public_key_of(settings.resolved_log_key_file)
+    except SignerKeyError:
+        raise _no_head() from None
+    return LogKey(key_id_of(public), public)
+
+
+def consistency(rt: Runtime, first: int, second: int) -> ConsistencyProof:
+    """RFC 9162 §2.1.4 between two sizes the log has signed a head for or passed."""
+    with rt.transaction() as session:
+        latest = latest_head(session)
+        if latest is None:
+            raise _no_head()
+        if not 1 <= first <= second <= latest.tree_size:
+            raise Invalid(
+                f"Il faut 1 ≤ first ≤ second ≤ {latest.tree_size} (la dernière tête signée).",
+                f"Need 1 <= first <= second <= {latest.tree_size} (the latest signed head).",
+                code="bad_tree_sizes",
+            )
+        path = tree.consistency_proof(session.connection(), first, second)
+        return ConsistencyProof(
+            first, second, path, head_at(session, first), head_at(session, second)
+        )
+
+
+def _pending() -> NotFound:
+    return NotFound(
+        "Cette trace n'est pas encore dans une tête d'arbre signée ; réessayez dans un instant.",
+        "This trace is not in a signed tree head yet; try again shortly.",
+        code="proof_pending",
+    )
+
+
+def trace_proof(rt: Runtime, ctx: RequestContext, patient_id: str, trace_id: str) -> InclusionProof:
+    """The inclusion proof of one trace of the patient's history, against the latest head."""
+    with rt.transaction() as session:
+        record = gate.open_record(
+            session, ctx, matrix_for(rt.settings), patient_id=patient_id, action=Action.READ_HISTORY
+        )
+        refused = record.facts.requester.kind is RequesterKind.PRO and not (
+            record.entry.allowed and record.facts.relation.administrator
+        )
+        found = None if refused else _trace(session, patient_id, trace_id)
+        if found is None:
+            trail.record(
+                session,
+                ctx,
+                Action.READ_HISTORY,
+                patient_id=patient_id,
+                outcome=Outcome.DENIED,
+                target=trace_id[:64],
+                detail={"proof": True},
+            )
+            raise gate.not_found()
+        proofs = _proofs(session, patient_id, [found])
+        if trace_id not in proofs:
+            raise _pending()
+        trail.record(
+            session,
+            ctx,
+            Action.READ_HISTORY,
+            patient_id=patient_id,
+            on_behalf_of=record.on_behalf_of,
+            target=trace_id,
+            detail={"proof": True},
+        )
+        return proofs[trace_id]
+
+
+def page_proofs(rt: Runtime, patient_id: str, page: HistoryPage) -> dict[str, InclusionProof]:
+    """Proofs of the lines of a history page ``access.history.read_history`` just gave (so
+    already checked and traced), by trace id; lines not yet in a signed head are left out."""
+    ids = [e.id for e in page.entries]
+    if not ids:
+        return {}
+    with rt.transaction() as session:
+        traces = session.scalars(
+            select(Trace).where(Trace.patient_id == patient_id, Trace.id.in_(ids))
+        ).all()
+        return _proofs(session, patient_id, traces)
+
+
+def _trace(session: Session, patient_id: str, trace_id: str) -> Trace | None:
+    return session.scalars(
+        select(Trace).where(Trace.id == trace_id, Trace.patient_id == patient_id)
+    ).first()
+
+
+def _proofs(
+    session: Session, patient_id: str, traces: Iterable[Trace]
+) -> dict[str, InclusionProof]:
+    head = latest_head(session)
+    salt = session.scalars(select(ChainSalt.salt).where(ChainSalt.patient_id == patient_id)).first()
+    traces = list(traces)
+    if head is None or salt is None or not traces:
+        return {}
+    rows = session.execute(
+        select(LogLeaf.seq, LogLeaf.idx).where(
+            LogLeaf.patient_id == patient_id,
+            LogLeaf.seq.in_([t.seq for t in traces]),
+            LogLeaf.idx < head.tree_size,
+        )
+    )
+    places: dict[int, int] = {seq: idx for seq, idx in rows}
+    paths = tree.inclusion_proofs(session.connection(), places.values(), head.tree_size)
+    return {
+        t.id: InclusionProof(
+            trace_id=t.id,
+            leaf_index=places[t.seq],
+            path=paths[places[t.seq]],
+            trace=TraceContent(canonical(trail.hashed_fields(t)), t.prev_hash, t.hash, salt),
+            head=head,
+        )
+        for t in traces
+        if t.seq in places
+    }
