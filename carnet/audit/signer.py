@@ -8,7 +8,10 @@ rewrite rows but cannot sign a head, so every head given out pins the past.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Protocol
@@ -19,7 +22,9 @@ from cryptography.hazmat.primitives.serialization import (
     NoEncryption,
     PrivateFormat,
     PublicFormat,
+    load_der_public_key,
     load_pem_private_key,
+    load_pem_public_key,
 )
 
 from carnet.blobs.local import fsync_folder, make_folders_durably, write_file_durably
@@ -84,3 +89,24 @@ def public_key_of(path: Path) -> bytes:
     if not path.is_file():
         raise SignerKeyError(f"{path}: no signing key here")
     return load_or_create_signer(path).public_key
+
+
+def read_public_key(path: Path) -> bytes:
+    """A public key given to a verifier, as SubjectPublicKeyInfo (DER): the JSON of
+    ``GET /api/v1/transparency/key``, a PEM public key, or the instance's own key file."""
+    data = path.read_bytes()
+    try:
+        if data.lstrip().startswith(b"{"):
+            key = json.loads(data)["public_key"]
+            if not isinstance(key, str):
+                raise ValueError("public_key is not text")
+            der = base64.b64decode(key, validate=True)
+            load_der_public_key(der)
+            return der
+        if b"PRIVATE KEY" in data:
+            return public_key_of(path)
+        return load_pem_public_key(data).public_bytes(
+            Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise SignerKeyError(f"{path}: not a public key ({error})") from error
