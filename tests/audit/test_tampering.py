@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from factories import add_patient, add_pro, pro_ctx, upload
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 from support import PG_URL
@@ -86,10 +86,17 @@ def _rechain(connection: Connection, patient_id: str) -> None:
         session.flush()
         last = traces[-1] if traces else None
     if last is not None:
-        connection.exec_driver_sql(
-            "UPDATE trace_heads SET seq = %s, hash = '%s' WHERE patient_id = '%s'"
-            % (last.seq, last.hash, patient_id)
+        _sql(
+            connection,
+            "UPDATE trace_heads SET seq = :seq, hash = :hash WHERE patient_id = :victim",
+            seq=last.seq,
+            hash=last.hash,
+            victim=patient_id,
         )
+
+
+def _sql(connection: Connection, statement: str, **params: object) -> None:
+    connection.execute(text(statement), params)
 
 
 def _rebuild_log(connection: Connection) -> None:
@@ -122,8 +129,10 @@ def test_tr_3_tampering_1_edit_and_rechain_is_detected(
 ) -> None:
     victim, kept = _logged(rt, signer, tmp_path)
     with _attacker(rt) as connection:
-        connection.exec_driver_sql(
-            f"UPDATE traces SET outcome = 'denied' WHERE patient_id = '{victim}' AND seq = 2"
+        _sql(
+            connection,
+            "UPDATE traces SET outcome = 'denied' WHERE patient_id = :victim AND seq = 2",
+            victim=victim,
         )
         _rechain(connection, victim)
         if rebuild:
@@ -140,7 +149,7 @@ def test_tr_3_tampering_2_cut_tail_and_move_head_back_is_detected(
 ) -> None:
     victim, kept = _logged(rt, signer, tmp_path)
     with _attacker(rt) as connection:
-        connection.exec_driver_sql(f"DELETE FROM traces WHERE patient_id = '{victim}' AND seq > 2")
+        _sql(connection, "DELETE FROM traces WHERE patient_id = :victim AND seq > 2", victim=victim)
         _rechain(connection, victim)
         if rebuild:
             _rebuild_log(connection)
@@ -154,9 +163,9 @@ def test_tr_3_tampering_3_delete_a_whole_chain_is_detected(
 ) -> None:
     victim, kept = _logged(rt, signer, tmp_path)
     with _attacker(rt) as connection:
-        connection.exec_driver_sql(f"DELETE FROM traces WHERE patient_id = '{victim}'")
+        _sql(connection, "DELETE FROM traces WHERE patient_id = :victim", victim=victim)
         if rebuild:
-            connection.exec_driver_sql(f"DELETE FROM trace_heads WHERE patient_id = '{victim}'")
+            _sql(connection, "DELETE FROM trace_heads WHERE patient_id = :victim", victim=victim)
             _rebuild_log(connection)
     problem = _detected(rt, signer, kept)
     assert problem.startswith("given head: the log" if rebuild else "missing chain")
@@ -167,8 +176,8 @@ def test_tr_3_a_head_without_its_chain_is_reported(rt: Runtime, signer: FileSign
     patient, pro = add_patient(rt), add_pro(rt)
     upload(rt, pro_ctx(pro), patient)
     with _attacker(rt) as connection:
-        connection.exec_driver_sql(f"DELETE FROM traces WHERE patient_id = '{patient.id}'")
-        connection.exec_driver_sql(f"DELETE FROM log_queue WHERE patient_id = '{patient.id}'")
+        _sql(connection, "DELETE FROM traces WHERE patient_id = :victim", victim=patient.id)
+        _sql(connection, "DELETE FROM log_queue WHERE patient_id = :victim", victim=patient.id)
     with rt.transaction() as session:
         breach = verify_log(session).breach
     assert breach is not None
@@ -184,17 +193,22 @@ def test_tr_3_tampering_4_sqlite_insert_or_replace_is_refused_then_detected(
         "INSERT OR REPLACE INTO traces SELECT patient_id, seq, id, at, actor_kind, actor_id, "
         "actor_profession, on_behalf_of, action, 'denied', mode, reason, door, request_id, "
         "document_id, document_version, document_sha256, target, detail, prev_hash, hash "
-        f"FROM traces WHERE patient_id = '{victim}' AND seq = 2"
+        "FROM traces WHERE patient_id = :victim AND seq = 2"
     )
     for statement in (copy, copy.replace("INSERT OR REPLACE", "REPLACE")):
         with pytest.raises(DatabaseError, match="append-only"), rt.uow.engine.begin() as c:
-            c.exec_driver_sql(statement)
+            _sql(c, statement, victim=victim)
     with pytest.raises(DatabaseError, match="only move forward"), rt.uow.engine.begin() as c:
-        c.exec_driver_sql(f"INSERT OR REPLACE INTO trace_heads VALUES ('{victim}', 1, '{GENESIS}')")
+        _sql(
+            c,
+            "INSERT OR REPLACE INTO trace_heads VALUES (:victim, 1, :genesis)",
+            victim=victim,
+            genesis=GENESIS,
+        )
     with pytest.raises(DatabaseError, match="append-only"), rt.uow.engine.begin() as c:
         c.exec_driver_sql("REPLACE INTO tree_heads SELECT * FROM tree_heads")
     with _attacker(rt) as connection:  # the file's holder drops the triggers, then replaces
-        connection.exec_driver_sql(copy)
+        _sql(connection, copy, victim=victim)
         _rechain(connection, victim)
     assert _detected(rt, signer, kept) == "altered entry (leaf)"
 
@@ -209,8 +223,10 @@ def test_tr_3_tampering_5_postgresql_disable_trigger_as_owner_is_detected(
         connection.exec_driver_sql(f'SET LOCAL ROLE "{owner}"')
         for table in ("traces", "trace_heads", "log_leaves", "log_nodes", "tree_heads"):
             connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
-        connection.exec_driver_sql(
-            f"UPDATE traces SET outcome = 'denied' WHERE patient_id = '{victim}' AND seq = 2"
+        _sql(
+            connection,
+            "UPDATE traces SET outcome = 'denied' WHERE patient_id = :victim AND seq = 2",
+            victim=victim,
         )
         _rechain(connection, victim)
         _rebuild_log(connection)
@@ -225,8 +241,10 @@ def test_tr_3_tampering_6_postgresql_replication_role_is_detected(
 ) -> None:
     victim, kept = _logged(rt, signer, tmp_path)
     with _attacker(rt) as connection:  # SET session_replication_role = replica, as superuser
-        connection.exec_driver_sql(
-            f"UPDATE traces SET reason = 'rewritten' WHERE patient_id = '{victim}' AND seq = 1"
+        _sql(
+            connection,
+            "UPDATE traces SET reason = 'rewritten' WHERE patient_id = :victim AND seq = 1",
+            victim=victim,
         )
         _rechain(connection, victim)
         _rebuild_log(connection)
