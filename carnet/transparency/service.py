@@ -190,3 +190,21 @@ def _proofs(
         for t in traces
         if t.seq in places
     }
+
+
+def page_verification(rt: Runtime, patient_id: str, page: HistoryPage) -> dict[str, object]:
+    """What the history page's script checks (``web/static/transparency.js``): the head the
+    page's proofs are against, and each line's proof in the page's order (``None`` when the
+    line is not yet in a signed head)."""
+    proofs = page_proofs(rt, patient_id, page)
+    head = next(iter(proofs.values())).head if proofs else None
+    if head is None:
+        with rt.transaction() as session:
+            head = latest_head(session)
+    return {
+        "head": head.to_json() if head else None,
+        "lines": [
+            {"trace_id": e.id, "proof": proofs[e.id].to_json() if e.id in proofs else None}
+            for e in page.entries
+        ],
+    }
