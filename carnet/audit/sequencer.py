@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -109,3 +109,15 @@ def chain_salts(connection: Connection, chains: Iterable[str]) -> dict[str, byte
 
 def forgotten_salt(patient_id: str) -> bytes:
     return hashlib.sha256(b"carnet/forgotten-salt/" + patient_id.encode()).digest()
+
+
+def forget_salt(session: Session, patient_id: str) -> bool:
+    """LC-5: when a patient's data is destroyed, his chain's salt goes with it. His leaves stay
+    in the tree, which stays whole and verifiable; nothing can tie them to content any more,
+    and ``verify-log`` no longer expects his traces. Whether it forgot a salt."""
+    result = session.execute(
+        update(table_of(ChainSalt))
+        .where(ChainSalt.patient_id == patient_id, ChainSalt.salt.is_not(None))
+        .values(salt=None, destroyed_at=clock.now())
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -24,7 +24,6 @@ from carnet.audit.log_models import STRIDE, ChainSalt, LogLeaf, LogNode, LogQueu
 from carnet.audit.models import Trace, TraceHead
 from carnet.audit.publish import head_of
 from carnet.audit.rules import GENESIS, entry_hash, trace_leaf
-from carnet.audit.sequencer import forgotten_salt
 from carnet.audit.trail import hashed_fields
 from carnet.audit.tree import LogIncomplete, log_size, root_at
 
@@ -132,19 +131,28 @@ class _Walk:
             return Breach(*where, "altered entry")
         if leaf is None and queued is None:
             return Breach(*where, "not in the log")
-        if leaf is not None:
-            key = forgotten_salt(trace.patient_id) if destroyed else salt
-            if key is None or merkle.leaf_hash(trace_leaf(key, trace.hash)) != leaf:
-                return Breach(*where, "altered entry (leaf)")
+        # A forgotten salt (LC-5) ties a leaf to nothing: there is nothing left to compare.
+        if (
+            leaf is not None
+            and not destroyed
+            and (salt is None or merkle.leaf_hash(trace_leaf(salt, trace.hash)) != leaf)
+        ):
+            return Breach(*where, "altered entry (leaf)")
         self.expected_prev, self.expected_seq = trace.hash, trace.seq + 1
         return None
 
 
 def _headless(session: Session) -> Breach | None:
-    """A chain's head whose chain has no entry left: the chain was removed."""
+    """A chain's head whose chain has no entry left: the chain was removed (unless its data
+    was destroyed under LC-5, its salt forgotten)."""
     row = session.execute(
         select(TraceHead.patient_id)
-        .where(~exists().where(Trace.patient_id == TraceHead.patient_id))
+        .where(
+            ~exists().where(Trace.patient_id == TraceHead.patient_id),
+            ~exists().where(
+                ChainSalt.patient_id == TraceHead.patient_id, ChainSalt.destroyed_at.is_not(None)
+            ),
+        )
         .order_by(TraceHead.patient_id)
         .limit(1)
     ).first()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from factories import add_patient, add_pro, pro_ctx, upload
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from carnet.audit import merkle, trail, tree
 from carnet.audit.heads import TreeHead, key_id_of
@@ -17,8 +17,9 @@ from carnet.audit.log_models import ChainSalt, LogLeaf, LogQueue
 from carnet.audit.models import Trace
 from carnet.audit.publish import advance_log, latest_head, sign_head
 from carnet.audit.rules import Action, trace_leaf
-from carnet.audit.sequencer import sequence_batch
+from carnet.audit.sequencer import forget_salt, sequence_batch
 from carnet.audit.signer import FileSigner, SignerKeyError, load_or_create_signer, public_key_of
+from carnet.audit.verify import verify_log
 from carnet.runtime import Runtime
 
 
@@ -147,3 +148,37 @@ def test_tr_3_stored_tree_gives_proofs_that_verify(
             )
         with pytest.raises(tree.LogIncomplete):
             tree.root_at(connection, size + 1)
+
+
+def test_tr_3_lc_5_destroyed_data_keeps_the_tree_verifiable(
+    rt: Runtime, signer: FileSigner, tmp_path: Path
+) -> None:
+    """LC-5: the salt is forgotten and the traces go; the leaves stay, so every head given out
+    before still checks, and so do the other patients' proofs."""
+    pro, gone, kept = add_pro(rt), add_patient(rt), add_patient(rt)
+    for patient in (gone, kept, gone):
+        upload(rt, pro_ctx(pro), patient)
+    before = advance_log(rt.uow, signer, tmp_path / "heads.jsonl")
+    assert before is not None
+    with rt.transaction() as session:
+        assert forget_salt(session, gone.id)
+        assert not forget_salt(session, gone.id)
+    with rt.uow.engine.begin() as connection:  # the purge (the lifecycle's, as the owner)
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("DROP TRIGGER traces_no_delete")
+        else:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        connection.execute(text("DELETE FROM traces WHERE patient_id = :p"), {"p": gone.id})
+    upload(rt, pro_ctx(pro), kept)
+    after = advance_log(rt.uow, signer, tmp_path / "heads.jsonl")
+    assert after is not None
+    with rt.transaction() as session:
+        connection = session.connection()
+        assert verify_log(session, public_key=signer.public_key, against=before).breach is None
+        path = tree.consistency_proof(connection, before.tree_size, after.tree_size)
+        assert merkle.verify_consistency(
+            before.tree_size, after.tree_size, before.root_hash, after.root_hash, path
+        )
+        salt = session.scalars(select(ChainSalt).where(ChainSalt.patient_id == gone.id)).one()
+        assert salt.salt is None
+        assert salt.destroyed_at is not None

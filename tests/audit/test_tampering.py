@@ -69,7 +69,7 @@ def _attacker(rt: Runtime) -> Iterator[Connection]:
             for name in list(triggers):
                 connection.exec_driver_sql(f"DROP TRIGGER {name}")
         else:
-            connection.exec_driver_sql("SET session_replication_role = replica")
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         yield connection
 
 

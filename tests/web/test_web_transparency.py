@@ -61,7 +61,7 @@ def test_tr_3_history_page_says_what_failed(site: Site) -> None:
             connection.exec_driver_sql("DROP TRIGGER traces_no_update")
             connection.exec_driver_sql("DROP TRIGGER trace_heads_forward")
         else:
-            connection.exec_driver_sql("SET session_replication_role = replica")
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         connection.execute(
             text("UPDATE traces SET mode = 'bris-de-glace' WHERE patient_id = :p AND seq = 1"),
             {"p": patient.id},
