@@ -120,6 +120,7 @@ def advance_log(uow: UnitOfWork, signer: Signer, witness: Path) -> TreeHead | No
             break
     with uow.transaction() as session:
         head = sign_head(session, signer)
-    with uow.transaction() as session:
-        witness_heads(session, witness)
+    if head is not None:  # heads a failed write missed go out with the next one
+        with uow.transaction() as session:
+            witness_heads(session, witness)
     return head
