@@ -1,6 +1,7 @@
 """Every table, imported once so the metadata is whole (Alembic, tests)."""
 
 from carnet.access.models import AccessSettings, CareRelation
+from carnet.audit.log_models import ChainSalt, LogLeaf, LogNode, LogQueue, SignedHead
 from carnet.audit.models import Trace, TraceHead
 from carnet.db.base import Base
 from carnet.identity.models import Establishment, Mailbox, Pro, ProEstablishment
@@ -17,11 +18,15 @@ __all__ = [
     "Attachment",
     "Base",
     "CareRelation",
+    "ChainSalt",
     "Conversation",
     "Document",
     "Establishment",
     "HostedMail",
     "InsQualification",
+    "LogLeaf",
+    "LogNode",
+    "LogQueue",
     "LoginChallenge",
     "LoginGuard",
     "Mailbox",
@@ -36,6 +41,7 @@ __all__ = [
     "ProEstablishment",
     "ProSession",
     "Representative",
+    "SignedHead",
     "Trace",
     "TraceHead",
     "WebSession",

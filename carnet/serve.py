@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import uvicorn
 
+from carnet.audit.signer import FileSigner
+from carnet.db.roles import privileged_login
 from carnet.demo.guide import print_guide
 from carnet.demo.load import is_empty, load_demo
 from carnet.http.app import create_app
@@ -18,6 +20,7 @@ from carnet.relay.client import RelayConfig
 from carnet.runtime import Runtime, build_runtime
 from carnet.settings import Settings
 from carnet.smtp.server import start_smtp
+from carnet.transparency import service as transparency
 
 log = get_logger(__name__)
 
@@ -42,9 +45,39 @@ async def outbox_worker(rt: Runtime, every_seconds: float = 2.0) -> None:
         await asyncio.sleep(every_seconds)
 
 
+async def log_worker(rt: Runtime, signer: FileSigner) -> None:
+    """The transparency log's job (TR-3): sequences new traces and signs a head, in batches, so
+    that no request waits on the log; each new head goes to the witness file."""
+    while True:
+        try:
+            await asyncio.to_thread(transparency.advance, rt, signer)
+        except Exception:
+            log.exception("log_worker_failed")
+        await asyncio.sleep(rt.settings.log_interval_seconds)
+
+
+class PrivilegedLogin(SystemExit):
+    """``carnet serve`` connected as a database owner or superuser, without ``--allow-owner``."""
+
+
+def refuse_privileged_login(rt: Runtime) -> None:
+    """TR-3: a server that may alter the trace tables could also silence their defences."""
+    reason = privileged_login(rt.uow.engine)
+    if reason and not rt.settings.allow_owner:
+        raise PrivilegedLogin(
+            f"Refus de servir connecté en {'superutilisateur' if reason == 'superuser' else 'propriétaire'}"
+            " de la base : connectez-vous avec un utilisateur du rôle applicatif (carnet db roles"
+            " --app-login NOM), ou --allow-owner pour un essai. / Refusing to serve as the"
+            f" database's {reason}: log in as a member of the application role (carnet db roles"
+            " --app-login NAME), or pass --allow-owner for a trial."
+        )
+
+
 async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:
     configure_logging(settings.log_level)
     rt = await asyncio.to_thread(build_runtime, settings)
+    refuse_privileged_login(rt)
+    signer = await asyncio.to_thread(transparency.log_signer, settings)
     if settings.demo and await asyncio.to_thread(is_empty, rt):
         result = await asyncio.to_thread(load_demo, rt)
         print_guide(result, print)
@@ -55,6 +88,7 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
     _log_relay(settings)
     worker = asyncio.create_task(outbox_worker(rt))
     mail_worker = asyncio.create_task(outgoing_mail_worker(rt))
+    transparency_worker = asyncio.create_task(log_worker(rt, signer))
     smtp = await start_smtp(rt, host, smtp_port)
     print(
         f"Carnet écoute sur / listening on http://{host}:{port}/  (santé : /healthz, API : /docs)",
@@ -65,7 +99,7 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
         await server.serve()
     finally:
         await smtp.stop()
-        for task in (worker, mail_worker):
+        for task in (worker, mail_worker, transparency_worker):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

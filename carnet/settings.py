@@ -39,6 +39,26 @@ class Settings(BaseSettings):
         default=None,
         description="Key that signs the instance's own tokens; default <data_dir>/keys/instance.jwk.",
     )
+    log_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key signing the transparency log's tree heads (TR-3); default "
+        "<data_dir>/keys/log.key. Keep it outside the database.",
+    )
+    witness_file: Path | None = Field(
+        default=None,
+        description="Where each signed tree head is appended (JSON lines) for the operator to ship "
+        "elsewhere; default <data_dir>/transparency/heads.jsonl.",
+    )
+    log_interval_seconds: float = Field(
+        default=1.0,
+        description="How often new traces are sequenced into the transparency log and a head "
+        "signed (the log's merge delay).",
+    )
+    allow_owner: bool = Field(
+        default=False,
+        description="Let carnet serve run as the database's owner or a superuser (PostgreSQL), "
+        "who could silence the trace tables' defences. For tests and demos only.",
+    )
     patient_mail_domain: str = Field(
         default="patient.mssante.fr", description="Domain of patients' mailboxes (ID-2)."
     )
@@ -161,6 +181,14 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "keys" / "master.key"
+
+    @cached_property
+    def resolved_log_key_file(self) -> Path:
+        return self.log_key_file or self.data_dir / "keys" / "log.key"
+
+    @cached_property
+    def resolved_witness_file(self) -> Path:
+        return self.witness_file or self.data_dir / "transparency" / "heads.jsonl"
 
     @cached_property
     def resolved_instance_key_file(self) -> Path:

@@ -65,6 +65,8 @@ def pg_engine() -> Iterator[Engine | None]:
     engine.dispose()
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        for role in (f"{name}_owner", f"{name}_app"):  # made by the migrations (TR-3)
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
     admin.dispose()
 
 

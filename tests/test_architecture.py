@@ -289,6 +289,24 @@ PATIENT_READ_ALLOWANCES: dict[tuple[str, str], str] = {
     ("carnet/audit/verify.py", "carnet.audit.models.Trace"): "the operator's integrity check"
     " (verify-log) reads hashes, shows no one any trace",
     ("carnet/audit/verify.py", "carnet.audit.models.TraceHead"): "the operator's integrity check",
+    ("carnet/audit/verify.py", "carnet.audit.log_models.LogLeaf"): "the operator's integrity"
+    " check of the transparency log (TR-3): hashes",
+    ("carnet/audit/verify.py", "carnet.audit.log_models.LogQueue"): "the operator's integrity"
+    " check: traces not yet in the tree",
+    ("carnet/audit/verify.py", "carnet.audit.log_models.ChainSalt"): "the operator's integrity"
+    " check recomputes salted leaves",
+    ("carnet/audit/sequencer.py", "carnet.audit.log_models.LogQueue"): "the log's sequencer"
+    " takes queued traces in order (TR-3), a worker reading hashes only",
+    ("carnet/audit/sequencer.py", "carnet.audit.models.Trace"): "the sequencer reads a queued"
+    " trace's chain hash to make its leaf",
+    ("carnet/audit/sequencer.py", "carnet.audit.log_models.ChainSalt"): "the sequencer salts"
+    " each chain's leaves",
+    ("carnet/audit/tree.py", "carnet.audit.log_models.LogLeaf"): "the Merkle tree's storage:"
+    " leaf hashes for proofs",
+    ("carnet/transparency/service.py", "carnet.audit.log_models.LogLeaf"): "a proof's leaf"
+    " position, for history lines the record handle released",
+    ("carnet/transparency/service.py", "carnet.audit.log_models.ChainSalt"): "a proof's salt,"
+    " for history lines the record handle released",
     ("carnet/keys/service.py", "carnet.keys.models.PatientKey"): "unwraps a data key for rows"
     " already read through the gate or being written; keys are not patient data",
     ("carnet/notify/service.py", "carnet.notify.models.OutboxEvent"): "the outbox dispatcher, a"

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from carnet.access.facts import RequesterKind
-from carnet.access.rules import Purpose, actor_label, hidden_actions, would_see
+from carnet.access.rules import (
+    Purpose,
+    Why,
+    actor_label,
+    hidden_actions,
+    history_shows,
+    would_see,
+)
 from carnet.access.wording import actor_text, why_text
 from carnet.audit.models import Trace
 from carnet.audit.rules import Action
@@ -70,6 +77,8 @@ class HistoryPage:
     entries: list[HistoryEntry]
     page: int
     total: int
+    #: The trace rows behind ``entries``, in order: what their inclusion proofs are of (TR-3).
+    rows: tuple[Trace, ...] = ()
 
 
 class History:
@@ -98,7 +107,32 @@ class History:
         )
         entries = _entries(r, rows, {i: d.title for i, d in documents.items()})
         r.trace(Action.READ_HISTORY, detail={"page": page})
-        return HistoryPage(entries, page, total)
+        return HistoryPage(entries, page, total, tuple(rows))
+
+    def line(self, trace_id: str) -> Trace:
+        """One line of the history, for its inclusion proof (TR-3): only a line the reader
+        would see on his pages (``rules.history_shows``); anything else is refused as absent.
+        The caller traces what he does with it."""
+        r = self.record
+        r.require(Action.READ_HISTORY, Purpose.HISTORY)
+        trace = r.session.scalars(
+            select(Trace).where(Trace.patient_id == r.patient_id, Trace.id == trace_id)
+        ).first()
+        named = [] if trace is None else [i for i in (trace.document_id, trace.target) if i]
+        documents = (
+            list(
+                r.session.scalars(
+                    select(Document).where(
+                        Document.patient_id == r.patient_id, Document.id.in_(named)
+                    )
+                )
+            )
+            if named
+            else []
+        )
+        if trace is None or not history_shows(r.facts, r.entry, trace.action, documents, r.matrix):
+            r.refuse(Action.READ_HISTORY, Why.ABSENT, target=trace_id[:64])
+        return trace
 
 
 def _matching(

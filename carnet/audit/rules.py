@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from enum import StrEnum
@@ -56,9 +57,21 @@ class Outcome(StrEnum):
     DENIED = "denied"
 
 
-def entry_hash(prev_hash: str, fields: Mapping[str, object]) -> str:
-    """SHA-256 over the previous link and the entry's canonical JSON: change one, break the rest."""
-    canonical = json.dumps(
+def canonical(fields: Mapping[str, object]) -> str:
+    """An entry's canonical JSON: sorted keys, no spaces, UTF-8 as is."""
+    return json.dumps(
         fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
-    return hashlib.sha256((prev_hash + "\n" + canonical).encode()).hexdigest()
+
+
+def entry_hash(prev_hash: str, fields: Mapping[str, object]) -> str:
+    """SHA-256 over the previous link and the entry's canonical JSON: change one, break the rest."""
+    return hashlib.sha256((prev_hash + "\n" + canonical(fields)).encode()).hexdigest()
+
+
+def trace_leaf(salt: bytes, chain_hash: str) -> bytes:
+    """A trace's leaf in the transparency log: ``HMAC-SHA256(salt, hash)``, the trace's chain
+    hash keyed by its chain's secret salt. The chain hash covers every field and the link
+    before; the salt keeps a proof given to one patient from telling anything of another's
+    traces (RFC 2104, https://www.rfc-editor.org/rfc/rfc2104)."""
+    return hmac.new(salt, bytes.fromhex(chain_hash), hashlib.sha256).digest()

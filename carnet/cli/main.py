@@ -61,11 +61,20 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Charge la population de démonstration si la base est vide.")
     ] = False,
+    allow_owner: Annotated[
+        bool,
+        typer.Option(
+            help="Accepte de servir connecté en propriétaire de la base ou superutilisateur."
+        ),
+    ] = False,
 ) -> None:
     """HTTP (web, API JSON, FHIR), SMTP et tâches de fond, dans un seul processus."""
     from carnet.serve import run
 
-    run(_settings(data_dir, demo=demo), host=host, port=port, smtp_port=smtp_port)
+    overrides: dict[str, object] = {"demo": demo}
+    if allow_owner:
+        overrides["allow_owner"] = True
+    run(_settings(data_dir, **overrides), host=host, port=port, smtp_port=smtp_port)
 
 
 @db_app.command("upgrade")
@@ -214,27 +223,91 @@ def matrix_load(
     )
 
 
-@app.command("verify-log")
-def verify_log_command(data_dir: DataDir = None) -> None:
-    """Vérifie l'intégrité du journal des traces ; nomme la première entrée fautive."""
-    from carnet.audit.verify import verify_log
-    from carnet.runtime import build_runtime
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        exists=True,
+        dir_okay=False,
+        help="Clé publique du journal (JSON de /api/v1/transparency/key ou PEM) ; "
+        "défaut : celle de l'instance.",
+    ),
+]
 
-    rt = build_runtime(_settings(data_dir))
-    with rt.transaction() as session:
-        result = verify_log(session)
-    if result.breach is None:
-        typer.echo(
-            f"Journal intègre : {result.chains} chaînes, {result.entries} traces. / Log intact."
-        )
+
+@app.command("verify-log")
+def verify_log_command(
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Tête signée obtenue plus tôt (JSON) à étendre."
+        ),
+    ] = None,
+    key: KeyFile = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Vérifie l'intégrité du journal des traces ; nomme la première entrée fautive."""
+    from carnet.cli.transparency import run_verify_log
+
+    run_verify_log(_settings(data_dir), against, key)
+
+
+@app.command("verify-proof")
+def verify_proof_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Preuve (JSON) à vérifier.")
+    ],
+    key: KeyFile = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Vérifie une preuve d'inclusion ou de cohérence et sa tête signée, sans base de données."""
+    from carnet.cli.transparency import run_verify_proof
+
+    run_verify_proof(file, key, _settings(data_dir))
+
+
+@app.command("sign-log")
+def sign_log_command(data_dir: DataDir = None) -> None:
+    """Place les traces en attente dans l'arbre et signe une tête (carnet serve le fait seul)."""
+    from carnet.cli.transparency import run_sign_log
+
+    run_sign_log(_settings(data_dir))
+
+
+@db_app.command("roles")
+def db_roles(
+    app_login: Annotated[
+        str | None,
+        typer.Option(help="Crée (ou met à jour) un utilisateur de connexion du rôle applicatif."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """PostgreSQL : crée les rôles propriétaire et applicatif et leurs droits (TR-3)."""
+    from carnet.db.engine import make_engine
+    from carnet.db.roles import add_app_login, apply_roles, role_names
+
+    settings = _settings(data_dir)
+    engine = make_engine(settings.resolved_database_url)
+    if engine.dialect.name != "postgresql":
+        typer.echo("SQLite : pas de rôles. / SQLite has no roles.")
         return
-    b = result.breach
-    typer.echo(
-        f"Journal altéré : chaîne {b.patient_id}, entrée n° {b.seq} ({b.trace_id or '-'}) : {b.problem}. "
-        f"/ Log broken at chain {b.patient_id}, entry {b.seq}: {b.problem}.",
-        err=True,
+    password = (
+        typer.prompt("Mot de passe / password", hide_input=True, confirmation_prompt=True)
+        if app_login
+        else None
     )
-    raise typer.Exit(1)
+    with engine.begin() as connection:
+        if not apply_roles(connection):
+            typer.echo(
+                "Il faut un utilisateur CREATEROLE ou superutilisateur. "
+                "/ A CREATEROLE or superuser login is needed.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        owner, application = role_names(connection)
+        if app_login and password:
+            add_app_login(connection, app_login, password)
+    typer.echo(f"Rôles / roles: {owner} (propriétaire / owner), {application} (application).")
 
 
 @app.command("jobs")
@@ -266,6 +339,10 @@ def jobs(
         metrics=rt.metrics,
     )
     typer.echo(f"{delivered} notifications livrées.")
+    from carnet.transparency.service import advance
+
+    head = advance(rt)
+    typer.echo(f"Journal : tête de taille {head.tree_size} signée." if head else "Journal à jour.")
 
 
 @mail_app.command("queue")

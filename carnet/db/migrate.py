@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 import carnet
+from carnet.db.roles import become_owner
 
 SCRIPTS = Path(carnet.__file__).parent / "migrations"
 
@@ -24,6 +25,7 @@ def _config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
+        become_owner(connection)  # PostgreSQL: what migrations create belongs to the owner role
         cfg = _config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)

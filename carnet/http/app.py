@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import carnet
 from carnet.auth.verify import TokenVerifier
 from carnet.http import errors, metrics
-from carnet.http.api import messages, patient, pro
+from carnet.http.api import messages, patient, pro, transparency
 from carnet.http.fhir import routes as fhir_routes
 from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
@@ -36,6 +36,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
     app.include_router(patient.router)
     app.include_router(pro.router)
     app.include_router(messages.router)
+    app.include_router(transparency.router)
     app.include_router(fhir_routes.router)
     app.include_router(web_router)
     return app

@@ -91,6 +91,7 @@ EN: dict[str, str] = {
     "Document supprimé.": "Document deleted.",
     "Fait.": "Done.",
     # history
+    "Vérification de l'historique en cours…": "Checking the history…",
     "Historique des accès et des actions": "History of accesses and actions",
     "Page": "Page",
     "Précédente": "Previous",

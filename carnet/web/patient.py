@@ -25,6 +25,7 @@ from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, PERSONAL_SPACE, TYPES
 from carnet.records.content import PATIENT_MAX_BYTES
 from carnet.records.service import DocumentFilter, NewDocument
+from carnet.transparency import service as transparency
 from carnet.web import views
 from carnet.web.deps import (
     SESSION_COOKIE,
@@ -432,6 +433,7 @@ def history_page(
             "page": result.page,
             "pages": max(1, -(-result.total // PAGE_SIZE)),
             "total": result.total,
+            "transparency": transparency.page_verification(rt, patient_id, result),
         },
         "history",
     )

@@ -117,7 +117,7 @@ def _tamper(rt: Runtime, statement: str) -> None:
             connection.exec_driver_sql("DROP TRIGGER traces_no_update")
             connection.exec_driver_sql("DROP TRIGGER traces_no_delete")
         else:
-            connection.exec_driver_sql("SET session_replication_role = replica")
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         connection.exec_driver_sql(statement)
 
 
