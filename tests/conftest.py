@@ -1,5 +1,9 @@
 """Shared fixtures: a real database per test (SQLite file, or PostgreSQL when
-``CARNET_TEST_DATABASE_URL`` is set), a fixed clock, a runtime, a live HTTP server."""
+``CARNET_TEST_DATABASE_URL`` is set), a fixed clock, a runtime, a live HTTP server.
+
+Light at import: the database, the app and the browser load when a test first asks for the
+fixture that needs them, so a test of a pure rule pays for none of them.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,20 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from support import NOW, PG_URL, LiveServer, free_port
+from support import NOW, PG_URL
 
-from carnet.blobs.crypto import load_or_create_master_key
-from carnet.blobs.local import LocalBlobStore
 from carnet.clock import FixedClock, set_clock
-from carnet.db.engine import make_engine
-from carnet.db.migrate import upgrade
-from carnet.db.uow import UnitOfWork
-from carnet.models import Base
-from carnet.runtime import Runtime
-from carnet.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from carnet.runtime import Runtime
+    from carnet.settings import Settings
 
 pytest_plugins = ["live_api", "web_support"]
-#: Older tests import these from here; new ones import ``support``.
-__all__ = ["PG_URL", "LiveServer", "free_port"]
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +39,9 @@ def fixed_clock() -> Iterator[FixedClock]:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrated once; each test copies the file (faster than migrating again)."""
+    from carnet.db.engine import make_engine
+    from carnet.db.migrate import upgrade
+
     path = tmp_path_factory.mktemp("template") / "carnet.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
@@ -49,6 +52,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[Engine | None]:
     """A fresh PostgreSQL database for this run, migrated once, dropped at the end."""
+    from sqlalchemy import create_engine, text
+
+    from carnet.db.engine import make_engine
+    from carnet.db.migrate import upgrade
+
     if not PG_URL:
         yield None
         return
@@ -71,6 +79,8 @@ def pg_engine() -> Iterator[Engine | None]:
 
 
 def _truncate_all(engine: Engine) -> None:
+    from carnet.models import Base
+
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         # The append-only triggers (TR-3) would refuse; the tests' superuser steps around them.
@@ -81,6 +91,8 @@ def _truncate_all(engine: Engine) -> None:
 
 @pytest.fixture
 def engine(tmp_path: Path, sqlite_template: Path, pg_engine: Engine | None) -> Iterator[Engine]:
+    from carnet.db.engine import make_engine
+
     if pg_engine is not None:
         _truncate_all(pg_engine)
         yield pg_engine
@@ -94,6 +106,8 @@ def engine(tmp_path: Path, sqlite_template: Path, pg_engine: Engine | None) -> I
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    from carnet.settings import Settings
+
     return Settings(
         data_dir=tmp_path / "data", database_url=PG_URL or f"sqlite:///{tmp_path / 'carnet.db'}"
     )
@@ -101,6 +115,11 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def rt(engine: Engine, tmp_path: Path, settings: Settings) -> Runtime:
+    from carnet.blobs.crypto import load_or_create_master_key
+    from carnet.blobs.local import LocalBlobStore
+    from carnet.db.uow import UnitOfWork
+    from carnet.runtime import Runtime
+
     return Runtime(
         settings=settings,
         uow=UnitOfWork(engine),

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from support import LiveServer, free_port
+from support import free_port
 
 from carnet.auth.instance import (
     InstanceKey,
@@ -26,12 +26,14 @@ from carnet.auth.instance import (
 )
 from carnet.auth.verify import TokenVerifier
 from carnet.context import AccessMode, AuthLevel
-from carnet.http.app import create_app
-from carnet.identity.models import Pro
-from carnet.population.insi import RateLimiter
-from carnet.population.models import Patient
-from carnet.runtime import Runtime, build_runtime
-from carnet.settings import Settings
+
+if TYPE_CHECKING:  # the app, its server and the models load only when a test asks for them
+    from fastapi import FastAPI
+    from live_server import LiveServer
+
+    from carnet.identity.models import Pro
+    from carnet.population.models import Patient
+    from carnet.runtime import Runtime
 
 TOKEN_TTL_SECONDS = 3600
 
@@ -102,6 +104,12 @@ class Api:
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The app built once, on a runtime no test uses (SQLite, whatever the test database)."""
+    from live_server import LiveServer
+
+    from carnet.http.app import create_app
+    from carnet.runtime import build_runtime
+    from carnet.settings import Settings
+
     port = free_port()
     folder = tmp_path_factory.mktemp("live-app")
     idle = build_runtime(
@@ -117,6 +125,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 @pytest.fixture
 def api(live_app: LiveApp, rt: Runtime) -> Iterator[Api]:
     """The running server, answering from this test's runtime."""
+    from carnet.population.insi import RateLimiter
+
     state = live_app.app.state
     state.runtime = rt
     state.verifier = TokenVerifier(live_app.key)

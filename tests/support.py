@@ -1,15 +1,11 @@
-"""Helpers shared by the tests: the test database, free ports, a live server on a real socket."""
+"""Helpers shared by the tests: the test database, the fixed clock's time, free ports. Light on
+purpose: pure tests import it (the live server is in ``live_server``)."""
 
 from __future__ import annotations
 
 import os
 import socket
-import threading
-import time
 from datetime import UTC, datetime
-
-import uvicorn
-from fastapi import FastAPI
 
 from carnet.access.matrix import load_matrix
 
@@ -26,35 +22,3 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-class LiveServer:
-    """The real app on a real socket; the runtime is swapped per test."""
-
-    def __init__(self, app: FastAPI, port: int) -> None:
-        self.app = app
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)

@@ -14,21 +14,21 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
-from live_api import LiveApp
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
-from smtp_support import Sink, relay_sink
 
 from carnet.auth.verify import TokenVerifier
-from carnet.identity.models import Pro
-from carnet.notify.service import deliver_pending
-from carnet.population.insi import RateLimiter
-from carnet.population.models import Patient
-from carnet.runtime import Runtime
+
+if TYPE_CHECKING:  # the browser, the app and the models load only when a test asks for them
+    from live_api import LiveApp
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+    from smtp_support import Sink
+
+    from carnet.identity.models import Pro
+    from carnet.population.models import Patient
+    from carnet.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,6 +48,10 @@ SERIOUS = ("serious", "critical")
 
 def set_password(rt: Runtime, patient: Patient, password: str = PASSWORD) -> None:
     """Test data: the argon2 hash activation would have stored."""
+    from argon2 import PasswordHasher
+
+    from carnet.population.models import Patient
+
     with rt.transaction() as session:
         row = session.get(Patient, patient.id)
         assert row is not None
@@ -111,6 +115,8 @@ class Site:
 
     def deliver(self) -> None:
         """What ``carnet serve``'s outbox worker does after each act: the notification centre."""
+        from carnet.notify.service import deliver_pending
+
         deliver_pending(self.rt.uow, None, self.rt.settings.mail_from)
 
 
@@ -153,6 +159,8 @@ def check_page(page: Page, name: str | None = None, *, axe: bool = True) -> None
 def playwright_driver() -> Iterator[Playwright]:
     if not CHROMIUM.exists() and shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as driver:
         yield driver
 
@@ -168,6 +176,8 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
 
 
 def _serve(live_app: LiveApp, rt: Runtime) -> None:
+    from carnet.population.insi import RateLimiter
+
     state = live_app.app.state
     state.runtime = rt
     state.verifier = TokenVerifier(live_app.key)
@@ -177,6 +187,8 @@ def _serve(live_app: LiveApp, rt: Runtime) -> None:
 @pytest.fixture
 def site_runtime(rt: Runtime) -> Iterator[tuple[Runtime, Sink]]:
     """This test's runtime in demo mode (the portal's chooser), mail relayed to a sink."""
+    from smtp_support import relay_sink
+
     with relay_sink() as (sink, relay):
         yield (
             dataclasses.replace(

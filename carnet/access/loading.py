@@ -35,16 +35,8 @@ EMERGENCY_SAMU, EMERGENCY_OTHERS, EMERGENCY_MASKED = True, True, False
 
 
 def requester_for(session: Session, ctx: RequestContext, patient_id: str) -> Requester:
-    if ctx.kind is ActorKind.PRO and ctx.pro is not None:
-        pro = session.get(Pro, ctx.pro.rpps)
-        return Requester(
-            kind=RequesterKind.PRO,
-            actor_id=ctx.pro.rpps,
-            profession=ctx.pro.profession,
-            specialty=ctx.pro.specialty,
-            level=ctx.pro.level,
-            samu_regulator=bool(pro and pro.samu_regulator),
-        )
+    """Who asks, when it is not a pro (``record_facts`` reads a pro's standing in its own
+    query): the patient, who acts for him, the operator, or a third party."""
     if ctx.kind is ActorKind.PATIENT:
         if ctx.actor_id == patient_id:
             return Requester(kind=RequesterKind.PATIENT, actor_id=patient_id)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, String, Table, TypeDecorator
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -83,7 +83,3 @@ def table_of(model: type[Base]) -> Table:
     """A mapped class's table, typed as one (``__table__`` is typed as any ``FromClause``), for
     Core statements on hot paths."""
     return cast(Table, model.__table__)
-
-
-def id_column(primary_key: bool = True) -> Mapped[str]:
-    return mapped_column(String(32), primary_key=primary_key)

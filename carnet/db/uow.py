@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +43,29 @@ class UnitOfWork:
             callback()
 
 
+@dataclass
+class Commits:
+    """How many transactions a request committed so far: an error answer says "nothing was
+    recorded" only when that is true (a request may span several use cases)."""
+
+    count: int = 0
+
+
+#: The commits of the request being served (set by the door for each request; threads the
+#: request hands work to inherit it).
+_COMMITS: ContextVar[Commits | None] = ContextVar("carnet_commits", default=None)
+
+
+@contextmanager
+def counting_commits() -> Iterator[Commits]:
+    commits = Commits()
+    token = _COMMITS.set(commits)
+    try:
+        yield commits
+    finally:
+        _COMMITS.reset(token)
+
+
 def _commit(session: Session) -> None:
     try:
         for wait in session.info["before_commit"]:
@@ -49,6 +74,9 @@ def _commit(session: Session) -> None:
         session.rollback()
         raise
     session.commit()
+    commits = _COMMITS.get()
+    if commits is not None:
+        commits.count += 1
 
 
 def before_commit(session: Session, callback: Callable[[], None]) -> None:

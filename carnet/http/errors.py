@@ -7,7 +7,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from carnet.db.uow import Commits, counting_commits
 from carnet.errors import Refusal
 from carnet.http.fhir.response import FhirResponse, operation_outcome
 from carnet.logs import get_logger
@@ -34,7 +36,30 @@ HTTP_TEXTS = {
 }
 
 
+class CommitCounting:
+    """Counts each request's commits (``db.uow.counting_commits``) into ``request.state``: a
+    pure ASGI middleware, so the count reaches the threads the request's use cases run in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with counting_commits() as commits:
+            scope.setdefault("state", {})["commits"] = commits
+            await self.app(scope, receive, send)
+
+
+def _committed(request: Request) -> bool:
+    commits = getattr(request.state, "commits", None)
+    return not isinstance(commits, Commits) or commits.count > 0
+
+
 def install(app: FastAPI) -> None:
+    app.add_middleware(CommitCounting)
+
     @app.exception_handler(Refusal)
     async def on_refusal(request: Request, exc: Refusal) -> Response:
         return _answer(request, exc.status, exc.code, exc.fr, exc.en)
@@ -58,13 +83,19 @@ def install(app: FastAPI) -> None:
         log.error(
             "unexpected_error", error=type(exc).__name__, path=request.url.path.split("/")[1:3]
         )
-        return _answer(
-            request,
-            500,
-            "internal_error",
-            "Erreur interne : l'exploitant est alerté. Rien n'a été enregistré pour cette requête.",
-            "Internal error: the operator is alerted. Nothing was recorded for this request.",
-        )
+        if _committed(request):
+            fr = (
+                "Erreur interne : l'exploitant est alerté. Une partie de la requête a pu être "
+                "enregistrée : vérifiez avant de recommencer."
+            )
+            en = (
+                "Internal error: the operator is alerted. Part of the request may have been "
+                "recorded: check before trying again."
+            )
+        else:
+            fr = "Erreur interne : l'exploitant est alerté. Rien n'a été enregistré pour cette requête."
+            en = "Internal error: the operator is alerted. Nothing was recorded for this request."
+        return _answer(request, 500, "internal_error", fr, en)
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> Response:

@@ -45,7 +45,7 @@ from carnet.messaging.rules import (
     start_refusal,
 )
 from carnet.records import service as records
-from carnet.records.models import AnyDocument
+from carnet.records.content import file_name
 from carnet.runtime import Runtime
 
 #: What one message may carry out, attachments included (the SIZE the MSSanté servers accept).
@@ -68,21 +68,12 @@ def _documents(
                 "Attachments too large (20 MB at most).",
                 code="too_large",
             )
-        files.append(mime.ParsedAttachment(_file_name(document), document.mime_type, data))
+        files.append(
+            mime.ParsedAttachment(
+                file_name(document.title, document.mime_type), document.mime_type, data
+            )
+        )
     return files
-
-
-def _file_name(document: AnyDocument) -> str:
-    extension = {
-        "application/pdf": ".pdf",
-        "text/plain": ".txt",
-        "application/rtf": ".rtf",
-        "image/jpeg": ".jpg",
-        "image/tiff": ".tif",
-        "text/xml": ".xml",
-    }.get(document.mime_type, "")
-    stem = "".join(c if c.isalnum() or c in " -_." else "_" for c in document.title).strip()
-    return f"{stem[:100] or 'document'}{extension}"
 
 
 def _text(body: str) -> str:

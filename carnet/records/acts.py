@@ -18,7 +18,7 @@ from carnet.access.rules import Purpose, Why
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.db.base import table_of
-from carnet.errors import Forbidden, Invalid
+from carnet.errors import Forbidden, Invalid, PreconditionFailed
 from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
 from carnet.records.models import Document
@@ -156,13 +156,25 @@ class MetadataChange:
 
 
 def update_metadata(
-    rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str, change: MetadataChange
+    rt: Runtime,
+    ctx: RequestContext,
+    patient_id: str,
+    document_id: str,
+    change: MetadataChange,
+    *,
+    expected_version: int | None = None,
 ) -> Document:
     """Several acts in one transaction, each checked by its own rule and traced; one new
-    metadata version in all."""
+    metadata version in all. ``expected_version`` (FHIR's If-Match) is checked in the same
+    transaction as the change: no one else's change slips in between."""
     with rt.transaction() as session:
         record = _open(rt, session, ctx, patient_id, Action.READ_DOCUMENT)
         document = record.documents.get(document_id, trace=False)
+        if expected_version is not None and document.meta_version != expected_version:
+            raise PreconditionFailed(
+                "Le document a changé depuis votre lecture.",
+                "The document changed since you read it.",
+            )
         if change.invisible_patient is True and not document.invisible_patient:
             raise Invalid(
                 "Un document ne devient invisible au patient qu'au dépôt.",

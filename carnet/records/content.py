@@ -16,7 +16,17 @@ PATIENT_MAX_BYTES = 5 * 1024 * 1024
 PRO_TYPES = PATIENT_TYPES | {XML}
 PRO_MAX_BYTES = 20 * 1024 * 1024
 
+#: The file extension a person's computer expects for each type.
+EXTENSIONS = {PDF: ".pdf", TEXT: ".txt", RTF: ".rtf", JPEG: ".jpg", TIFF: ".tif", XML: ".xml"}
+
 ALIASES = {"application/xml": XML, "text/rtf": RTF, "image/jpg": JPEG, "image/pjpeg": JPEG}
+
+
+def file_name(title: str, mime: str) -> str:
+    """A safe file name for a document: its title (letters, digits, `` -_.``), its type's
+    extension — in a download, an e-mail attachment, an export."""
+    stem = "".join(c if c.isalnum() or c in " -_." else "_" for c in title).strip(" .")
+    return f"{stem[:100] or 'document'}{EXTENSIONS.get(normalize_mime(mime), '')}"
 
 
 def normalize_mime(mime: str) -> str:

@@ -15,6 +15,7 @@ from carnet.context import RequestContext
 from carnet.errors import IntegrityFailure
 from carnet.keys.service import key_by_id
 from carnet.logs import get_logger
+from carnet.records.confidentiality import Flags, codes_of
 from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.runtime import Runtime
 
@@ -67,16 +68,7 @@ class DocumentFilter:
 
 def confidentiality_codes(d: AnyDocument) -> list[str]:
     """DOC-3: the DMP's confidentiality codes of a document (``N`` when none applies)."""
-    codes = [
-        code
-        for flag, code in (
-            (d.masked, "MASQUE_PS"),
-            (d.invisible_patient, "INVISIBLE_PATIENT"),
-            (d.invisible_representatives, "INVISIBLE_REPRESENTANTS_LEGAUX"),
-        )
-        if flag
-    ]
-    return codes or ["N"]
+    return codes_of(Flags(d.masked, d.invisible_patient, d.invisible_representatives))
 
 
 def list_documents(

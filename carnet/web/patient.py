@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -23,7 +24,7 @@ from carnet.population import login
 from carnet.population.service import activate_profile
 from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, PERSONAL_SPACE, TYPES
-from carnet.records.content import PATIENT_MAX_BYTES
+from carnet.records.content import PATIENT_MAX_BYTES, file_name
 from carnet.records.service import DocumentFilter, NewDocument
 from carnet.transparency import service as transparency
 from carnet.web import views
@@ -308,24 +309,19 @@ def document_page(
     )
 
 
+def _disposition(kind: str, name: str) -> str:
+    """RFC 6266: an ASCII name for old clients, the exact one in UTF-8 for the others."""
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
 def content_response(document_title: str, mime: str, data: bytes, download: bool) -> Response:
-    stem = (
-        "".join(c if c.isalnum() or c in "-_ " else "_" for c in document_title)[:80] or "document"
-    )
-    extension = {
-        "application/pdf": ".pdf",
-        "image/jpeg": ".jpg",
-        "text/plain": ".txt",
-        "application/rtf": ".rtf",
-        "image/tiff": ".tif",
-        "text/xml": ".xml",
-    }.get(mime, "")
     disposition = "attachment" if download else "inline"
     return Response(
         data,
         media_type=mime + ("; charset=utf-8" if mime == "text/plain" else ""),
         headers={
-            "Content-Disposition": f'{disposition}; filename="{stem}{extension}"',
+            "Content-Disposition": _disposition(disposition, file_name(document_title, mime)),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; plugin-types application/pdf",

@@ -119,9 +119,19 @@ def test_tr_3_demo_then_verify_log(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
 def test_serve_demo_answers_healthz_over_http(tmp_path: Path) -> None:
-    port = free_port()
+    port, smtp_port = free_port(), free_port()  # never a fixed port another program may hold
     process = subprocess.Popen(
-        [CARNET, "serve", "--demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        [
+            CARNET,
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            "--smtp-port",
+            str(smtp_port),
+            "--data-dir",
+            str(tmp_path),
+        ],
         env=_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

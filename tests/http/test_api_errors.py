@@ -40,3 +40,25 @@ def test_unexpected_error_on_fhir_is_an_operation_outcome(
     assert answer.status_code == 500
     assert answer.json()["resourceType"] == "OperationOutcome"
     assert answer.json()["issue"][0]["code"] == "exception"
+
+
+def test_an_error_says_nothing_was_recorded_only_when_true(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request whose use cases committed before a bug does not claim that nothing was
+    recorded; one that committed nothing does."""
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    url, headers = f"/api/v1/pro/patients/{patient.id}/documents", api.as_pro(pro)
+
+    def commits_then_breaks(*_: object, **__: object) -> None:
+        with api.rt.transaction():
+            pass  # a use case that went through
+        raise RuntimeError("bug after a commit")
+
+    monkeypatch.setattr("carnet.http.api.pro.records.list_documents", _broken)
+    untouched = api.refusal(api.client.get(url, headers=headers), 500)
+    assert "Rien n'a été enregistré" in untouched["message"]
+    monkeypatch.setattr("carnet.http.api.pro.records.list_documents", commits_then_breaks)
+    partial = api.refusal(api.client.get(url, headers=headers), 500)
+    assert "Rien n'a été enregistré" not in partial["message"]
+    assert "Part of the request may have been recorded" in partial["message_en"]

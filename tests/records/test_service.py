@@ -15,9 +15,17 @@ from sqlalchemy import select
 from carnet.audit.models import Trace
 from carnet.blobs.store import BlobStore
 from carnet.context import RequestContext
-from carnet.errors import Conflict, Forbidden, IntegrityFailure, Invalid, NotFound
+from carnet.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityFailure,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
 from carnet.notify.models import OutboxEvent
 from carnet.records import service as records
+from carnet.records.acts import MetadataChange, update_metadata
 from carnet.records.catalog import PERSONAL_SPACE
 from carnet.records.models import Document
 from carnet.records.service import DocumentFilter, NewDocument
@@ -313,3 +321,21 @@ def test_doc_8_pros_may_send_cda_xml(rt: Runtime) -> None:
         mime="text/xml",
     )
     assert doc.mime_type == "text/xml"
+
+
+def test_doc_6_a_metadata_update_checks_its_version_in_its_own_transaction(rt: Runtime) -> None:
+    """DOC-6 (PDSm metadata update): a change made since the caller read the document refuses
+    his update, and the refusal changes nothing; the current version goes through."""
+    patient, pro = add_patient(rt), add_pro(rt)
+    doc = upload(rt, pro_ctx(pro), patient)
+    records.set_archived(rt, pro_ctx(pro), patient.id, doc.id, True)  # someone else's change
+    with pytest.raises(PreconditionFailed):
+        update_metadata(
+            rt, pro_ctx(pro), patient.id, doc.id, MetadataChange(masked=True), expected_version=1
+        )
+    current = records.get_document(rt, pro_ctx(pro), patient.id, doc.id)
+    assert (current.masked, current.meta_version) == (False, 2)
+    updated = update_metadata(
+        rt, pro_ctx(pro), patient.id, doc.id, MetadataChange(masked=True), expected_version=2
+    )
+    assert (updated.masked, updated.meta_version) == (True, 3)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from carnet.errors import Invalid
 from carnet.http.fhir import codes
 from carnet.http.fhir.shapes import parse_document_id
+from carnet.records.confidentiality import flags_of
 from carnet.records.service import NewDocument, Submission
 
 
@@ -124,7 +125,7 @@ def submission(dr: DocumentReference, data: bytes | None = None) -> Submission:
     type_code = dr.type.coding[0].code if dr.type and dr.type.coding else None
     if not type_code:
         raise _invalid("Le type du document est obligatoire.", "The document type is required.")
-    labels = _security(dr)
+    flags = flags_of(_security(dr))
     new = NewDocument(
         type_code=type_code,
         title=dr.description or attachment.title or "",
@@ -132,9 +133,9 @@ def submission(dr: DocumentReference, data: bytes | None = None) -> Submission:
         content=_checked_content(dr, bytes(content)),
         unique_id=dr.masterIdentifier.value if dr.masterIdentifier else None,
         service_date=_service_date(dr),
-        masked="MASQUE_PS" in labels,
-        invisible_patient="INVISIBLE_PATIENT" in labels,
-        invisible_representatives="INVISIBLE_REPRESENTANTS_LEGAUX" in labels,
+        masked=flags.masked,
+        invisible_patient=flags.invisible_patient,
+        invisible_representatives=flags.invisible_representatives,
     )
     return Submission(new, replaces=_replaces(dr))
 

@@ -9,6 +9,7 @@ from typing import Any
 from carnet.errors import Invalid, NotSupported
 from carnet.http.fhir import codes
 from carnet.records.acts import MetadataChange
+from carnet.records.confidentiality import flags_of
 
 ALLOWED_ROOTS = ("status", "securityLabel", "extension")
 
@@ -104,15 +105,15 @@ def change_between(before: dict[str, Any], after: dict[str, Any]) -> MetadataCha
         raise Invalid("Statut inconnu.", "Unknown status.", code="bad_status")
     if status != before.get("status") and status != "entered-in-error":
         raise _not_supported("/status")
-    old, new = labels(before), labels(after)
+    old, new = flags_of(labels(before)), flags_of(labels(after))
     return MetadataChange(
         deleted=True if status == "entered-in-error" and before.get("status") != status else None,
-        masked=("MASQUE_PS" in new) if ("MASQUE_PS" in new) != ("MASQUE_PS" in old) else None,
-        invisible_patient=("INVISIBLE_PATIENT" in new)
-        if ("INVISIBLE_PATIENT" in new) != ("INVISIBLE_PATIENT" in old)
+        masked=new.masked if new.masked != old.masked else None,
+        invisible_patient=new.invisible_patient
+        if new.invisible_patient != old.invisible_patient
         else None,
-        invisible_representatives=("INVISIBLE_REPRESENTANTS_LEGAUX" in new)
-        if ("INVISIBLE_REPRESENTANTS_LEGAUX" in new) != ("INVISIBLE_REPRESENTANTS_LEGAUX" in old)
+        invisible_representatives=new.invisible_representatives
+        if new.invisible_representatives != old.invisible_representatives
         else None,
         archived=archived(after) if archived(after) != archived(before) else None,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -276,6 +277,16 @@ def retrieve(
     return Response(data, media_type=document.mime_type)
 
 
+def _version(if_match: str) -> int:
+    """``W/"3"`` → 3 (the ETags this door gives); anything else is a version no one has."""
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise PreconditionFailed(
+            "Le document a changé depuis votre lecture.", "The document changed since you read it."
+        ) from None
+
+
 async def _patch(
     rt: RuntimeDep,
     ctx: ProCtx,
@@ -292,13 +303,17 @@ async def _patch(
             code="bad_patch",
         )
     current = await run_in_threadpool(records.get_document, rt, ctx, patient_id, document_id)
-    if if_match and if_match.strip('W/"') != str(current.meta_version):
-        raise PreconditionFailed(
-            "Le document a changé depuis votre lecture.", "The document changed since you read it."
-        )
+    expected = _version(if_match) if if_match else current.meta_version
     before = document_reference(current)
     change = patch.change_between(before, patch.apply(before, operations))
-    updated = await run_in_threadpool(update_metadata, rt, ctx, patient_id, document_id, change)
+    updated = await run_in_threadpool(
+        partial(update_metadata, expected_version=expected),
+        rt,
+        ctx,
+        patient_id,
+        document_id,
+        change,
+    )
     return FhirResponse(
         document_reference(updated), headers={"ETag": f'W/"{updated.meta_version}"'}
     )
