@@ -78,8 +78,29 @@ class TooMany(Refusal):
     status = 429
 
 
+class ProviderUnavailable(Refusal):
+    """An outside service we depend on (the OpenID provider) did not answer in time: try later.
+
+    Doors answer 503 with ``Retry-After: retry_after`` seconds."""
+
+    code = "provider_unavailable"
+    status = 503
+    retry_after: int = 30
+
+    def __init__(self, fr: str, en: str, code: str | None = None, retry_after: int = 30) -> None:
+        super().__init__(fr, en, code)
+        self.retry_after = max(1, retry_after)
+
+
 class IntegrityFailure(Refusal):
     """Stored content no longer matches its hash: never served."""
 
     code = "integrity_failure"
     status = 500
+
+
+class LevelTooLow(Refusal):
+    """ID-5: reading a DMP needs a CPS or e-CPS; the caller's card level does not allow it."""
+
+    code = "level_too_low"
+    status = 403

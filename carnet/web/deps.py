@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from carnet.context import Door, RequestContext
-from carnet.errors import Forbidden, Refusal
+from carnet.errors import Forbidden, ProviderUnavailable, Refusal
 from carnet.identity import portal
 from carnet.population import login
 from carnet.runtime import Runtime
@@ -29,10 +29,22 @@ class LoginRequired(Exception):
         self.pro = pro
 
 
-def _error(request: Request, status: int, fr: str, en: str) -> Response:
+def _error(
+    request: Request, status: int, fr: str, en: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The refusal as a page: in the pro's frame under ``/pro`` (« Retour » to the portal), in
+    the patient site's elsewhere."""
     if request.headers.get("hx-request"):
-        return render(request, "_alert.html", {"fr": fr, "en": en}, status=status)
-    return render(request, "error.html", {"fr": fr, "en": en, "status": status}, status=status)
+        response = render(request, "_alert.html", {"fr": fr, "en": en}, status=status)
+    elif request.url.path.startswith("/pro"):
+        values = {"fr": fr, "en": en, "status": status, "me": None, "profession_label": ""}
+        response = render(request, "pro/error.html", values, status=status)
+    else:
+        response = render(
+            request, "error.html", {"fr": fr, "en": en, "status": status}, status=status
+        )
+    response.headers.update(headers or {})
+    return response
 
 
 class PageRoute(APIRoute):
@@ -49,7 +61,12 @@ class PageRoute(APIRoute):
                     return redirect(request, "/pro/")
                 return redirect(request, "/connexion?suite=" + quote(request.url.path, safe="/"))
             except Refusal as refusal:
-                return _error(request, refusal.status, refusal.fr, refusal.en)
+                headers = (
+                    {"Retry-After": str(refusal.retry_after)}
+                    if isinstance(refusal, ProviderUnavailable)
+                    else None
+                )
+                return _error(request, refusal.status, refusal.fr, refusal.en, headers)
             except RequestValidationError as invalid:
                 fields = ", ".join(str(e.get("loc", ("", "?"))[-1]) for e in invalid.errors())
                 return _error(

@@ -9,6 +9,7 @@ deleting, masking (DOC-4, DOC-6, ACC-4). Each act calls the use case the pros' J
 
 from __future__ import annotations
 
+import hmac
 from datetime import date
 from typing import Annotated
 
@@ -18,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from carnet.access import pro as pro_cases
 from carnet.access.history import PROFESSIONS
-from carnet.auth.verify import TokenVerifier
+from carnet.auth.login import LoginRefused, RelyingParty
+from carnet.auth.verify import TokenVerifier, require_reading_level
 from carnet.context import AccessMode
 from carnet.errors import NotFound
 from carnet.identity import portal
@@ -29,6 +31,7 @@ from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, TYPES
 from carnet.records.content import PRO_MAX_BYTES
 from carnet.records.service import DocumentFilter, NewDocument
+from carnet.runtime import Runtime
 from carnet.web import views
 from carnet.web.deps import PRO_COOKIE, Csrf, PageRoute, ProSession, Rt
 from carnet.web.patient import content_response
@@ -79,13 +82,30 @@ def home(request: Request, rt: Rt) -> Response:
     )
 
 
+def _relying_party(request: Request, rt: Runtime) -> RelyingParty:
+    verifier: TokenVerifier = request.app.state.verifier
+    if verifier.provider is None or not rt.settings.oidc_client_id:
+        raise NotFound(
+            "Aucun fournisseur d'identité n'est configuré.", "No identity provider is configured."
+        )
+    return RelyingParty.from_settings(rt.settings, verifier.provider)
+
+
+def _login_expired() -> LoginRefused:
+    return LoginRefused(
+        "Connexion expirée ou commencée ailleurs : recommencez depuis l'espace des professionnels.",
+        "Log-in expired or started elsewhere: please start again from the professionals' portal.",
+        code="login_expired",
+    )
+
+
 @router.get("/connexion/oidc")
-def oidc_start(request: Request, rt: Rt) -> Response:
-    auth = portal.authorization_request(rt.settings, _callback(request))
+async def oidc_start(request: Request, rt: Rt) -> Response:
+    auth = await _relying_party(request, rt).begin(_callback(request))
     response = redirect(request, auth.url)
     response.set_cookie(
         OIDC_COOKIE,
-        f"{auth.state}.{auth.verifier}",
+        f"{auth.state}.{auth.nonce}.{auth.verifier}",
         max_age=600,
         httponly=True,
         samesite="lax",
@@ -96,15 +116,36 @@ def oidc_start(request: Request, rt: Rt) -> Response:
 
 
 @router.get("/connexion/retour")
-def oidc_back(request: Request, rt: Rt, code: str = "", state: str = "") -> Response:
-    kept_state, _, verifier = request.cookies.get(OIDC_COOKIE, "").partition(".")
-    if not code or not state or state != kept_state:
-        raise NotFound("Connexion expirée : recommencez.", "Log-in expired: please start again.")
-    verifier_of: TokenVerifier = request.app.state.verifier
-    claims = portal.exchange_code(
-        rt.settings, code, verifier, _callback(request), verifier_of.verify
-    )
-    me = portal.open_session(rt.uow, claims)
+async def oidc_back(
+    request: Request,
+    rt: Rt,
+    code: str = "",
+    state: str = "",
+    error: str = "",
+    iss: str = "",
+) -> Response:
+    """The provider's answer (RFC 6749 §4.1.2): a code for this browser's ``state``, or an error;
+    ``iss``, when sent, must be our provider (RFC 9207, against mix-ups)."""
+    rp = _relying_party(request, rt)
+    kept = request.cookies.get(OIDC_COOKIE, "").split(".")
+    kept_state, nonce, verifier = kept if len(kept) == 3 else ("", "", "")
+    if not state or not kept_state or not hmac.compare_digest(state, kept_state):
+        raise _login_expired()
+    if iss and iss != rp.provider.issuer:
+        raise LoginRefused(
+            "Connexion refusée : la réponse vient d'un autre fournisseur d'identité.",
+            "Log-in refused: the answer comes from another identity provider.",
+            code="login_issuer_mismatch",
+        )
+    if error or not code:
+        shown = error[:40] if error.replace("_", "").isalnum() else "?"
+        raise LoginRefused(
+            f"Connexion annulée ou refusée par le fournisseur d'identité (« {shown} »).",
+            f"Log-in cancelled or refused by the identity provider ('{shown}').",
+            code="login_refused_by_provider",
+        )
+    result = await rp.finish(code, verifier, nonce, _callback(request))
+    me = await run_in_threadpool(portal.open_session, rt.uow, result.claims, result.id_token)
     response = redirect(request, "/pro/")
     response.delete_cookie(OIDC_COOKIE, path="/pro/connexion")
     _set(request, response, me.token)
@@ -127,8 +168,16 @@ def demo_login(request: Request, rt: Rt, rpps: Annotated[str, Form(max_length=11
 
 @router.post("/deconnexion", dependencies=[Csrf])
 def logout(request: Request, rt: Rt) -> Response:
-    portal.end(rt.uow, request.cookies.get(PRO_COOKIE, ""))
-    response = redirect(request, "/pro/")
+    """Ends Carnet's session, then the provider's (RP-Initiated Logout): on a shared computer the
+    next « Se connecter » must ask for the card again."""
+    id_token = portal.end(rt.uow, request.cookies.get(PRO_COOKIE, ""))
+    verifier: TokenVerifier = request.app.state.verifier
+    target = "/pro/"
+    if id_token and verifier.provider is not None and rt.settings.oidc_client_id:
+        back_to = rt.settings.public_url.rstrip("/") + "/pro/"
+        rp = RelyingParty.from_settings(rt.settings, verifier.provider)
+        target = rp.logout_url(id_token, back_to) or target
+    response = redirect(request, target)
     response.delete_cookie(PRO_COOKIE, path="/pro")
     return response
 
@@ -168,6 +217,7 @@ def insi(
 
 @router.get(P)
 def record(request: Request, rt: Rt, me: ProSession, patient_id: str) -> Response:
+    require_reading_level(me.level)
     mode, reason = _ctx(rt, me, patient_id)
     lang = lang_of(request)
     try:
@@ -236,6 +286,7 @@ def choose_mode(
 def document_page(
     request: Request, rt: Rt, me: ProSession, patient_id: str, document_id: str
 ) -> Response:
+    require_reading_level(me.level)
     mode, reason = _ctx(rt, me, patient_id)
     document = records.get_document(rt, me.context(mode, reason), patient_id, document_id)
     lang = lang_of(request)
@@ -265,6 +316,7 @@ def document_page(
 def document_content(
     rt: Rt, me: ProSession, patient_id: str, document_id: str, telecharger: bool = False
 ) -> Response:
+    require_reading_level(me.level)
     mode, reason = _ctx(rt, me, patient_id)
     document, data = records.read_content(rt, me.context(mode, reason), patient_id, document_id)
     return content_response(document.title, document.mime_type, data, telecharger)

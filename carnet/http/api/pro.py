@@ -29,7 +29,7 @@ from carnet.http.api.schemas import (
     QualifyOut,
     TraitsIn,
 )
-from carnet.http.deps import LimiterDep, ProCtx, RuntimeDep
+from carnet.http.deps import LimiterDep, ProCtx, ProReadCtx, RuntimeDep
 from carnet.identity.traits import Sex, Traits
 from carnet.population.identity import find_ins, qualify_ins
 from carnet.records import service as records
@@ -107,7 +107,7 @@ def consent(rt: RuntimeDep, ctx: ProCtx, patient_id: str) -> Response:
 @router.get(P + "/documents", response_model=DocumentList)
 def list_documents(
     rt: RuntimeDep,
-    ctx: ProCtx,
+    ctx: ProReadCtx,
     patient_id: str,
     category: str | None = None,
     type_code: Annotated[str | None, Query(alias="type")] = None,
@@ -129,12 +129,12 @@ def list_documents(
 
 
 @router.get(P + "/documents/{document_id}", response_model=DocumentOut)
-def get_document(rt: RuntimeDep, ctx: ProCtx, patient_id: str, document_id: str) -> DocumentOut:
+def get_document(rt: RuntimeDep, ctx: ProReadCtx, patient_id: str, document_id: str) -> DocumentOut:
     return DocumentOut.of(records.get_document(rt, ctx, patient_id, document_id))
 
 
 @router.get(P + "/documents/{document_id}/content")
-def get_content(rt: RuntimeDep, ctx: ProCtx, patient_id: str, document_id: str) -> Response:
+def get_content(rt: RuntimeDep, ctx: ProReadCtx, patient_id: str, document_id: str) -> Response:
     document, data = records.read_content(rt, ctx, patient_id, document_id)
     return Response(
         data, media_type=document.mime_type, headers={"X-Content-SHA256": document.sha256}
@@ -184,7 +184,7 @@ def block(rt: RuntimeDep, ctx: ProCtx, patient_id: str, rpps: str) -> Response:
 
 @router.get(P + "/history", response_model=HistoryOut)
 def history(
-    rt: RuntimeDep, ctx: ProCtx, patient_id: str, page: Annotated[int, Query(ge=1)] = 1
+    rt: RuntimeDep, ctx: ProReadCtx, patient_id: str, page: Annotated[int, Query(ge=1)] = 1
 ) -> HistoryOut:
     """ACC-4: the administrator reads the whole access history."""
     result = read_history(rt, ctx, patient_id, page, HistoryFilter())

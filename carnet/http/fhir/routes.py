@@ -18,7 +18,7 @@ from carnet.access import pro as pro_cases
 from carnet.access.history import read_history
 from carnet.audit.queries import PAGE_SIZE
 from carnet.errors import Invalid, NotFound, PreconditionFailed
-from carnet.http.deps import AnyCtx, ProCtx, RuntimeDep
+from carnet.http.deps import AnyCtx, ProCtx, ProReadCtx, RuntimeDep
 from carnet.http.fhir import codes, inbound, patch
 from carnet.http.fhir.capability import capability_statement
 from carnet.http.fhir.response import FhirResponse
@@ -217,7 +217,7 @@ def _patient_target(request: Request) -> tuple[str | None, str | None]:
 @router.get("/DocumentReference")
 def find_documents(
     rt: RuntimeDep,
-    ctx: ProCtx,
+    ctx: ProReadCtx,
     request: Request,
     count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 50,
     offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
@@ -249,7 +249,7 @@ def _ids(fhir_id: str) -> tuple[str, str]:
 
 
 @router.get("/DocumentReference/{fhir_id}")
-def read_document_reference(rt: RuntimeDep, ctx: ProCtx, fhir_id: str) -> FhirResponse:
+def read_document_reference(rt: RuntimeDep, ctx: ProReadCtx, fhir_id: str) -> FhirResponse:
     patient_id, document_id = _ids(fhir_id)
     document = records.get_document(rt, ctx, patient_id, document_id)
     return FhirResponse(
@@ -259,7 +259,7 @@ def read_document_reference(rt: RuntimeDep, ctx: ProCtx, fhir_id: str) -> FhirRe
 
 @router.get("/Binary/{fhir_id}")
 def retrieve(
-    rt: RuntimeDep, ctx: ProCtx, fhir_id: str, accept: Annotated[str | None, Header()] = None
+    rt: RuntimeDep, ctx: ProReadCtx, fhir_id: str, accept: Annotated[str | None, Header()] = None
 ) -> Response:
     """ITI-68: the document in its own MIME type, or as a FHIR Binary when asked; traced."""
     patient_id, document_id = _ids(fhir_id)
