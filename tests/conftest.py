@@ -22,7 +22,7 @@ from carnet.models import Base
 from carnet.runtime import Runtime
 from carnet.settings import Settings
 
-pytest_plugins = ["live_api", "web_support"]
+pytest_plugins = ["live_api", "web_support", "oidc_support"]
 #: Older tests import these from here; new ones import ``support``.
 __all__ = ["PG_URL", "LiveServer", "free_port"]
 

@@ -65,8 +65,10 @@ def unavailable(step: str, retry_after: float) -> ProviderUnavailable:
     """The refusal and its log line (the step only: no token, no person)."""
     log.warning("oidc_provider_unavailable", step=step)
     return ProviderUnavailable(
-        "Le fournisseur d'identité (Pro Santé Connect) ne répond pas : réessayez dans un moment.",
-        "The identity provider (Pro Santé Connect) does not answer; please try again shortly.",
+        "Le fournisseur d'identité (Pro Santé Connect) ne répond pas, ou pas correctement : "
+        "réessayez dans un moment.",
+        "The identity provider (Pro Santé Connect) does not answer, or not properly; please try "
+        "again shortly.",
         code="issuer_unavailable",
         retry_after=round(retry_after),
     )

@@ -4,6 +4,7 @@ import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def instance_key(tmp_path: Path) -> InstanceKey:
     return load_or_create_instance_key(tmp_path / "keys" / "instance.jwk")
 
 
-def provider_for(issuer: LocalIssuer, **overrides: float | str | None) -> OidcProvider:
+def provider_for(issuer: LocalIssuer, **overrides: Any) -> OidcProvider:
     """The provider's documents as Carnet keeps them, for the test issuer (plain http: tests)."""
     settings = ProviderSettings(issuer=issuer.issuer, require_https=False, timeout=2.0)
     return OidcProvider(dataclasses.replace(settings, **overrides))

@@ -138,14 +138,14 @@ class RealProvider:
     def start(self) -> RealProvider:
         path = self.folder / f"provider-{self.port}.json"
         path.write_text(json.dumps(self._config()), encoding="utf-8")
-        log = (self.folder / f"provider-{self.port}.log").open("wb")
-        self.process = subprocess.Popen(
-            ["node", "server.mjs", str(path)],
-            cwd=FOLDER,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
+        with (self.folder / f"provider-{self.port}.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                ["node", "server.mjs", str(path)],
+                cwd=FOLDER,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], 20)
         line = self.process.stdout.readline() if ready else b""
@@ -167,6 +167,8 @@ class RealProvider:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
         self.process = None
 
     def freeze(self) -> None:
@@ -222,7 +224,7 @@ def follow_until(client: httpx.Client, response: httpx.Response, prefix: str) ->
     """Follows redirects by hand until one leaves for ``prefix``; returns that URL."""
     for _ in range(10):
         location = response.headers.get("location")
-        assert location, (response.status_code, response.text[:500])
+        assert isinstance(location, str), (response.status_code, response.text[:500])
         target = urljoin(str(response.url), location)
         if target.startswith(prefix):
             return target

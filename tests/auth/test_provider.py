@@ -178,7 +178,9 @@ def test_oidc_instance_tokens_never_touch_the_provider(
     assert issuer.hits == 0
 
 
-def test_oidc_discovery_without_endpoints_is_refused(issuer: LocalIssuer, clock: FixedClock) -> None:
+def test_oidc_discovery_without_endpoints_is_refused(
+    issuer: LocalIssuer, clock: FixedClock
+) -> None:
     issuer.answers["discovery"] = JSONResponse({"issuer": issuer.issuer})
     provider = provider_for(issuer)
     provider.warm()

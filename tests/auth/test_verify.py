@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from joserfc import jwt
@@ -29,7 +30,7 @@ from carnet.context import AuthLevel
 from carnet.errors import LevelTooLow, Refusal, Unauthenticated
 from carnet.settings import Settings
 
-from .issuer import AUDIENCE, RPPS, LocalIssuer, new_ec_key, new_rsa_key, psc_payload
+from .issuer import AUDIENCE, RPPS, LocalIssuer, new_rsa_key, psc_payload
 
 
 def b64(data: bytes) -> str:
@@ -272,7 +273,9 @@ def test_oidc_issuer_without_audience_refuses_to_start(tmp_path: Path, issuer: L
     with pytest.raises(OidcConfigError):
         TokenVerifier(
             load_or_create_instance_key(tmp_path / "k.jwk"),
-            provider=OidcProvider(provider_settings(settings.model_copy(update={"oidc_audience": "a"}))),
+            provider=OidcProvider(
+                provider_settings(settings.model_copy(update={"oidc_audience": "a"}))
+            ),
         )
 
 
@@ -284,7 +287,7 @@ def test_oidc_issuer_without_audience_refuses_to_start(tmp_path: Path, issuer: L
     ],
 )
 def test_oidc_https_issuer_required_outside_demo_mode(
-    tmp_path: Path, overrides: dict[str, str]
+    tmp_path: Path, overrides: dict[str, Any]
 ) -> None:
     base = {"oidc_issuer": "https://psc.example/realms/x", "oidc_audience": AUDIENCE}
     settings = Settings(data_dir=tmp_path, **{**base, **overrides})

@@ -102,7 +102,18 @@ def test_id_5_cpe_publishes_but_does_not_read(api: Api) -> None:
         headers=cpe,
         params={"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"},
     )
-    assert valid(found.json())["entry"] == []
+    assert found.status_code == 403, found.text
+    outcome = valid(found.json())
+    issue = outcome["issue"][0]
+    assert issue["code"] == "security"
+    assert issue["details"]["coding"][0]["code"] == "level_too_low"
+    assert "CPS ou e-CPS" in issue["diagnostics"]
+    assert "CPS card or e-CPS" in issue["details"]["text"]
+    document_id = created.json()["id"]
+    for url in (f"/fhir/DocumentReference/{document_id}", f"/fhir/Binary/{document_id}"):
+        refused = api.client.get(url, headers=cpe)
+        assert refused.status_code == 403, refused.text
+        assert valid(refused.json())["issue"][0]["code"] == "security"
 
 
 def test_patch_limits_and_effects(api: Api) -> None:

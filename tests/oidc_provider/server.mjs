@@ -137,6 +137,7 @@ async function tamperTokens(body) {
   if (mode === 'issued_in_future') { payload.iat = now + 3600; payload.exp = now + 7200; }
   if (mode === 'audience') payload.aud = 'another-client';
   if (mode === 'azp') { payload.aud = [payload.aud, 'another-client']; payload.azp = 'another-client'; }
+  if (mode === 'azp_only') payload.azp = 'another-client';
   if (mode === 'issuer') payload.iss = 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet';
   if (mode === 'subject') payload.sub = 'someone-else';
   if (mode === 'at_hash') payload.at_hash = atHash(`${body.access_token}x`);
