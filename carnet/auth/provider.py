@@ -91,17 +91,25 @@ def parse_metadata(document: object, settings: ProviderSettings) -> ProviderMeta
         raise ProviderError("discovery document is not a JSON object")
     if document.get("issuer") != settings.issuer:
         raise ProviderError("discovery names another issuer than the configured one")
-    values: dict[str, str | None] = {}
+    required: dict[str, str] = {}
     for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         value = document.get(name)
         if not isinstance(value, str) or not _https(value, required=settings.require_https):
             raise ProviderError(f"discovery lacks a usable {name}")
-        values[name] = value
+        required[name] = value
+    optional: dict[str, str | None] = {}
     for name in ("userinfo_endpoint", "end_session_endpoint"):
         value = document.get(name)
         usable = isinstance(value, str) and _https(value, required=settings.require_https)
-        values[name] = value if usable and isinstance(value, str) else None
-    return ProviderMetadata(issuer=settings.issuer, **values)  # type: ignore[arg-type]
+        optional[name] = value if usable and isinstance(value, str) else None
+    return ProviderMetadata(
+        issuer=settings.issuer,
+        authorization_endpoint=required["authorization_endpoint"],
+        token_endpoint=required["token_endpoint"],
+        jwks_uri=required["jwks_uri"],
+        userinfo_endpoint=optional["userinfo_endpoint"],
+        end_session_endpoint=optional["end_session_endpoint"],
+    )
 
 
 def parse_key_set(document: object) -> KeySet:

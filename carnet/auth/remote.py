@@ -14,6 +14,7 @@ Ages and intervals follow :mod:`carnet.clock` (tests move it); waits are in real
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -60,7 +61,7 @@ def fetch_json(url: str, *, timeout: float, max_bytes: int) -> object:
     except httpx.HTTPError as error:
         raise ProviderError(f"{type(error).__name__} from {url}") from None
     try:
-        document: object = httpx.Response(200, content=body).json()
+        document: object = json.loads(body)
     except ValueError:
         raise ProviderError(f"not JSON from {url}") from None
     return document

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from structlog.testing import capture_logs
 
 from carnet.auth.instance import InstanceKey
 from carnet.auth.provider import OidcProvider
@@ -138,9 +139,13 @@ def test_oidc_hung_provider_answers_503_within_the_timeout(
         return await asyncio.gather(*calls, return_exceptions=True)
 
     started = time.monotonic()
-    answers = asyncio.run(ten())
+    with capture_logs() as logs:
+        answers = asyncio.run(ten())
     assert time.monotonic() - started < 1.5, "waits were not bounded by the timeout, together"
     assert all(isinstance(a, ProviderUnavailable) for a in answers), answers
+    lines = [line for line in logs if line["event"] == "oidc_provider_unavailable"]
+    assert len(lines) == 10, "each 503 leaves a line for the operator"
+    assert all(set(line) == {"event", "log_level", "step"} for line in lines), lines
     assert provider.discovery.fetches == 1
     started = time.monotonic()
     unavailable(verifier, token)
