@@ -169,15 +169,22 @@ def demo_login(request: Request, rt: Rt, rpps: Annotated[str, Form(max_length=11
 @router.post("/deconnexion", dependencies=[Csrf])
 def logout(request: Request, rt: Rt) -> Response:
     """Ends Carnet's session, then the provider's (RP-Initiated Logout): on a shared computer the
-    next « Se connecter » must ask for the card again."""
+    next « Se connecter » must ask for the card again. The way to the provider is a page that
+    moves on by itself, not a redirect: a form's redirect to another origin would break the
+    pages' ``form-action 'self'``."""
     id_token = portal.end(rt.uow, request.cookies.get(PRO_COOKIE, ""))
     verifier: TokenVerifier = request.app.state.verifier
-    target = "/pro/"
+    provider_logout = None
     if id_token and verifier.provider is not None and rt.settings.oidc_client_id:
         back_to = rt.settings.public_url.rstrip("/") + "/pro/"
         rp = RelyingParty.from_settings(rt.settings, verifier.provider)
-        target = rp.logout_url(id_token, back_to) or target
-    response = redirect(request, target)
+        provider_logout = rp.logout_url(id_token, back_to)
+    if provider_logout is None:
+        response = redirect(request, "/pro/")
+    else:
+        response = _page(
+            request, "pro/logout.html", None, {"title": "Déconnexion", "target": provider_logout}
+        )
     response.delete_cookie(PRO_COOKIE, path="/pro")
     return response
 

@@ -145,8 +145,11 @@ def test_oidc_discovery_naming_another_issuer_stops_the_log_in(
 def test_oidc_log_out_ends_the_provider_session_too(
     site: Site, portal: TokenVerifier, psc: RealProvider
 ) -> None:
-    """On a shared computer, the next « Se connecter » must ask for the card again."""
-    page = site.page()
+    """On a shared computer, the next « Se connecter » must ask for the card again. The page keeps
+    its Content-Security-Policy here (other tests bypass it to inject axe-core)."""
+    context = site.browser.new_context(locale="fr-FR", base_url=site.url)
+    site.contexts.append(context)
+    page = context.new_page()
     psc_log_in(page)
     page.get_by_role("heading", name="Trouver un patient").wait_for()
     page.get_by_role("button", name="Se déconnecter").click()
