@@ -44,10 +44,11 @@ def id_token_missing() -> Unauthenticated:
     )
 
 
-def subject_mismatch(source: str) -> Unauthenticated:
+def subject_mismatch(source_fr: str, source_en: str) -> Unauthenticated:
+    """Userinfo, or the access token, speaks of someone else than the ID token (``sub``)."""
     return _refused(
-        f"le {source} ne désigne pas la même personne que le jeton d'identité.",
-        f"the {source} does not name the same person as the ID token.",
+        f"{source_fr} ne désigne pas la même personne que le jeton d'identité.",
+        f"{source_en} does not name the same person as the ID token.",
         "id_token_subject_mismatch",
     )
 

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 from joserfc import jwt
@@ -241,13 +241,13 @@ class RelyingParty:
         check_signature(read, await self.provider.key_async(read.kid))
         check_times(read.payload, clock.now())
         if read.payload.get("sub") != subject:
-            raise subject_mismatch("jeton d'accès")
+            raise subject_mismatch("le jeton d'accès", "the access token")
         return dict(read.payload)
 
     def _client_authentication(self, token_endpoint: str) -> tuple[dict[str, str], dict[str, str]]:
         """(form fields, headers) that authenticate Carnet at the token endpoint."""
         if self.auth_method == "client_secret_basic":
-            pair = f"{quote(self.client_id, safe='')}:{quote(self.client_secret or '', safe='')}"
+            pair = f"{quote_plus(self.client_id)}:{quote_plus(self.client_secret or '')}"
             basic = base64.b64encode(pair.encode()).decode()
             return {}, {"Authorization": f"Basic {basic}"}
         if self.auth_method == "client_secret_post":
@@ -319,7 +319,7 @@ class RelyingParty:
             log.warning("oidc_userinfo_failed", status=status)
             raise unavailable("userinfo", self.provider.settings.min_interval)
         if document.get("sub") != subject:
-            raise subject_mismatch("userinfo")
+            raise subject_mismatch("la réponse userinfo", "the userinfo answer")
         return document
 
     async def _signed_userinfo(self, token: str) -> dict[str, Any]:
@@ -331,7 +331,7 @@ class RelyingParty:
         if read.payload.get("iss", self.provider.issuer) != self.provider.issuer or (
             self.client_id not in audiences
         ):
-            raise subject_mismatch("userinfo")
+            raise subject_mismatch("la réponse userinfo", "the userinfo answer")
         return dict(read.payload)
 
     async def _call(

@@ -103,6 +103,9 @@ def test_oidc_at_hash_is_the_left_half_of_the_algorithms_hash(algorithm: str, ha
 
 
 def test_oidc_login_refusals_carry_french_and_english() -> None:
-    for refused in (id_token_missing(), subject_mismatch("userinfo")):
+    for refused in (
+        id_token_missing(),
+        subject_mismatch("la réponse userinfo", "the userinfo answer"),
+    ):
         assert refused.fr.startswith("Connexion refusée")
         assert refused.en.startswith("Log-in refused")

@@ -102,7 +102,7 @@ TAMPERING = [
     ("hs256", "« HS256 » n'est pas accepté", "'HS256' is not accepted"),
     ("no_id_token", "pas remis de jeton d'identité", "returned no ID token"),
     ("at_hash", "jeton d'accès reçu avec lui (at_hash)", "access token it came with (at_hash)"),
-    ("subject", "le userinfo ne désigne pas la même personne", "userinfo does not name the same"),
+    ("subject", "la réponse userinfo ne désigne pas la même", "the userinfo answer does not name"),
 ]
 
 
