@@ -79,6 +79,20 @@ class TooMany(Refusal):
     status = 429
 
 
+class ProviderUnavailable(Refusal):
+    """An outside service we depend on (the OpenID provider) did not answer in time: try later.
+
+    Doors answer 503 with ``Retry-After: retry_after`` seconds."""
+
+    code = "provider_unavailable"
+    status = 503
+    retry_after: int = 30
+
+    def __init__(self, fr: str, en: str, code: str | None = None, retry_after: int = 30) -> None:
+        super().__init__(fr, en, code)
+        self.retry_after = max(1, retry_after)
+
+
 class IntegrityFailure(Refusal):
     """Stored content no longer matches its hash: never served."""
 
@@ -87,7 +101,23 @@ class IntegrityFailure(Refusal):
 
 
 class LevelTooLow(Refusal):
-    """ID-5: reading a DMP needs a CPS or e-CPS; the caller's card level does not allow it."""
+    """ID-5: reading a DMP needs a CPS or e-CPS; the caller's card level does not allow it.
+    Refused as such, not as not-found: it depends on the caller's card only, so it reveals
+    nothing about the patient."""
 
     code = "level_too_low"
     status = 403
+
+    def __init__(
+        self,
+        fr: str = (
+            "Lecture refusée : consulter un DMP exige une authentification par carte CPS ou "
+            "e-CPS ; la carte d'établissement (CPE) permet seulement d'alimenter le dossier."
+        ),
+        en: str = (
+            "Reading refused: consulting a DMP requires a CPS card or e-CPS authentication; an "
+            "establishment card (CPE) may only add documents."
+        ),
+        code: str | None = None,
+    ) -> None:
+        super().__init__(fr, en, code)

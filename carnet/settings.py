@@ -135,20 +135,59 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Address shown to users.")
     oidc_issuer: str | None = Field(
-        default=None, description="Issuer of pro access tokens (Pro Santé Connect)."
+        default=None,
+        description="Issuer of pros' tokens (Pro Santé Connect: https://auth.esw.esante.gouv.fr/"
+        "auth/realms/esante-wallet). Endpoints and keys come from its discovery document; https "
+        "is required outside demo mode.",
     )
     oidc_jwks_url: str | None = Field(
-        default=None, description="JWKS of that issuer; default <issuer>/jwks."
+        default=None,
+        description="Keys of that issuer, if not where its discovery's jwks_uri says.",
     )
     oidc_audience: str | None = Field(
-        default=None, description="Audience expected in pro access tokens."
+        default=None,
+        description="Audience expected in pro access tokens on the API and FHIR doors; required "
+        "with an issuer (Carnet refuses to start without it).",
     )
     oidc_client_id: str | None = Field(
         default=None,
-        description="The pro portal's client id at that issuer (authorization-code flow, PKCE).",
+        description="The pro portal's client id at that issuer (authorization-code flow, PKCE, "
+        "nonce); ID tokens must name it as their only audience.",
     )
     oidc_client_secret: str | None = Field(
         default=None, description="The pro portal's client secret, if the issuer gave one."
+    )
+    oidc_client_auth: str | None = Field(
+        default=None,
+        description="How the portal authenticates at the token endpoint: client_secret_basic "
+        "(default with a secret), client_secret_post, private_key_jwt, none (default without).",
+    )
+    oidc_client_key_file: Path | None = Field(
+        default=None,
+        description="Private JWK (RSA, EC P-256 or Ed25519) signing private_key_jwt assertions; "
+        "its public half is registered at the issuer.",
+    )
+    oidc_resource: str | None = Field(
+        default=None,
+        description="Resource indicator (RFC 8707) sent with the log-in, when the issuer wants one.",
+    )
+    oidc_timeout_seconds: float = Field(
+        default=3.0,
+        description="Longest wait on the issuer, for a fetch or a request that needs it; then 503 "
+        "with Retry-After.",
+    )
+    oidc_refresh_seconds: float = Field(
+        default=300,
+        description="Age after which discovery and keys are refreshed in the background.",
+    )
+    oidc_grace_seconds: float = Field(
+        default=3600,
+        description="How long discovery and keys stay usable while the issuer cannot be reached.",
+    )
+    oidc_min_refetch_seconds: float = Field(
+        default=10,
+        description="At most one fetch of discovery or keys per this many seconds (an unknown key "
+        "id triggers one); also the Retry-After of a 503.",
     )
     token_ttl_seconds: int = Field(
         default=3600, description="Lifetime of the instance's own tokens."

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from carnet.runtime import Runtime
     from carnet.settings import Settings
 
-pytest_plugins = ["live_api", "web_support"]
+pytest_plugins = ["live_api", "web_support", "oidc_support"]
 
 
 @pytest.fixture(autouse=True)

@@ -78,10 +78,7 @@ def _refusal_for(why: Why) -> Refusal:
     """Refused like an absent record — but for a card level that may not read (ID-5): that is
     about the caller, not the patient, and saying so reveals nothing of the record."""
     if why is Why.LEVEL_TOO_LOW:
-        return LevelTooLow(
-            "La lecture d'un dossier demande une carte CPS ou e-CPS.",
-            "Reading a record needs a CPS or e-CPS card.",
-        )
+        return LevelTooLow()
     return NotFound()
 
 

@@ -1,9 +1,30 @@
 """What a verified token says, and the checks on its claims that do not depend on who signed it.
 
-Pro tokens, whoever issues them, are read as Pro Santé Connect access tokens: ``SubjectNameID`` is
-the idNatPs (``8`` + RPPS), ``SubjectRefPro.exercices[]`` carries ``codeProfession`` and
-``codeSavoirFaire``, ``acr`` the authentication level (spec REFERENCE.md, "Pro identity in tokens";
+Pro identities, whoever vouches for them, are read as Pro Santé Connect (PSC) shapes them: in the
+userinfo answer, the ID token or a PSC access token, ``SubjectNameID`` is the idNatPs,
+``SubjectRefPro.exercices[]`` carries ``codeProfession`` and ``codeSavoirFaire``, ``acr`` the level
+(spec REFERENCE.md, "Pro identity in tokens";
 https://industriels.esante.gouv.fr/produits-et-services/pro-sante-connect/userinfo).
+
+How PSC's values map to Carnet's (README.md, "Pro Santé Connect", says the same):
+
+========================  ====================================================================
+PSC                       Carnet
+========================  ====================================================================
+``acr`` ``eidas1``        level e-CPS: PSC authenticates with a CPS card or the e-CPS app only,
+                          and ``eidas1`` is the one level it issues (the ANS's own Keycloak
+                          connector, github.com/ansforge/keycloak-prosanteconnect, knows only
+                          ``EIDAS1`` and refuses ``eidas2``); which of the two was used is not
+                          said, so the lower one is kept. ID-5 lets both read.
+any other ``acr``         refused (``token_acr_unknown``), never guessed
+``urn:carnet:acr:*``      Carnet's own tokens (``carnet token``): ``cps``, ``e-cps``, ``cpe``
+idNatPs ``8`` + RPPS      the pro, keyed by his 11-digit RPPS
+idNatPs ``0`` + ADELI     the pro, keyed by the idNatPs itself (10 characters: no RPPS exists)
+other idNatPs             refused: ``1``/``3``/``4``/``5``/``6`` + … name structures or internal
+                          ids, not a person (ANS, ``PSIdNat`` in
+                          github.com/ansforge/IG-FHIR-PDSM4DMP-EEDS); ``ANS…`` are sandbox ids
+========================  ====================================================================
+
 Each check raises :class:`carnet.errors.Unauthenticated`; the caller passes the time in, so these
 functions stay pure.
 """
@@ -28,15 +49,8 @@ ACR_CPE = "urn:carnet:acr:cpe"
 """The instance's own values: one per level, so that a token says exactly which card was used."""
 
 ACR_EIDAS1 = "eidas1"
-"""What Pro Santé Connect puts in ``acr``: relying parties ask ``acr_values=eidas1`` (so does the
-DMP's own web access for pros: ``wallet.esw.esante.gouv.fr/auth/?…&acr_values=eidas1``), and PSC
-only authenticates with a CPS card or the e-CPS app. The value does not tell which of the
-two was used, so it maps to the lower one, e-CPS; ID-5 lets both read."""
-
-ACR_EIDAS2 = "eidas2"
-ACR_EIDAS3 = "eidas3"
-"""eIDAS "substantial" and "high" (FranceConnect+ / ProConnect vocabulary). Both are stronger than
-``eidas1``, which is already accepted, so accepting them weakens nothing."""
+"""What Pro Santé Connect puts in ``acr`` and what relying parties ask (``acr_values=eidas1``, as
+the DMP's own web access for pros does)."""
 
 ACR_LEVELS: Mapping[str, AuthLevel] = MappingProxyType(
     {
@@ -44,8 +58,6 @@ ACR_LEVELS: Mapping[str, AuthLevel] = MappingProxyType(
         ACR_E_CPS: AuthLevel.E_CPS,
         ACR_CPE: AuthLevel.CPE,
         ACR_EIDAS1: AuthLevel.E_CPS,
-        ACR_EIDAS2: AuthLevel.E_CPS,
-        ACR_EIDAS3: AuthLevel.CPS,
     }
 )
 """Every ``acr`` we accept; any other value is refused rather than guessed."""
@@ -55,9 +67,28 @@ LEVEL_ACRS: Mapping[AuthLevel, str] = MappingProxyType(
 )
 """What the instance writes for each level (the inverse of the ``urn:carnet`` part above)."""
 
-ID_NAT_PS_PATTERN = re.compile(r"8[0-9]{11}")
-"""idNatPs of a pro identified by RPPS: ``8`` then the 11 RPPS digits (REFERENCE.md, OID
-1.2.250.1.71.4.2.1). ADELI-based or sandbox identifiers (``ANS…``) are not RPPS and are refused."""
+RPPS_ID_NAT_PS = re.compile(r"8([0-9]{11})")
+"""``8`` then the 11 RPPS digits (OID 1.2.250.1.71.4.2.1)."""
+
+ADELI_ID_NAT_PS = re.compile(r"0(?:[0-9]{2}|2[AB])[0-9]{7}")
+"""``0`` then the 9-character ADELI number (its first two are the département, Corsica's ``2A`` or
+``2B`` included): pros not (yet) in the RPPS."""
+
+
+def pro_key(id_nat_ps: str) -> str | None:
+    """The key Carnet files a pro under: the RPPS, or the ADELI-based idNatPs as it is. None when
+    the idNatPs names no person Carnet can serve."""
+    rpps = RPPS_ID_NAT_PS.fullmatch(id_nat_ps)
+    if rpps is not None:
+        return rpps.group(1)
+    return id_nat_ps if ADELI_ID_NAT_PS.fullmatch(id_nat_ps) else None
+
+
+def id_nat_ps_of(key: str) -> str | None:
+    """The inverse of :func:`pro_key` (for the instance's own tokens)."""
+    candidate = key if key.startswith("0") else "8" + key
+    return candidate if pro_key(candidate) == key else None
+
 
 INS_PATTERN = re.compile(r"[0-9]{6}[0-9AB][0-9]{8}")
 """Shape of a matricule INS (ID-1): 13-character NIR (Corsica as ``2A``/``2B``), 2-digit key.
@@ -66,6 +97,9 @@ The key itself is checked where the INS enters the system, not on every request.
 
 @dataclass(frozen=True)
 class ProClaims:
+    """``rpps`` is the key the pro is filed under: his RPPS, or ``0`` + ADELI (see
+    :func:`pro_key`)."""
+
     rpps: str
     profession: str
     specialty: str | None
@@ -161,11 +195,13 @@ def _first_exercice(payload: Mapping[str, object]) -> Mapping[str, object]:
 def pro_claims_from_payload(payload: Mapping[str, object]) -> ProClaims:
     """Reads a Pro Santé Connect-shaped payload; nothing is defaulted but the specialty."""
     subject = payload.get("SubjectNameID")
-    if not isinstance(subject, str) or not ID_NAT_PS_PATTERN.fullmatch(subject):
+    key = pro_key(subject) if isinstance(subject, str) else None
+    if key is None:
         raise Unauthenticated(
-            "Jeton refusé : l'identifiant national du professionnel (8 + RPPS) manque ou est "
-            "invalide.",
-            "Token refused: the professional's national id (8 + RPPS) is missing or invalid.",
+            "Jeton refusé : l'identifiant national du professionnel (8 + RPPS ou 0 + ADELI) manque "
+            "ou est invalide.",
+            "Token refused: the professional's national id (8 + RPPS or 0 + ADELI) is missing or "
+            "invalid.",
             code="token_identity_missing",
         )
     exercice = _first_exercice(payload)
@@ -192,7 +228,7 @@ def pro_claims_from_payload(payload: Mapping[str, object]) -> ProClaims:
             code="token_acr_unknown",
         )
     return ProClaims(
-        rpps=subject[1:],
+        rpps=key,
         profession=profession.strip(),
         specialty=(specialty or "").strip() or None,
         level=level,

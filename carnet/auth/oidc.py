@@ -1,43 +1,30 @@
-"""Signed JWTs: reading them safely, checking signatures, and the keys of an OpenID Connect issuer.
+"""Signed JWTs: reading them safely and checking their signatures.
 
-The instance's own tokens go through the same reading and signature check (see ``verify.py``);
-what is specific to an outside issuer is :class:`JwksCache` and :func:`verify_oidc_token`.
+Every token Carnet believes goes through :func:`read_token` then :func:`check_signature`: the
+instance's own, a provider's access tokens (``verify.py``), its ID tokens and signed userinfo
+answers (``idtoken.py``). Only asymmetric algorithms pass, from :data:`ALLOWED_ALGORITHMS`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwa import JWSAlgModel
-from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import CompactSignature, JWSRegistry
 
-from carnet import clock
-from carnet.auth.claims import (
-    ProClaims,
-    check_audience,
-    check_issuer,
-    check_times,
-    pro_claims_from_payload,
-)
+from carnet.auth.keys import VerificationKey
 from carnet.errors import Unauthenticated
 
 ALLOWED_ALGORITHMS = frozenset({"Ed25519", "EdDSA", "ES256", "RS256", "PS256"})
-"""Asymmetric only: ``none`` and HMAC (where a public key could serve as the secret) never pass."""
+"""Asymmetric only: ``none`` and HMAC (where a public key, or a client secret others know, could
+serve as the secret) never pass. PSC signs with RS256."""
 
-VerificationKey = OKPKey | ECKey | RSAKey
-
-MIN_RSA_BITS = 2048
-MAX_JWKS_BYTES = 256 * 1024
 MAX_TOKEN_CHARS = 64 * 1024
 """Far above a PSC access token (a few kB even with every activity listed); bounds our work."""
 
@@ -87,14 +74,6 @@ def _bad_signature() -> Unauthenticated:
     )
 
 
-def unknown_key() -> Unauthenticated:
-    return Unauthenticated(
-        "Jeton refusé : il est signé par une clé inconnue.",
-        "Token refused: it is signed with an unknown key.",
-        code="token_key_unknown",
-    )
-
-
 @dataclass(frozen=True)
 class ReadToken:
     """A token split and decoded, its signature NOT yet checked: route on it, trust nothing else."""
@@ -127,6 +106,19 @@ def _peek_algorithm(token: str) -> object:
     return header["alg"]
 
 
+def looks_like_jwt(token: str) -> bool:
+    """Whether ``token`` is a compact JWS (a JSON header naming an ``alg``, then two parts): an
+    access token may also be opaque, and is then the provider's business, not ours to read."""
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > MAX_TOKEN_CHARS:
+        return False
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except ValueError:
+        return False
+    return isinstance(header, dict) and "alg" in header
+
+
 def read_token(token: str) -> ReadToken:
     """Refuses what is not a compact JWS with an allowed ``alg`` and a JSON object as payload."""
     algorithm = _peek_algorithm(token)
@@ -157,118 +149,3 @@ def check_signature(token: ReadToken, key: VerificationKey) -> None:
         raise _bad_signature() from None
     if not valid:
         raise _bad_signature()
-
-
-def _rsa_bits(jwk: Mapping[str, Any]) -> int:
-    modulus = jwk.get("n")
-    if not isinstance(modulus, str):
-        return 0
-    raw = base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4))
-    return int.from_bytes(raw, "big").bit_length()
-
-
-def _import_public(jwk: Mapping[str, Any]) -> VerificationKey | None:
-    """One JWKS entry, or None for what cannot sign tokens for us (encryption keys, private
-    members published by mistake, RSA under 2048 bits, unknown types)."""
-    if not isinstance(jwk.get("kid"), str) or jwk.get("use", "sig") != "sig" or "d" in jwk:
-        return None
-    kty = jwk.get("kty")
-    try:
-        if kty == "RSA":
-            return RSAKey.import_key(dict(jwk)) if _rsa_bits(jwk) >= MIN_RSA_BITS else None
-        if kty == "EC":
-            return ECKey.import_key(dict(jwk))
-        if kty == "OKP":
-            return OKPKey.import_key(dict(jwk))
-    except (JoseError, ValueError, TypeError):
-        return None
-    return None
-
-
-class JwksCache:
-    """The issuer's public keys, fetched over HTTP and kept ``ttl_seconds``.
-
-    A token naming an unknown ``kid`` causes one refetch (the issuer may have rotated its keys),
-    at most every ``min_refetch_seconds``: otherwise anyone could make us hammer the issuer by
-    sending made-up ``kid`` values. Time comes from :mod:`carnet.clock`.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        ttl_seconds: float = 600.0,
-        timeout_seconds: float = 5.0,
-        min_refetch_seconds: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.url = url
-        self._ttl = timedelta(seconds=ttl_seconds)
-        self._min_refetch = timedelta(seconds=min_refetch_seconds)
-        self._timeout = httpx.Timeout(timeout_seconds)
-        self._transport = transport
-        self._lock = threading.Lock()
-        self._keys: dict[str, VerificationKey] = {}
-        self._fetched_at: datetime | None = None
-        self.fetch_count = 0
-
-    def _fetch(self, now: datetime) -> None:
-        try:
-            with (
-                httpx.Client(
-                    timeout=self._timeout, follow_redirects=False, transport=self._transport
-                ) as client,
-                client.stream("GET", self.url, headers={"Accept": "application/json"}) as response,
-            ):
-                response.raise_for_status()
-                body = b""
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_JWKS_BYTES:
-                        raise ValueError("JWKS too large")
-            document = json.loads(body)
-        except (httpx.HTTPError, ValueError) as error:
-            raise Unauthenticated(
-                "Le fournisseur d'identité ne répond pas correctement : réessayez plus tard.",
-                "The identity provider does not answer properly; please try again later.",
-                code="issuer_unreachable",
-            ) from error
-        finally:
-            self.fetch_count += 1
-        entries = document.get("keys") if isinstance(document, dict) else None
-        keys: dict[str, VerificationKey] = {}
-        for entry in entries if isinstance(entries, list) else []:
-            key = _import_public(entry) if isinstance(entry, dict) else None
-            if key is not None and key.kid is not None:
-                keys[key.kid] = key
-        self._keys = keys
-        self._fetched_at = now
-
-    def key(self, kid: str | None) -> VerificationKey:
-        if kid is None:
-            raise unknown_key()
-        with self._lock:
-            now = clock.now()
-            fetched = self._fetched_at
-            stale = fetched is None or not (fetched <= now < fetched + self._ttl)
-            rotated = fetched is not None and now - fetched >= self._min_refetch
-            if stale or (kid not in self._keys and rotated):
-                self._fetch(now)
-            found = self._keys.get(kid)
-        if found is None:
-            raise unknown_key()
-        return found
-
-
-def verify_oidc_token(
-    token: str, *, issuer: str, audience: str | None, jwks: JwksCache
-) -> ProClaims:
-    """An access token from the configured issuer: issuer first, so that a stranger's token costs
-    no JWKS fetch; signature before any claim is believed."""
-    read = read_token(token)
-    check_issuer(read.payload, issuer)
-    check_signature(read, jwks.key(read.kid))
-    check_times(read.payload, clock.now())
-    if audience is not None:
-        check_audience(read.payload, audience)
-    return pro_claims_from_payload(read.payload)

@@ -69,12 +69,20 @@ def serve(
     ] = False,
 ) -> None:
     """HTTP (web, API JSON, FHIR), SMTP et tâches de fond, dans un seul processus."""
+    from carnet.auth.provider import OidcConfigError
+    from carnet.auth.verify import check_oidc_settings
     from carnet.serve import run
 
     overrides: dict[str, object] = {"demo": demo}
     if allow_owner:
         overrides["allow_owner"] = True
-    run(_settings(data_dir, **overrides), host=host, port=port, smtp_port=smtp_port)
+    settings = _settings(data_dir, **overrides)
+    try:
+        check_oidc_settings(settings)
+    except OidcConfigError as error:
+        typer.echo(f"OpenID Connect : configuration refusée / refused: {error}", err=True)
+        raise typer.Exit(2) from None
+    run(settings, host=host, port=port, smtp_port=smtp_port)
 
 
 @db_app.command("upgrade")

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
 
-from carnet.auth.claims import PatientClaims, ProClaims
+from carnet.auth.claims import Claims, PatientClaims, ProClaims
 from carnet.auth.verify import TokenVerifier
 from carnet.context import AccessMode, Door, RequestContext
 from carnet.errors import Forbidden, Invalid, Unauthenticated
@@ -60,15 +60,24 @@ def _door(request: Request) -> Door:
     return Door.FHIR if request.url.path.startswith("/fhir") else Door.API
 
 
-def pro_context(
-    request: Request,
+async def bearer_claims(
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     authorization: Annotated[str | None, Header()] = None,
-    x_access_mode: Annotated[str | None, Header()] = None,
-    x_access_reason: Annotated[str | None, Header()] = None,
+) -> Claims:
+    """The verified caller. Async: a token whose key the provider must first give waits for it
+    (at most its timeout) on the event loop, holding none of the threads other requests need."""
+    return await verifier.verify_async(_bearer(authorization))
+
+
+BearerClaims = Annotated[Claims, Depends(bearer_claims)]
+
+
+def _pro(
+    request: Request,
+    claims: Claims,
+    x_access_mode: str | None,
+    x_access_reason: str | None,
 ) -> RequestContext:
-    """A pro's request, with its access mode from the DMP's headers (INTERFACES.md)."""
-    claims = verifier.verify(_bearer(authorization))
     if not isinstance(claims, ProClaims):
         raise Forbidden("Réservé aux professionnels de santé.", "For health professionals only.")
     try:
@@ -90,20 +99,28 @@ def pro_context(
     )
 
 
-def patient_context(
+async def pro_context(
     request: Request,
-    runtime: RuntimeDep,
-    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
-    authorization: Annotated[str | None, Header()] = None,
+    claims: BearerClaims,
+    x_access_mode: Annotated[str | None, Header()] = None,
+    x_access_reason: Annotated[str | None, Header()] = None,
 ) -> RequestContext:
-    """A person of the register acting for himself or for someone he represents."""
-    claims = verifier.verify(_bearer(authorization))
+    """A pro's request, with its access mode from the DMP's headers (INTERFACES.md)."""
+    return _pro(request, claims, x_access_mode, x_access_reason)
+
+
+def _patient(request: Request, runtime: Runtime, claims: Claims) -> RequestContext:
     if not isinstance(claims, PatientClaims):
         raise Forbidden("Réservé aux usagers.", "For patients only.")
     person_id = person_id_for_ins(runtime.uow, claims.ins)
     if person_id is None:
         raise Unauthenticated("Usager inconnu.", "Unknown patient.", code="unknown_patient")
     return RequestContext.for_patient(person_id, door=_door(request))
+
+
+def patient_context(request: Request, runtime: RuntimeDep, claims: BearerClaims) -> RequestContext:
+    """A person of the register acting for himself or for someone he represents."""
+    return _patient(request, runtime, claims)
 
 
 ProCtx = Annotated[RequestContext, Depends(pro_context)]
@@ -113,16 +130,14 @@ PatientCtx = Annotated[RequestContext, Depends(patient_context)]
 def any_context(
     request: Request,
     runtime: RuntimeDep,
-    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
-    authorization: Annotated[str | None, Header()] = None,
+    claims: BearerClaims,
     x_access_mode: Annotated[str | None, Header()] = None,
     x_access_reason: Annotated[str | None, Header()] = None,
 ) -> RequestContext:
     """Either a pro or a patient (FHIR AuditEvent serves both)."""
-    claims = verifier.verify(_bearer(authorization))
     if isinstance(claims, ProClaims):
-        return pro_context(request, verifier, authorization, x_access_mode, x_access_reason)
-    return patient_context(request, runtime, verifier, authorization)
+        return _pro(request, claims, x_access_mode, x_access_reason)
+    return _patient(request, runtime, claims)
 
 
 AnyCtx = Annotated[RequestContext, Depends(any_context)]

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from carnet.db.uow import Commits, counting_commits
-from carnet.errors import Refusal
+from carnet.errors import LevelTooLow, ProviderUnavailable, Refusal
 from carnet.http.fhir.response import FhirResponse, operation_outcome
 from carnet.logs import get_logger
 
@@ -21,11 +21,31 @@ def refusal_body(code: str, fr: str, en: str) -> dict[str, str]:
     return {"error": code, "message": fr, "message_en": en}
 
 
-def _answer(request: Request, status: int, code: str, fr: str, en: str) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def refusal_headers(refusal: Refusal) -> dict[str, str]:
+    """``Retry-After`` when the provider is away; ``WWW-Authenticate`` on 401 (RFC 6750)."""
+    if isinstance(refusal, ProviderUnavailable):
+        return {"Retry-After": str(refusal.retry_after)}
+    if refusal.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
+
+
+def _answer(
+    request: Request,
+    status: int,
+    code: str,
+    fr: str,
+    en: str,
+    headers: dict[str, str] | None = None,
+    issue: str | None = None,
+) -> Response:
+    if headers is None and status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     if request.url.path.startswith("/fhir"):
         return FhirResponse(
-            operation_outcome(status, code, fr, en), status_code=status, headers=headers
+            operation_outcome(status, code, fr, en, issue=issue),
+            status_code=status,
+            headers=headers,
         )
     return JSONResponse(refusal_body(code, fr, en), status_code=status, headers=headers)
 
@@ -62,7 +82,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Refusal)
     async def on_refusal(request: Request, exc: Refusal) -> Response:
-        return _answer(request, exc.status, exc.code, exc.fr, exc.en)
+        issue = "security" if isinstance(exc, LevelTooLow) else None
+        return _answer(
+            request, exc.status, exc.code, exc.fr, exc.en, refusal_headers(exc) or None, issue
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -45,8 +45,11 @@ class Named(Protocol):
 
 def pro_label(pro: Named | None, rpps: str) -> str:
     """« Dr Louis Bernard »; a pro the directory does not know: « Professionnel de santé
-    (RPPS …) » — still a pro, never "the system"."""
+    (RPPS …) » — still a pro, never "the system" — or « (ADELI …) » for a pro known by an
+    ADELI-based national id (``0`` + ADELI, as Pro Santé Connect gives it)."""
     if pro is None:
+        if rpps.startswith("0"):
+            return f"Professionnel de santé (ADELI {rpps[1:]})"
         return f"Professionnel de santé (RPPS {rpps})"
     return f"{pro.civility or ''} {pro.first_name} {pro.last_name}".strip()
 

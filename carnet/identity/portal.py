@@ -1,39 +1,28 @@
-"""The pros' web portal: logging in through OpenID Connect (Pro Santé Connect), or by the demo
-chooser in demo mode; sessions; the access mode chosen for a record (ACC-6).
-
-The authorization-code flow with PKCE (RFC 7636, S256): the browser goes to the issuer with a
-``state`` and a code challenge; back here with a code, which we exchange at the token endpoint
-(with the verifier) for an access token; that token is verified like any bearer token
-(``carnet.auth``) and its claims become the session's identity.
-https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
+"""The pros' web portal: sessions opened for what OpenID Connect vouched for
+(:mod:`carnet.auth.login`), or by the demo chooser in demo mode; the access mode chosen for a
+record (ACC-6).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
-import httpx
 from sqlalchemy import select
 
 from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action
-from carnet.auth.claims import Claims, ProClaims
+from carnet.auth.claims import ProClaims
 from carnet.context import AccessMode, AuthLevel, Door, RequestContext
 from carnet.db.uow import UnitOfWork
-from carnet.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from carnet.errors import Forbidden, Invalid
 from carnet.identity.labels import pro_label, pro_labels
 from carnet.identity.models import Pro
 from carnet.identity.portal_models import ProAccessMode, ProSession
 from carnet.ids import new_secret
 from carnet.settings import Settings
 
-Verify = Callable[[str], Claims]
-TIMEOUT_SECONDS = 10.0
 MAX_REASON = 500
 
 
@@ -62,115 +51,11 @@ class PortalSession:
         )
 
 
-@dataclass(frozen=True)
-class AuthorizationRequest:
-    url: str
-    state: str
-    verifier: str
-
-
 def _sid(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _unreachable() -> Unauthenticated:
-    return Unauthenticated(
-        "Le fournisseur d'identité ne répond pas correctement : réessayez plus tard.",
-        "The identity provider does not answer properly; please try again later.",
-        code="issuer_unreachable",
-    )
-
-
-def _configured(settings: Settings) -> tuple[str, str]:
-    if not settings.oidc_issuer or not settings.oidc_client_id:
-        raise NotFound(
-            "Aucun fournisseur d'identité n'est configuré.", "No identity provider is configured."
-        )
-    return settings.oidc_issuer.rstrip("/"), settings.oidc_client_id
-
-
-def discover(settings: Settings, transport: httpx.BaseTransport | None = None) -> dict[str, str]:
-    """The issuer's endpoints (OpenID Connect Discovery 1.0)."""
-    issuer, _ = _configured(settings)
-    try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = client.get(issuer + "/.well-known/openid-configuration")
-            response.raise_for_status()
-            document = response.json()
-    except (httpx.HTTPError, ValueError):
-        raise _unreachable() from None
-    if not isinstance(document, dict):
-        raise _unreachable()
-    endpoints = {
-        k: v
-        for k, v in document.items()
-        if k in ("authorization_endpoint", "token_endpoint") and isinstance(v, str)
-    }
-    if len(endpoints) != 2:
-        raise _unreachable()
-    return endpoints
-
-
-def authorization_request(
-    settings: Settings, redirect_uri: str, transport: httpx.BaseTransport | None = None
-) -> AuthorizationRequest:
-    """Where to send the browser, with a fresh ``state`` and PKCE verifier to keep (cookie)."""
-    _, client_id = _configured(settings)
-    endpoint = discover(settings, transport)["authorization_endpoint"]
-    state, verifier = new_secret(24), new_secret(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": "openid scope_all",
-            "acr_values": "eidas1",
-            "state": state,
-            "code_challenge": challenge.decode().rstrip("="),
-            "code_challenge_method": "S256",
-        }
-    )
-    return AuthorizationRequest(f"{endpoint}?{query}", state, verifier)
-
-
-def exchange_code(
-    settings: Settings,
-    code: str,
-    verifier: str,
-    redirect_uri: str,
-    verify: Verify,
-    transport: httpx.BaseTransport | None = None,
-) -> ProClaims:
-    """The code for an access token, then the token verified (issuer, signature, claims)."""
-    _, client_id = _configured(settings)
-    endpoint = discover(settings, transport)["token_endpoint"]
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": redirect_uri,
-        "client_id": client_id,
-        "code_verifier": verifier,
-    }
-    if settings.oidc_client_secret:
-        form["client_secret"] = settings.oidc_client_secret
-    try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = client.post(endpoint, data=form, headers={"Accept": "application/json"})
-            response.raise_for_status()
-            body = response.json()
-    except (httpx.HTTPError, ValueError):
-        raise _unreachable() from None
-    token = body.get("access_token") if isinstance(body, dict) else None
-    if not isinstance(token, str):
-        raise _unreachable()
-    claims = verify(token)
-    if not isinstance(claims, ProClaims):
-        raise Forbidden("Réservé aux professionnels de santé.", "For health professionals only.")
-    return claims
-
-
-def open_session(uow: UnitOfWork, claims: ProClaims) -> PortalSession:
+def open_session(uow: UnitOfWork, claims: ProClaims, id_token: str | None = None) -> PortalSession:
     """A portal session for what the issuer vouched for; the log-in is traced."""
     now = clock.now()
     token = new_secret(32)
@@ -185,6 +70,7 @@ def open_session(uow: UnitOfWork, claims: ProClaims) -> PortalSession:
                 created_at=now,
                 last_seen_at=now,
                 ended_at=None,
+                id_token=id_token,
             )
         )
         label = pro_label(session.get(Pro, claims.rpps), claims.rpps)
@@ -248,11 +134,17 @@ def current(uow: UnitOfWork, token: str) -> PortalSession | None:
         )
 
 
-def end(uow: UnitOfWork, token: str) -> None:
+def end(uow: UnitOfWork, token: str) -> str | None:
+    """Ends the session; returns its ID token, for the log-out at the provider."""
+    if not token:
+        return None
     with uow.transaction() as session:
         row = session.get(ProSession, _sid(token))
-        if row is not None and row.ended_at is None:
-            row.ended_at = clock.now()
+        if row is None or row.ended_at is not None:
+            return None
+        row.ended_at = clock.now()
+        hint, row.id_token = row.id_token, None
+        return hint
 
 
 def choose_mode(

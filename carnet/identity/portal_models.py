@@ -12,7 +12,8 @@ from carnet.db.base import Base
 
 class ProSession(Base):
     """A pro logged into the portal; ``id`` is the SHA-256 of the cookie's secret. The identity
-    is what the issuer's token said (or the directory's, in demo mode)."""
+    is what the issuer's token said (or the directory's, in demo mode); ``id_token`` is that token,
+    sent back to the provider at log-out (``id_token_hint``)."""
 
     __tablename__ = "pro_sessions"
 
@@ -24,6 +25,7 @@ class ProSession(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    id_token: Mapped[str | None] = mapped_column(Text)
 
 
 class ProAccessMode(Base):

@@ -11,12 +11,14 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from carnet.context import Door, RequestContext
-from carnet.errors import Forbidden, Refusal
+from carnet.errors import Forbidden, ProviderUnavailable, Refusal
 from carnet.identity import portal
 from carnet.population import login
 from carnet.runtime import Runtime
+from carnet.web import views
 from carnet.web.render import csrf_valid, redirect, render
 
 SESSION_COOKIE = "carnet_session"
@@ -29,10 +31,29 @@ class LoginRequired(Exception):
         self.pro = pro
 
 
-def _error(request: Request, status: int, fr: str, en: str) -> Response:
+async def _pro_frame(request: Request) -> dict[str, Any]:
+    """Who is logged in, for the portal's header above an error."""
+    runtime: Runtime = request.app.state.runtime
+    me = await run_in_threadpool(portal.current, runtime.uow, request.cookies.get(PRO_COOKIE, ""))
+    return {"me": me, "profession_label": views.profession_label(me.profession) if me else ""}
+
+
+async def _error(
+    request: Request, status: int, fr: str, en: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The refusal as a page: in the pro's frame under ``/pro`` (his header, « Retour » to the
+    portal), in the patient site's elsewhere."""
     if request.headers.get("hx-request"):
-        return render(request, "_alert.html", {"fr": fr, "en": en}, status=status)
-    return render(request, "error.html", {"fr": fr, "en": en, "status": status}, status=status)
+        response = render(request, "_alert.html", {"fr": fr, "en": en}, status=status)
+    elif request.url.path.startswith("/pro"):
+        values = {"fr": fr, "en": en, "status": status, **await _pro_frame(request)}
+        response = render(request, "pro/error.html", values, status=status)
+    else:
+        response = render(
+            request, "error.html", {"fr": fr, "en": en, "status": status}, status=status
+        )
+    response.headers.update(headers or {})
+    return response
 
 
 class PageRoute(APIRoute):
@@ -49,10 +70,15 @@ class PageRoute(APIRoute):
                     return redirect(request, "/pro/")
                 return redirect(request, "/connexion?suite=" + quote(request.url.path, safe="/"))
             except Refusal as refusal:
-                return _error(request, refusal.status, refusal.fr, refusal.en)
+                headers = (
+                    {"Retry-After": str(refusal.retry_after)}
+                    if isinstance(refusal, ProviderUnavailable)
+                    else None
+                )
+                return await _error(request, refusal.status, refusal.fr, refusal.en, headers)
             except RequestValidationError as invalid:
                 fields = ", ".join(str(e.get("loc", ("", "?"))[-1]) for e in invalid.errors())
-                return _error(
+                return await _error(
                     request,
                     422,
                     f"Formulaire incomplet ou invalide : vérifiez {fields}.",

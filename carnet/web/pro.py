@@ -9,6 +9,7 @@ deleting, masking (DOC-4, DOC-6, ACC-4). Each act calls the use case the pros' J
 
 from __future__ import annotations
 
+import hmac
 from datetime import date
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import pro as pro_cases
+from carnet.auth.login import LoginRefused, RelyingParty
 from carnet.auth.verify import TokenVerifier
 from carnet.context import AccessMode
 from carnet.errors import NotFound
@@ -29,6 +31,7 @@ from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, TYPES
 from carnet.records.content import PRO_MAX_BYTES
 from carnet.records.service import DocumentFilter, NewDocument
+from carnet.runtime import Runtime
 from carnet.web import views
 from carnet.web.deps import PRO_COOKIE, Csrf, PageRoute, ProSession, Rt
 from carnet.web.patient import content_response
@@ -79,13 +82,30 @@ def home(request: Request, rt: Rt) -> Response:
     )
 
 
+def _relying_party(request: Request, rt: Runtime) -> RelyingParty:
+    verifier: TokenVerifier = request.app.state.verifier
+    if verifier.provider is None or not rt.settings.oidc_client_id:
+        raise NotFound(
+            "Aucun fournisseur d'identité n'est configuré.", "No identity provider is configured."
+        )
+    return RelyingParty.from_settings(rt.settings, verifier.provider)
+
+
+def _login_expired() -> LoginRefused:
+    return LoginRefused(
+        "Connexion expirée ou commencée ailleurs : recommencez depuis l'espace des professionnels.",
+        "Log-in expired or started elsewhere: please start again from the professionals' portal.",
+        code="login_expired",
+    )
+
+
 @router.get("/connexion/oidc")
-def oidc_start(request: Request, rt: Rt) -> Response:
-    auth = portal.authorization_request(rt.settings, _callback(request))
+async def oidc_start(request: Request, rt: Rt) -> Response:
+    auth = await _relying_party(request, rt).begin(_callback(request))
     response = redirect(request, auth.url)
     response.set_cookie(
         OIDC_COOKIE,
-        f"{auth.state}.{auth.verifier}",
+        f"{auth.state}.{auth.nonce}.{auth.verifier}",
         max_age=600,
         httponly=True,
         samesite="lax",
@@ -96,15 +116,36 @@ def oidc_start(request: Request, rt: Rt) -> Response:
 
 
 @router.get("/connexion/retour")
-def oidc_back(request: Request, rt: Rt, code: str = "", state: str = "") -> Response:
-    kept_state, _, verifier = request.cookies.get(OIDC_COOKIE, "").partition(".")
-    if not code or not state or state != kept_state:
-        raise NotFound("Connexion expirée : recommencez.", "Log-in expired: please start again.")
-    verifier_of: TokenVerifier = request.app.state.verifier
-    claims = portal.exchange_code(
-        rt.settings, code, verifier, _callback(request), verifier_of.verify
-    )
-    me = portal.open_session(rt.uow, claims)
+async def oidc_back(
+    request: Request,
+    rt: Rt,
+    code: str = "",
+    state: str = "",
+    error: str = "",
+    iss: str = "",
+) -> Response:
+    """The provider's answer (RFC 6749 §4.1.2): a code for this browser's ``state``, or an error;
+    ``iss``, when sent, must be our provider (RFC 9207, against mix-ups)."""
+    rp = _relying_party(request, rt)
+    kept = request.cookies.get(OIDC_COOKIE, "").split(".")
+    kept_state, nonce, verifier = kept if len(kept) == 3 else ("", "", "")
+    if not state or not kept_state or not hmac.compare_digest(state, kept_state):
+        raise _login_expired()
+    if iss and iss != rp.provider.issuer:
+        raise LoginRefused(
+            "Connexion refusée : la réponse vient d'un autre fournisseur d'identité.",
+            "Log-in refused: the answer comes from another identity provider.",
+            code="login_issuer_mismatch",
+        )
+    if error or not code:
+        shown = error[:40] if error.replace("_", "").isalnum() else "?"
+        raise LoginRefused(
+            f"Connexion annulée ou refusée par le fournisseur d'identité (« {shown} »).",
+            f"Log-in cancelled or refused by the identity provider ('{shown}').",
+            code="login_refused_by_provider",
+        )
+    result = await rp.finish(code, verifier, nonce, _callback(request))
+    me = await run_in_threadpool(portal.open_session, rt.uow, result.claims, result.id_token)
     response = redirect(request, "/pro/")
     response.delete_cookie(OIDC_COOKIE, path="/pro/connexion")
     _set(request, response, me.token)
@@ -127,8 +168,23 @@ def demo_login(request: Request, rt: Rt, rpps: Annotated[str, Form(max_length=11
 
 @router.post("/deconnexion", dependencies=[Csrf])
 def logout(request: Request, rt: Rt) -> Response:
-    portal.end(rt.uow, request.cookies.get(PRO_COOKIE, ""))
-    response = redirect(request, "/pro/")
+    """Ends Carnet's session, then the provider's (RP-Initiated Logout): on a shared computer the
+    next « Se connecter » must ask for the card again. The way to the provider is a page that
+    moves on by itself, not a redirect: a form's redirect to another origin would break the
+    pages' ``form-action 'self'``."""
+    id_token = portal.end(rt.uow, request.cookies.get(PRO_COOKIE, ""))
+    verifier: TokenVerifier = request.app.state.verifier
+    provider_logout = None
+    if id_token and verifier.provider is not None and rt.settings.oidc_client_id:
+        back_to = rt.settings.public_url.rstrip("/") + "/pro/"
+        rp = RelyingParty.from_settings(rt.settings, verifier.provider)
+        provider_logout = rp.logout_url(id_token, back_to)
+    if provider_logout is None:
+        response = redirect(request, "/pro/")
+    else:
+        response = _page(
+            request, "pro/logout.html", None, {"title": "Déconnexion", "target": provider_logout}
+        )
     response.delete_cookie(PRO_COOKIE, path="/pro")
     return response
 

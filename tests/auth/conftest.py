@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from carnet.auth.instance import InstanceKey, load_or_create_instance_key
-from carnet.auth.oidc import JwksCache
+from carnet.auth.provider import OidcProvider, ProviderSettings
 from carnet.auth.verify import TokenVerifier
 from carnet.clock import FixedClock, set_clock
 
@@ -40,11 +42,19 @@ def instance_key(tmp_path: Path) -> InstanceKey:
     return load_or_create_instance_key(tmp_path / "keys" / "instance.jwk")
 
 
-@pytest.fixture
-def jwks(issuer: LocalIssuer, clock: FixedClock) -> JwksCache:
-    return JwksCache(issuer.jwks_url)
+def provider_for(issuer: LocalIssuer, **overrides: Any) -> OidcProvider:
+    """The provider's documents as Carnet keeps them, for the test issuer (plain http: tests)."""
+    settings = ProviderSettings(issuer=issuer.issuer, require_https=False, timeout=2.0)
+    return OidcProvider(dataclasses.replace(settings, **overrides))
 
 
 @pytest.fixture
-def verifier(instance_key: InstanceKey, issuer: LocalIssuer, jwks: JwksCache) -> TokenVerifier:
-    return TokenVerifier(instance_key, oidc_issuer=issuer.issuer, oidc_audience=AUDIENCE, jwks=jwks)
+def provider(issuer: LocalIssuer, clock: FixedClock) -> OidcProvider:
+    return provider_for(issuer)
+
+
+@pytest.fixture
+def verifier(
+    instance_key: InstanceKey, issuer: LocalIssuer, provider: OidcProvider
+) -> TokenVerifier:
+    return TokenVerifier(instance_key, provider=provider, audience=AUDIENCE)

@@ -1,10 +1,14 @@
-"""A real OpenID Connect issuer for tests: serves ``/jwks`` over a real socket and signs tokens.
+"""A small OpenID Connect issuer for tests: serves its discovery document and keys over a real
+socket and signs tokens (the full provider, with log-in, is node-oidc-provider: real_provider.py).
 
-It stands for Pro Santé Connect: RS256 keys (as PSC's Keycloak publishes), PSC-shaped claims.
+It stands for Pro Santé Connect: RS256 keys published where a Keycloak realm publishes them
+(``…/protocol/openid-connect/certs``, named by discovery's ``jwks_uri``), PSC-shaped claims.
+Tests may replace an answer (``answers``) to play a provider that misbehaves.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -18,7 +22,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeyParameters, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carnet import clock
@@ -41,13 +45,20 @@ def new_ec_key() -> ECKey:
     return ECKey.generate_key("P-256", parameters={"use": "sig", "alg": "ES256"}, auto_kid=True)
 
 
+CERTS = "/protocol/openid-connect/certs"
+
+
 class LocalIssuer:
-    """Publishes ``keys`` (mutable: tests rotate them) and counts how often ``/jwks`` is fetched."""
+    """Publishes ``keys`` (mutable: tests rotate them) and counts how often they are fetched."""
 
     def __init__(self) -> None:
         self.main_key = new_rsa_key()
         self.keys: list[IssuerKey] = [self.main_key]
         self.hits = 0
+        self.discovery_hits = 0
+        self.answers: dict[str, Response] = {}
+        self.discovery_overrides: dict[str, Any] = {}
+        self.delay = 0.0
         self.base_url = ""
         self._lock = threading.Lock()
 
@@ -57,21 +68,45 @@ class LocalIssuer:
 
     @property
     def jwks_url(self) -> str:
-        return self.base_url + "/jwks"
+        return self.base_url + CERTS
 
     def reset(self) -> None:
         with self._lock:
             self.keys = [self.main_key]
-            self.hits = 0
+            self.hits = self.discovery_hits = 0
+            self.answers = {}
+            self.discovery_overrides = {}
+            self.delay = 0.0
 
-    async def _jwks(self, request: Request) -> JSONResponse:
+    async def _jwks(self, request: Request) -> Response:
+        await asyncio.sleep(self.delay)
         with self._lock:
             self.hits += 1
             keys = [key.as_dict(private=False) for key in self.keys]
-        return JSONResponse({"keys": keys})
+            answer = self.answers.get("jwks")
+        return answer or JSONResponse({"keys": keys})
+
+    async def _discovery(self, request: Request) -> Response:
+        await asyncio.sleep(self.delay)
+        with self._lock:
+            self.discovery_hits += 1
+            answer = self.answers.get("discovery")
+        document = {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.issuer + "/auth",
+            "token_endpoint": self.issuer + "/token",
+            "jwks_uri": self.jwks_url,
+            **self.discovery_overrides,
+        }
+        return answer or JSONResponse(document)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/jwks", self._jwks)])
+        return Starlette(
+            routes=[
+                Route(CERTS, self._jwks),
+                Route("/.well-known/openid-configuration", self._discovery),
+            ]
+        )
 
     def sign(
         self,

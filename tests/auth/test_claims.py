@@ -12,7 +12,6 @@ from carnet.auth.claims import (
     ACR_CPS,
     ACR_E_CPS,
     ACR_EIDAS1,
-    ACR_EIDAS3,
     ACR_LEVELS,
     LEEWAY_SECONDS,
     LEVEL_ACRS,
@@ -21,6 +20,7 @@ from carnet.auth.claims import (
     check_audience,
     check_issuer,
     check_times,
+    id_nat_ps_of,
     patient_claims_from_payload,
     pro_claims_from_payload,
 )
@@ -65,10 +65,34 @@ def test_first_exercice_is_the_one_acted_on() -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    [None, "", RPPS, "0" + RPPS, "8" + RPPS[:-1], "8" + RPPS + "0", "ANS20231122132732", 8],
+    [
+        None,
+        "",
+        RPPS,
+        "0" + RPPS,
+        "8" + RPPS[:-1],
+        "8" + RPPS + "0",
+        "ANS20231122132732",
+        8,
+        "075123456",
+        "07512345678",
+        "0751234A67",
+        "3" + "750712184",
+        "1" + "751234567",
+    ],
 )
-def test_id_4_subject_name_id_must_be_8_and_rpps(subject: object) -> None:
+def test_id_4_subject_name_id_must_be_8_and_rpps_or_0_and_adeli(subject: object) -> None:
     assert refusal_code(psc(SubjectNameID=subject)) == "token_identity_missing"
+
+
+@pytest.mark.parametrize("adeli", ["751234567", "2A1234567", "2B0000001"])
+def test_id_4_adeli_based_id_nat_ps_is_accepted_and_kept_whole(adeli: str) -> None:
+    """PSC names pros without RPPS by ``0`` + ADELI: Carnet files them under that idNatPs."""
+    claims = pro_claims_from_payload(psc(SubjectNameID="0" + adeli))
+    assert claims.rpps == "0" + adeli
+    assert id_nat_ps_of(claims.rpps) == "0" + adeli
+    assert id_nat_ps_of(RPPS) == "8" + RPPS
+    assert id_nat_ps_of("1234") is None
 
 
 @pytest.mark.parametrize(
@@ -87,8 +111,11 @@ def test_missing_profession_is_refused(reference: object) -> None:
     assert refusal_code(psc(SubjectRefPro=reference)) == "token_profession_missing"
 
 
-@pytest.mark.parametrize("acr", [None, "", "eidas0", "urn:carnet:acr:CPS", "loa3", 1])
-def test_unknown_acr_is_refused(acr: object) -> None:
+@pytest.mark.parametrize(
+    "acr", [None, "", "eidas0", "eidas2", "eidas3", "EIDAS1", "urn:carnet:acr:CPS", "loa3", 1]
+)
+def test_id_5_acr_other_than_psc_eidas1_or_carnet_levels_is_refused(acr: object) -> None:
+    """PSC issues ``eidas1`` only; any other level is refused, never guessed."""
     assert refusal_code(psc(acr=acr)) == "token_acr_unknown"
 
 
@@ -99,7 +126,6 @@ def test_unknown_acr_is_refused(acr: object) -> None:
         (ACR_E_CPS, AuthLevel.E_CPS),
         (ACR_CPE, AuthLevel.CPE),
         (ACR_EIDAS1, AuthLevel.E_CPS),
-        (ACR_EIDAS3, AuthLevel.CPS),
     ],
 )
 def test_acr_maps_to_level(acr: str, level: AuthLevel) -> None:

@@ -157,3 +157,34 @@ def test_serve_demo_answers_healthz_over_http(tmp_path: Path) -> None:
     assert (
         personas.CLAIRE.ins not in output.split("Carnet écoute")[-1]
     )  # no INS in the logs after start
+
+
+@pytest.mark.parametrize(
+    ("environment", "said"),
+    [
+        ({"CARNET_OIDC_ISSUER": "https://psc.example/realms/x"}, "CARNET_OIDC_AUDIENCE"),
+        (
+            {"CARNET_OIDC_ISSUER": "http://psc.example/realms/x", "CARNET_OIDC_AUDIENCE": "a"},
+            "https://",
+        ),
+        (
+            {
+                "CARNET_OIDC_ISSUER": "https://psc.example/realms/x",
+                "CARNET_OIDC_AUDIENCE": "a",
+                "CARNET_OIDC_CLIENT_ID": "carnet",
+                "CARNET_OIDC_CLIENT_AUTH": "private_key_jwt",
+            },
+            "CARNET_OIDC_CLIENT_KEY_FILE",
+        ),
+    ],
+)
+def test_oidc_serve_refuses_to_start_with_unsafe_settings(
+    tmp_path: Path, environment: dict[str, str], said: str
+) -> None:
+    """An issuer without an audience would take tokens meant for other services."""
+    result = runner.invoke(
+        app, ["serve", "--port", str(free_port()), "--data-dir", str(tmp_path)], env=environment
+    )
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert "Carnet écoute" not in result.output

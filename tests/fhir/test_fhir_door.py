@@ -102,18 +102,25 @@ def test_id_5_cpe_publishes_but_does_not_read(api: Api) -> None:
         headers=cpe,
         params={"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"},
     )
-    # A clear refusal about the card, not an empty result the software cannot explain — and
-    # the same for a patient who does not exist (it says nothing of the record).
     assert found.status_code == 403, found.text
     outcome = valid(found.json())
-    assert outcome["issue"][0]["code"] == "forbidden"
-    assert "CPS" in outcome["issue"][0]["diagnostics"]
+    issue = outcome["issue"][0]
+    assert issue["code"] == "security"
+    assert issue["details"]["coding"][0]["code"] == "level_too_low"
+    assert "CPS ou e-CPS" in issue["diagnostics"]
+    assert "CPS card or e-CPS" in issue["details"]["text"]
+    document_id = created.json()["id"]
+    for url in (f"/fhir/DocumentReference/{document_id}", f"/fhir/Binary/{document_id}"):
+        refused = api.client.get(url, headers=cpe)
+        assert refused.status_code == 403, refused.text
+        assert valid(refused.json())["issue"][0]["code"] == "security"
+    # The same for a patient who does not exist: it is about the card, not the record.
     unknown = api.client.get(
         "/fhir/DocumentReference",
         headers=cpe,
         params={"patient.identifier": f"{INS_NIR}|{new_ins()}", "status": "current"},
     )
-    assert (unknown.status_code, unknown.json()["issue"][0]["code"]) == (403, "forbidden")
+    assert (unknown.status_code, unknown.json()["issue"][0]["code"]) == (403, "security")
 
 
 def test_patch_limits_and_effects(api: Api) -> None:

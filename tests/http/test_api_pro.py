@@ -177,16 +177,17 @@ def test_id_5_cpe_token_may_upload_but_not_read(api: Api) -> None:
     assert uploaded.status_code == 201, uploaded.text
     document_id = uploaded.json()["id"]
 
-    # Even his own document: reading a DMP needs a CPS or e-CPS. Refused as not found by the
-    # gate, or as forbidden by the card level alone (carnet.auth.verify.require_level): either.
+    # Even his own document: reading a DMP needs a CPS or e-CPS, refused as such (the card level
+    # alone decides, so the refusal says nothing of the patient).
     for url in (
         docs_url(patient.id),
         f"{docs_url(patient.id)}/{document_id}",
         f"{docs_url(patient.id)}/{document_id}/content",
     ):
-        refused = api.client.get(url, headers=api.as_pro(pro, level=AuthLevel.CPE))
-        api.refusal(refused, refused.status_code)
-        assert refused.status_code in (403, 404), refused.text
+        refused = api.refusal(api.client.get(url, headers=cpe), 403)
+        assert refused["error"] == "level_too_low"
+        assert "CPS ou e-CPS" in refused["message"]
+        assert "CPS card or e-CPS" in refused["message_en"]
     assert listed(api.client.get(docs_url(patient.id), headers=api.as_pro(pro))) == [document_id]
 
 

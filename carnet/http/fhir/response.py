@@ -20,7 +20,10 @@ ISSUE_CODES = {
     422: "invalid",
     429: "throttled",
     500: "exception",
+    503: "transient",
 }
+"""FHIR issue types (http://hl7.org/fhir/issue-type) by HTTP status; a refusal may name its own
+(``security`` for ID-5's level refusal)."""
 
 
 class FhirResponse(Response):
@@ -32,13 +35,15 @@ class FhirResponse(Response):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def operation_outcome(status: int, code: str, fr: str, en: str) -> dict[str, Any]:
+def operation_outcome(
+    status: int, code: str, fr: str, en: str, issue: str | None = None
+) -> dict[str, Any]:
     return {
         "resourceType": "OperationOutcome",
         "issue": [
             {
                 "severity": "error",
-                "code": ISSUE_CODES.get(status, "processing"),
+                "code": issue or ISSUE_CODES.get(status, "processing"),
                 "details": {
                     "coding": [
                         {"system": "https://carnet.example/fhir/CodeSystem/errors", "code": code}
