@@ -105,8 +105,27 @@ def become_owner(connection: Connection) -> None:
         "SELECT pg_has_role(current_user, %(r)s, 'MEMBER') FROM pg_roles WHERE rolname = %(r)s",
         {"r": owner},
     ).scalar()
-    if may:
-        connection.exec_driver_sql(f"SET LOCAL ROLE {_quoted(connection, owner)}")
+    if not may:
+        return
+    creates = connection.exec_driver_sql(
+        "SELECT has_schema_privilege(%(r)s, current_schema(), 'CREATE')", {"r": owner}
+    ).scalar()
+    if not creates:
+        # An owner role left by an earlier database of the same name (roles are the cluster's)
+        # may not create in this one's schema yet: give it that right if we may, else migrate
+        # as ourselves (apply_roles hands every table to the owner afterwards).
+        grants = connection.exec_driver_sql(
+            "SELECT has_schema_privilege(current_user, current_schema(), 'CREATE') "
+            "AND (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+        ).scalar()
+        if not grants:
+            return
+        schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
+        connection.exec_driver_sql(
+            f"GRANT CREATE, USAGE ON SCHEMA {_quoted(connection, schema)} "
+            f"TO {_quoted(connection, owner)}"
+        )
+    connection.exec_driver_sql(f"SET LOCAL ROLE {_quoted(connection, owner)}")
 
 
 def privileged_login(engine: Engine) -> str | None:

@@ -53,6 +53,8 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         made.dispose()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            for role in (f"{name}_owner", f"{name}_app"):  # made by the migrations (TR-3)
+                connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
 
 
