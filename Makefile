@@ -27,8 +27,12 @@ test: $(BIN)/carnet
 		$(MAKE) --no-print-directory test-postgres; \
 	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL run skipped"; fi
 
+# The gate, the decision and the trail are covered in full (issue 12), measured on the SQLite run.
+COVERED := --cov=carnet.access.rules --cov=carnet.access.gate --cov=carnet.audit.trail \
+	--cov-report=term-missing:skip-covered --cov-fail-under=100
+
 test-sqlite: $(BIN)/carnet
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider $(COVERED)
 
 test-postgres: $(BIN)/carnet
 	CARNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -p no:cacheprovider

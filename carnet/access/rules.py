@@ -87,9 +87,6 @@ class Decision:
     why: Why
     emergency: bool = False
 
-    def __bool__(self) -> bool:
-        return self.allowed
-
 
 #: Decisions are immutable: one instance per outcome, built once (the decision runs per document
 #: of every listing, so it must not allocate).

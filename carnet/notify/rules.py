@@ -55,8 +55,10 @@ EMAIL_SUBJECT = (
 )
 
 
-def email_body(kind: Kind) -> str:
-    """No medical content and no name leaves by e-mail: only an invitation to log in."""
+def email_body(kind: Kind, log_head: str | None = None) -> str:
+    """No medical content and no name leaves by e-mail: only an invitation to log in — and the
+    access log's latest signed head (TR-3), which the patient keeps outside Carnet: any later
+    rewrite of his history becomes provable against it."""
     what = {
         Kind.DOCUMENT_ADDED: "Un nouveau document a été ajouté à votre espace santé.",
         Kind.FIRST_ACCESS: "Un professionnel de santé a accédé à votre dossier pour la première fois.",
@@ -64,7 +66,13 @@ def email_body(kind: Kind) -> str:
         Kind.BLOCKED_BY_ADMINISTRATOR: "Un accès à votre dossier a été bloqué à votre demande.",
         Kind.MESSAGE_RECEIVED: "Vous avez reçu un nouveau message dans votre messagerie santé.",
     }[kind]
-    return f"Bonjour,\n\n{what}\nConnectez-vous à votre espace pour en savoir plus.\n"
+    body = f"Bonjour,\n\n{what}\nConnectez-vous à votre espace pour en savoir plus.\n"
+    if log_head:
+        body += (
+            "\n-- \nEmpreinte signée du journal des accès, à garder pour vérifier votre "
+            f"historique / signed head of the access log, kept to check your history:\n{log_head}\n"
+        )
+    return body
 
 
 def backoff(attempts: int) -> timedelta:

@@ -23,6 +23,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
+from carnet.audit.heads import TreeHead
+from carnet.audit.publish import latest_head
 from carnet.db.base import table_of
 from carnet.db.uow import UnitOfWork, before_commit
 from carnet.ids import new_id
@@ -97,17 +99,24 @@ def smtp_mailer(settings: Settings) -> Mailer:
 
 
 def notification_email(
-    kind: Kind, event_id: str, created_at: datetime, to: str, mail_from: str
+    kind: Kind,
+    event_id: str,
+    created_at: datetime,
+    to: str,
+    mail_from: str,
+    log_head: TreeHead | None = None,
 ) -> EmailMessage:
     """No medical content and no name (``rules.email_body``); a Message-ID derived from the
-    event's id (a relay drops a duplicate) in the sender's domain, and the event's Date."""
+    event's id (a relay drops a duplicate) in the sender's domain, and the event's Date; the
+    access log's latest signed head, as JSON (``carnet verify-log --against`` reads it)."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = to
     message["Subject"] = EMAIL_SUBJECT[0]
     message["Date"] = format_datetime(created_at)
     message["Message-ID"] = f"<{event_id}@{domain_of(mail_from) or 'carnet.localhost'}>"
-    message.set_content(email_body(kind), cte="quoted-printable")
+    head = json.dumps(log_head.to_json(), separators=(",", ":")) if log_head else None
+    message.set_content(email_body(kind, head), cte="quoted-printable")
     return message
 
 
@@ -210,7 +219,9 @@ def _prepare(
         return _Step.DONE
     event.attempts += 1
     event.next_attempt_at = now + LEASE
-    message = notification_email(kind, event.id, event.created_at, patient.email, mail_from)
+    message = notification_email(
+        kind, event.id, event.created_at, patient.email, mail_from, latest_head(session)
+    )
     return _Leased(patient.id, event.id, kind, event.attempts, event.created_at, message)
 
 

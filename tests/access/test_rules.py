@@ -16,8 +16,25 @@ from carnet.access.facts import (
     Requester,
     RequesterKind,
 )
-from carnet.access.rules import Why, decide, decide_upload
+from carnet.access.rules import (
+    OWN_DOCUMENTS_AFTER,
+    Decision,
+    Purpose,
+    Why,
+    acts_for_patient,
+    card_may,
+    check_authorise,
+    check_designate_administrator,
+    check_emergency_settings,
+    check_medecin_traitant,
+    decide,
+    decide_open,
+    decide_record,
+    decide_upload,
+    may_block_at_request,
+)
 from carnet.context import AccessMode, AuthLevel
+from carnet.errors import Invalid
 from carnet.population.rules import ProfileState
 
 GP = Requester(RequesterKind.PRO, "10000000001", profession="10", specialty="SM26")
@@ -198,3 +215,97 @@ def test_lc_8_guardian_of_person_acts_guardian_of_property_does_not() -> None:
     assert allowed(facts(person, Relation()))
     assert not allowed(facts(property_only, Relation()))
     assert not decide_upload(facts(property_only, Relation())).allowed
+
+
+# --- opening a record for a purpose -----------------------------------------------------------
+
+
+def opened(f: RecordFacts, purpose: Purpose) -> Decision:
+    return decide_open(f, purpose, decide_record(f))
+
+
+def test_acc_8_the_space_opens_to_the_patient_side_only() -> None:
+    """ACC-8, LC-7: settings, pros, notifications, mailbox: the patient or who acts for him."""
+    assert opened(facts(PATIENT, Relation()), Purpose.SPACE).allowed
+    assert opened(facts(PARENT, Relation(), MINOR), Purpose.SPACE).allowed
+    assert opened(facts(GP), Purpose.SPACE).why is Why.PATIENT_SIDE_ONLY
+    assert opened(facts(PARENT, Relation()), Purpose.SPACE).why is Why.NOT_A_REPRESENTATIVE
+
+
+def test_acc_4_history_and_blocking_at_request_are_the_administrators() -> None:
+    """ACC-4: an administrator reads the history and blocks at the patient's request; ACC-5:
+    the médecin traitant reads the history, blocks no one; an emergency opens documents only."""
+    admin, mt = Relation(administrator=True), Relation(medecin_traitant=True)
+    assert opened(facts(GP, admin), Purpose.HISTORY).why is Why.ADMINISTRATOR
+    assert opened(facts(GP, admin), Purpose.ADMINISTER).why is Why.ADMINISTRATOR
+    assert opened(facts(GP, mt), Purpose.HISTORY).why is Why.MEDECIN_TRAITANT
+    assert opened(facts(GP, mt), Purpose.ADMINISTER).why is Why.NOT_ADMINISTRATOR
+    assert opened(facts(GP), Purpose.HISTORY).why is Why.NOT_ADMINISTRATOR
+    emergency = AccessRequest(mode=AccessMode.BRIS_DE_GLACE, reason="inconscient")
+    assert opened(facts(GP, admin, req=emergency), Purpose.HISTORY).why is (
+        Why.EMERGENCY_DOCUMENTS_ONLY
+    )
+    assert opened(facts(GP, Relation(blocked=True)), Purpose.HISTORY).why is Why.BLOCKED
+    assert opened(facts(PATIENT, Relation()), Purpose.HISTORY).allowed
+    assert opened(facts(PATIENT, Relation()), Purpose.ADMINISTER).why is Why.PATIENT_SIDE_ONLY
+    assert may_block_at_request("10000000001", "10000000002")
+    assert not may_block_at_request("10000000001", "10000000001")
+
+
+def test_doc_5_a_refused_pro_opens_the_record_for_his_own_documents_only() -> None:
+    """DOC-5, as one table: consent or emergency refusals leave his own documents; blocking,
+    a card that may not read, a closed profile leave nothing."""
+    opening = opened(facts(GP, Relation()), Purpose.READ)
+    assert (opening.allowed, opening.why) == (True, Why.OWN_DOCUMENTS)
+    blocked = opened(facts(GP, Relation(blocked=True)), Purpose.READ)
+    assert (blocked.allowed, blocked.why) == (False, Why.BLOCKED)
+    refusals = {Why.NO_CONSENT, Why.EMERGENCY_REFUSED, Why.NO_REASON, Why.NOT_REGULATOR}
+    assert {w for w, own in OWN_DOCUMENTS_AFTER.items() if own} == refusals
+    assert opened(facts(PATIENT, Relation(), MINOR), Purpose.READ).why is Why.MINOR_OWN_ACCESS
+
+
+def test_td0_2_only_pros_look_a_record_up_and_an_opposed_one_has_none() -> None:
+    assert opened(facts(GP, Relation(blocked=True)), Purpose.LOOKUP).why is Why.LOOKUP
+    assert opened(facts(PATIENT, Relation()), Purpose.LOOKUP).why is Why.THIRD_PARTY
+    opposed = replace(ADULT, state=ProfileState.OPPOSED)
+    assert opened(facts(GP, patient=opposed), Purpose.LOOKUP).why is Why.NO_PROFILE
+    assert opened(facts(GP, Relation()), Purpose.UPLOAD).why is Why.UPLOAD_RIGHT
+
+
+def test_id_5_a_card_that_may_not_read_still_uploads_and_looks_up() -> None:
+    assert not card_may(AuthLevel.CPE, Purpose.READ)
+    assert not card_may(AuthLevel.CPE, Purpose.HISTORY)
+    assert card_may(AuthLevel.CPE, Purpose.UPLOAD)
+    assert card_may(AuthLevel.CPE, Purpose.LOOKUP)
+    assert card_may(AuthLevel.E_CPS, Purpose.READ)
+
+
+def test_acc_3_to_acc_6_the_patients_acts_have_their_rules() -> None:
+    """ACC-3: unblock before authorising; ACC-4: an administrator has accessed and is not
+    blocked; ACC-5: a médecin traitant is a physician not blocked; ACC-6: the masked switch
+    needs one emergency access."""
+    with pytest.raises(Invalid, match="Unblock"):
+        check_authorise(Relation(blocked=True))
+    check_authorise(Relation())
+    with pytest.raises(Invalid):
+        check_designate_administrator(Relation())
+    with pytest.raises(Invalid):
+        check_designate_administrator(Relation(accessed=True, blocked=True))
+    check_designate_administrator(Relation(accessed=True))
+    with pytest.raises(Invalid):
+        check_medecin_traitant("60", Relation())
+    with pytest.raises(Invalid):
+        check_medecin_traitant("10", Relation(blocked=True))
+    check_medecin_traitant("10", Relation())
+    with pytest.raises(Invalid):
+        check_emergency_settings(samu=False, others=False, masked=True)
+    check_emergency_settings(samu=True, others=False, masked=True)
+
+
+def test_lc_7_lc_8_who_acts_for_a_patient_once() -> None:
+    assert acts_for_patient(RequesterKind.LEGAL_REPRESENTATIVE, 17)
+    assert not acts_for_patient(RequesterKind.LEGAL_REPRESENTATIVE, 18)
+    assert acts_for_patient(RequesterKind.GUARDIAN_OF_PERSON, 18)
+    assert not acts_for_patient(RequesterKind.GUARDIAN_OF_PERSON, 17)
+    assert not acts_for_patient(RequesterKind.GUARDIAN_OF_PROPERTY, 40)
+    assert not acts_for_patient(RequesterKind.PATIENT, 40)

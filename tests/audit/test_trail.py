@@ -10,6 +10,7 @@ from sqlalchemy.exc import DatabaseError
 
 from carnet.access.history import PAGE_SIZE, HistoryFilter
 from carnet.access.space import read_history
+from carnet.audit import trail
 from carnet.audit.models import Trace
 from carnet.audit.verify import verify_log
 from carnet.context import AccessMode
@@ -144,3 +145,10 @@ def test_tr_3_verify_log_names_the_first_bad_entry(
         2 if problem != "missing tail" else 3,
         problem,
     )
+
+
+def test_tr_1_nothing_to_trace_appends_nothing(rt: Runtime) -> None:
+    """An empty batch (no act) leaves every chain as it was."""
+    with rt.transaction() as session:
+        assert trail.record_many(session, []) == []
+        assert session.scalars(select(Trace)).first() is None

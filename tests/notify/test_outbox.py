@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,9 @@ from smtp_support import Sink, relay_sink, with_settings
 from sqlalchemy import select
 
 from carnet import clock
+from carnet.audit.heads import TreeHead
+from carnet.audit.publish import advance_log
+from carnet.audit.signer import load_or_create_signer
 from carnet.clock import FixedClock
 from carnet.context import AccessMode
 from carnet.logs import drop_personal_data
@@ -226,3 +230,22 @@ def test_doc_2_rolled_back_act_notifies_nothing(rt: Runtime) -> None:
         upload(rt, pro_ctx(add_pro(rt)), patient, content=b"\x00\x01binary", mime="application/pdf")
     with rt.transaction() as session:
         assert list(session.scalars(select(OutboxEvent))) == []
+
+
+def test_tr_3_each_notification_email_carries_the_latest_signed_head(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    """TR-3: every patient gets heads; the one in his e-mail pins his history as it was (no
+    medical content with it), and verifies against the log's key."""
+    patient, pro = add_patient(rt, email="claire@example.org"), add_pro(rt)
+    upload(rt, pro_ctx(pro), patient, title="Radio du genou")
+    signer = load_or_create_signer(tmp_path / "keys" / "log.key")
+    head = advance_log(rt.uow, signer, tmp_path / "heads.jsonl")
+    assert head is not None
+    sent: list[EmailMessage] = []
+    assert _send_all(rt, sent.append) == 1
+    body = sent[0].get_content()
+    carried = TreeHead.from_json(json.loads(body.rsplit("\n", 2)[-2]))
+    assert carried == head
+    assert carried.problem(signer.public_key) is None
+    assert "Radio du genou" not in body
