@@ -8,9 +8,9 @@ from the pro side at the patient's request (ACC-4).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -26,8 +26,6 @@ from carnet.errors import Forbidden
 from carnet.notify.models import Notification
 from carnet.population.models import Patient, Representative
 from carnet.runtime import Runtime
-
-T = TypeVar("T")
 
 __all__ = ["ProRelation", "SettingsView"]
 
@@ -73,84 +71,53 @@ def profession_reads(rt: Runtime, profession: str) -> frozenset[str]:
     return gate.matrix_of(rt).readable_types(profession, None)
 
 
-def _in_space(
-    rt: Runtime, ctx: RequestContext, patient_id: str, action: Action, work: Callable[[Record], T]
-) -> T:
+@contextmanager
+def _space(rt: Runtime, ctx: RequestContext, patient_id: str, action: Action) -> Iterator[Record]:
+    """The patient's side of his record, in a transaction of its own."""
     with rt.transaction() as session:
-        record = gate.open(
+        yield gate.open(
             session, rt, ctx, purpose=Purpose.SPACE, action=action, patient_id=patient_id
         )
-        return work(record)
 
 
 def block(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _in_space(
-        rt,
-        ctx,
-        patient_id,
-        Action.BLOCK_PRO,
-        lambda r: acts.block_pro(r.session, ctx, patient_id, rpps),
-    )
+    with _space(rt, ctx, patient_id, Action.BLOCK_PRO) as record:
+        acts.block_pro(record.session, ctx, patient_id, rpps)
 
 
 def unblock(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _in_space(
-        rt,
-        ctx,
-        patient_id,
-        Action.UNBLOCK_PRO,
-        lambda r: acts.unblock_pro(r.session, ctx, patient_id, rpps),
-    )
+    with _space(rt, ctx, patient_id, Action.UNBLOCK_PRO) as record:
+        acts.unblock_pro(record.session, ctx, patient_id, rpps)
 
 
 def authorise(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _in_space(
-        rt,
-        ctx,
-        patient_id,
-        Action.AUTHORISE_PRO,
-        lambda r: acts.authorise_pro(r.session, ctx, patient_id, rpps),
-    )
+    with _space(rt, ctx, patient_id, Action.AUTHORISE_PRO) as record:
+        acts.authorise_pro(record.session, ctx, patient_id, rpps)
 
 
 def designate_administrator(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _in_space(
-        rt,
-        ctx,
-        patient_id,
-        Action.DESIGNATE_ADMINISTRATOR,
-        lambda r: acts.designate_administrator(r.session, ctx, patient_id, rpps),
-    )
+    with _space(rt, ctx, patient_id, Action.DESIGNATE_ADMINISTRATOR) as record:
+        acts.designate_administrator(record.session, ctx, patient_id, rpps)
 
 
 def revoke_administrator(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    _in_space(
-        rt,
-        ctx,
-        patient_id,
-        Action.REVOKE_ADMINISTRATOR,
-        lambda r: acts.revoke_administrator(r.session, ctx, patient_id, rpps),
-    )
+    with _space(rt, ctx, patient_id, Action.REVOKE_ADMINISTRATOR) as record:
+        acts.revoke_administrator(record.session, ctx, patient_id, rpps)
 
 
 def set_medecin_traitant(
     rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str | None
 ) -> None:
-    _in_space(
-        rt,
-        ctx,
-        patient_id,
-        Action.SET_MEDECIN_TRAITANT,
-        lambda r: acts.set_medecin_traitant(r.session, ctx, patient_id, rpps),
-    )
+    with _space(rt, ctx, patient_id, Action.SET_MEDECIN_TRAITANT) as record:
+        acts.set_medecin_traitant(record.session, ctx, patient_id, rpps)
 
 
 def set_emergency(
     rt: Runtime, ctx: RequestContext, patient_id: str, *, samu: bool, others: bool, masked: bool
 ) -> SettingsView:
-    def work(r: Record) -> SettingsView:
+    with _space(rt, ctx, patient_id, Action.CHANGE_SETTINGS) as record:
         row = acts.set_emergency(
-            r.session, ctx, patient_id, samu=samu, others=others, masked=masked
+            record.session, ctx, patient_id, samu=samu, others=others, masked=masked
         )
         return SettingsView(
             row.emergency_samu,
@@ -160,31 +127,28 @@ def set_emergency(
             row.updated_at,
         )
 
-    return _in_space(rt, ctx, patient_id, Action.CHANGE_SETTINGS, work)
-
 
 def settings(rt: Runtime, ctx: RequestContext, patient_id: str) -> SettingsView:
-    return _in_space(rt, ctx, patient_id, Action.READ_SETTINGS, lambda r: r.space.settings())
+    with _space(rt, ctx, patient_id, Action.READ_SETTINGS) as record:
+        return record.space.settings()
 
 
 def relations(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[ProRelation]:
-    return _in_space(rt, ctx, patient_id, Action.READ_SETTINGS, lambda r: r.space.relations())
+    with _space(rt, ctx, patient_id, Action.READ_SETTINGS) as record:
+        return record.space.relations()
 
 
 def notifications(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[Notification]:
-    return _in_space(
-        rt, ctx, patient_id, Action.READ_NOTIFICATIONS, lambda r: r.space.notifications()
-    )
+    with _space(rt, ctx, patient_id, Action.READ_NOTIFICATIONS) as record:
+        return record.space.notifications()
 
 
 def mark_notification_read(
     rt: Runtime, ctx: RequestContext, patient_id: str, notification_id: str
 ) -> None:
-    def work(r: Record) -> None:
-        row = r.space.notification(notification_id)
+    with _space(rt, ctx, patient_id, Action.READ_NOTIFICATIONS) as record:
+        row = record.space.notification(notification_id)
         row.read_at = row.read_at or clock.now()
-
-    _in_space(rt, ctx, patient_id, Action.READ_NOTIFICATIONS, work)
 
 
 def read_history(

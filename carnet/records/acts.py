@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import gate
 from carnet.access.record import Record
+from carnet.access.record_documents import ref_of
 from carnet.access.rules import Purpose, Why
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
@@ -23,7 +24,7 @@ from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
 from carnet.records.models import Document
 from carnet.records.rules import Act
-from carnet.records.writing import act_on, doc_ref
+from carnet.records.writing import act_on
 from carnet.runtime import Runtime
 
 
@@ -50,7 +51,7 @@ def _change(
         document.updated_at = clock.now()
         document.meta_version += 1
         record.trace(
-            action, why=_actor_why(record, document), document=doc_ref(document), detail=detail
+            action, why=_actor_why(record, document), document=ref_of(document), detail=detail
         )
         return document
 
@@ -111,7 +112,7 @@ def show_to_patient(
             document.meta_version += 1
             if not document.invisible_representatives:
                 enqueue(session, patient_id, Kind.DOCUMENT_ADDED, {"title": document.title})
-        record.trace(Action.SHOW_TO_PATIENT, why=Why.AUTHOR, document=doc_ref(document))
+        record.trace(Action.SHOW_TO_PATIENT, why=Why.AUTHOR, document=ref_of(document))
         return document
 
 
@@ -213,7 +214,7 @@ def update_metadata(
         for act, action, apply in steps:
             act_on(record, document_id, act, action)
             apply(document)
-            record.trace(action, why=_actor_why(record, document), document=doc_ref(document))
+            record.trace(action, why=_actor_why(record, document), document=ref_of(document))
         if steps:
             document.updated_at = clock.now()
             document.meta_version += 1

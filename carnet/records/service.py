@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from carnet import clock
 from carnet.access import gate
 from carnet.access.record import Record
+from carnet.access.record_documents import ref_of
 from carnet.access.rules import Purpose, Why
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
@@ -23,7 +24,7 @@ from carnet.records.acts import delete_document, mask_all, set_archived, set_mas
 from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.records.reading import DocumentFilter, get_document, list_documents, read_content
 from carnet.records.rules import Act
-from carnet.records.writing import NewDocument, act_on, digests_of, doc_ref, new_row
+from carnet.records.writing import NewDocument, act_on, digests_of, new_row
 from carnet.runtime import Runtime
 
 
@@ -85,7 +86,7 @@ def _submit(record: Record, submission: Submission) -> AnyDocument:
             return same_or_conflict(resent, digests_of(new.content).sha256)
     if submission.replaces is None:
         document = new_row(record, new)
-        record.trace(Action.UPLOAD_DOCUMENT, document=doc_ref(document))
+        record.trace(Action.UPLOAD_DOCUMENT, document=ref_of(document))
         return document
     old = act_on(record, submission.replaces, Act.REPLACE, Action.REPLACE_DOCUMENT)
     if old.status != "current":
@@ -97,7 +98,7 @@ def _submit(record: Record, submission: Submission) -> AnyDocument:
     document = new_row(record, new, set_id=old.set_id, version=old.version + 1, replaces=old.id)
     old.status, old.updated_at = "superseded", clock.now()
     old.meta_version += 1
-    record.trace(Action.REPLACE_DOCUMENT, why=Why.AUTHOR, document=doc_ref(document), target=old.id)
+    record.trace(Action.REPLACE_DOCUMENT, why=Why.AUTHOR, document=ref_of(document), target=old.id)
     return document
 
 

@@ -14,7 +14,6 @@ from carnet import clock
 from carnet.access.record import Record
 from carnet.access.record_documents import ref_of
 from carnet.access.rules import Why
-from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.blobs.crypto import seal
 from carnet.context import ActorKind, RequestContext
@@ -28,7 +27,7 @@ from carnet.logs import get_logger
 from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
 from carnet.records.catalog import PERSONAL_SPACE, TYPES
-from carnet.records.models import AnyDocument, Document, DocumentRow
+from carnet.records.models import Document, DocumentRow
 from carnet.records.rules import Act, Actor, Upload, Uploader, check_act, check_upload
 from carnet.runtime import Runtime
 
@@ -54,10 +53,6 @@ def uploader_of(ctx: RequestContext) -> Uploader:
     if ctx.kind is ActorKind.OPERATOR:
         return Uploader.OPERATOR
     return Uploader.PATIENT
-
-
-def doc_ref(d: AnyDocument) -> trail.DocumentRef:
-    return ref_of(d)
 
 
 class ContentWorkers(ThreadPoolExecutor):
@@ -201,5 +196,5 @@ def act_on(record: Record, document_id: str, act: Act, action: Action) -> Docume
     try:
         check_act(act, actor)
     except Forbidden as refusal:
-        record.refuse(action, Why.ACT_NOT_ALLOWED, document=doc_ref(document), refusal=refusal)
+        record.refuse(action, Why.ACT_NOT_ALLOWED, document=ref_of(document), refusal=refusal)
     return document
