@@ -115,7 +115,9 @@ def test_oidc_provider_trouble_takes_nothing_else_down(
         assert answer.headers["retry-after"] == "10"
         assert answer.json()["resourceType"] == "OperationOutcome"
         assert answer.json()["issue"][0]["code"] == "transient"
-        assert waited < TIMEOUT + 1.5, "each waited once, at most the timeout"
+        # Each waited once (at most about the timeout, with room for a loaded machine), never
+        # in series behind the others (which would take the last one 20 timeouts).
+        assert waited < 2.5 * TIMEOUT, "each waited once, at most the timeout"
     assert max(latencies) < max(1.0, 3 * usual), (usual, sorted(latencies)[-5:])
     if trouble == "hung":
         assert max(w for _, w in pro_answers) > TIMEOUT - 0.5, "they did wait for the provider"
