@@ -12,10 +12,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import gate
 from carnet.access.record import Record
 from carnet.access.record_documents import ref_of
-from carnet.access.rules import Purpose, Why
+from carnet.access.rules import Why
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.db.base import table_of
@@ -23,15 +22,10 @@ from carnet.errors import Forbidden, Invalid, PreconditionFailed
 from carnet.notify.rules import Kind
 from carnet.notify.service import enqueue
 from carnet.records.models import Document
+from carnet.records.reading import open_to_read
 from carnet.records.rules import Act
 from carnet.records.writing import act_on
 from carnet.runtime import Runtime
-
-
-def _open(
-    rt: Runtime, session: Session, ctx: RequestContext, patient_id: str, action: Action
-) -> Record:
-    return gate.open(session, rt, ctx, purpose=Purpose.READ, action=action, patient_id=patient_id)
 
 
 def _change(
@@ -45,7 +39,7 @@ def _change(
     detail: dict[str, object] | None = None,
 ) -> Document:
     with rt.transaction() as session:
-        record = _open(rt, session, ctx, patient_id, action)
+        record = open_to_read(rt, session, ctx, patient_id, action)
         document = act_on(record, document_id, act, action)
         change(document)
         document.updated_at = clock.now()
@@ -104,7 +98,7 @@ def show_to_patient(
 ) -> Document:
     """DOC-3: the author ends the invisibility to the patient; the patient is told then (DOC-2)."""
     with rt.transaction() as session:
-        record = _open(rt, session, ctx, patient_id, Action.SHOW_TO_PATIENT)
+        record = open_to_read(rt, session, ctx, patient_id, Action.SHOW_TO_PATIENT)
         document = act_on(record, document_id, Act.SHOW_TO_PATIENT, Action.SHOW_TO_PATIENT)
         if document.invisible_patient:
             document.invisible_patient = False
@@ -120,7 +114,7 @@ def mask_all(rt: Runtime, ctx: RequestContext, patient_id: str, masked: bool) ->
     """DOC-4: every document in one click (the patient's side only)."""
     action = Action.MASK_DOCUMENT if masked else Action.UNMASK_DOCUMENT
     with rt.transaction() as session:
-        record = _open(rt, session, ctx, patient_id, action)
+        record = open_to_read(rt, session, ctx, patient_id, action)
         if record.is_pro:
             record.refuse(
                 action,
@@ -169,7 +163,7 @@ def update_metadata(
     metadata version in all. ``expected_version`` (FHIR's If-Match) is checked in the same
     transaction as the change: no one else's change slips in between."""
     with rt.transaction() as session:
-        record = _open(rt, session, ctx, patient_id, Action.READ_DOCUMENT)
+        record = open_to_read(rt, session, ctx, patient_id, Action.READ_DOCUMENT)
         document = record.documents.get(document_id, trace=False)
         if expected_version is not None and document.meta_version != expected_version:
             raise PreconditionFailed(

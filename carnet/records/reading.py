@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy.orm import Session
+
 from carnet.access import gate
+from carnet.access.record import Record
 from carnet.access.rules import Purpose
 from carnet.audit.rules import Action
 from carnet.blobs.crypto import DecryptionFailed, decrypt
@@ -99,16 +102,16 @@ def list_documents(
         return record.patient_id, documents
 
 
+def open_to_read(
+    rt: Runtime, session: Session, ctx: RequestContext, patient_id: str, action: Action
+) -> Record:
+    """The record opened to read (and act on) its documents, by whoever may (ACC-*, ACC-8)."""
+    return gate.open(session, rt, ctx, purpose=Purpose.READ, action=action, patient_id=patient_id)
+
+
 def get_document(rt: Runtime, ctx: RequestContext, patient_id: str, document_id: str) -> Document:
     with rt.transaction() as session:
-        record = gate.open(
-            session,
-            rt,
-            ctx,
-            purpose=Purpose.READ,
-            action=Action.READ_DOCUMENT,
-            patient_id=patient_id,
-        )
+        record = open_to_read(rt, session, ctx, patient_id, Action.READ_DOCUMENT)
         return record.documents.get(document_id)
 
 
@@ -117,14 +120,7 @@ def read_content(
 ) -> tuple[Document, bytes]:
     """DOC-7: the bytes that were sent, checked against size and SHA-256 on every read."""
     with rt.transaction() as session:
-        record = gate.open(
-            session,
-            rt,
-            ctx,
-            purpose=Purpose.READ,
-            action=Action.READ_DOCUMENT,
-            patient_id=patient_id,
-        )
+        record = open_to_read(rt, session, ctx, patient_id, Action.READ_DOCUMENT)
         document = record.documents.get(document_id)
         key = key_by_id(session, rt.master_key, patient_id, document.key_id)
     return document, _checked_content(rt, document, key)
