@@ -20,10 +20,14 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from carnet.access.facts import RequesterKind
 from carnet.access.rules import (
     Purpose,
+    Section,
     Why,
     actor_label,
+    decide_section,
     hidden_actions,
     history_shows,
+    section_of_target,
+    section_target,
     would_see,
 )
 from carnet.access.wording import actor_text, why_text
@@ -97,6 +101,10 @@ class History:
         hidden = sorted(
             i for i, d in documents.items() if not would_see(r.facts, r.entry, d, r.matrix)
         )
+        # ACC-7: nor a line naming a section of the medical profile he may not read.
+        hidden += [
+            section_target(s) for s in Section if not decide_section(r.facts, r.entry, s).allowed
+        ]
         where = _matching(r.patient_id, flt or HistoryFilter(), hidden, hidden_actions(r.facts))
         total = r.session.execute(select(func.count()).select_from(Trace).where(where)).scalar_one()
         start = (max(page, 1) - 1) * PAGE_SIZE
@@ -130,7 +138,11 @@ class History:
             if named
             else []
         )
-        if trace is None or not history_shows(r.facts, r.entry, trace.action, documents, r.matrix):
+        section = section_of_target(trace.target) if trace is not None else None
+        sections = [section] if section is not None else []
+        if trace is None or not history_shows(
+            r.facts, r.entry, trace.action, documents, r.matrix, sections
+        ):
             r.refuse(Action.READ_HISTORY, Why.ABSENT, target=trace_id[:64])
         return trace
 

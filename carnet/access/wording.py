@@ -120,6 +120,27 @@ WHY_TEXT: dict[Why, tuple[str, str]] = {
     ),
     Why.ABSENT: ("refusé : introuvable", "refused: not found"),
     Why.ACT_NOT_ALLOWED: ("refusé : action non permise", "refused: act not allowed"),
+    Why.SECTION_NOT_FOR_PROS: (
+        "refusé : cette rubrique du profil médical n'est visible que de vous",
+        "refused: this section of the medical profile is yours only",
+    ),
+    Why.PATIENT_FILLS_PROFILE: (
+        "refusé : seul le patient remplit son profil médical (les professionnels déposent des"
+        " documents)",
+        "refused: only the patient fills in his medical profile (professionals add documents)",
+    ),
+    Why.OPERATOR_SECTIONS_ONLY: (
+        "refusé : l'Assurance Maladie n'alimente que les vaccinations et l'historique de soins",
+        "refused: the insurer feeds only the vaccinations and the care history",
+    ),
+    Why.FED_BY_OPERATOR: (
+        "refusé : l'historique de soins est alimenté par l'Assurance Maladie",
+        "refused: the care history is fed by the insurer",
+    ),
+    Why.MINOR_SECRET_ACT: (
+        "refusé : soin qu'un mineur peut garder secret",
+        "refused: care a minor may keep secret",
+    ),
 }
 
 
