@@ -25,6 +25,7 @@ from carnet.profile import rules
 from carnet.profile.models import PROFILE_TABLES, Measure, ProfileEntry, Vaccination
 from carnet.profile.rules import EntryIn, MeasureIn, VaccinationIn, next_doses
 from carnet.profile.views import (
+    CareLineView,
     EntryView,
     MeasureView,
     Series,
@@ -300,6 +301,13 @@ def delete_vaccination(
         _fed_by_operator(row)
         session.delete(row)
         trace_change(record, Section.VACCINATIONS, "delete", vaccination_id)
+
+
+def care(rt: Runtime, ctx: RequestContext, patient_id: str) -> list[CareLineView]:
+    """The history of reimbursed care, as the operator fed it (DOC-1), DOC-9 applied."""
+    with rt.transaction() as session:
+        record = open_profile(session, rt, ctx, patient_id, Action.READ_PROFILE)
+        return [CareLineView.of(row) for row in record.profile.care_lines()]
 
 
 # ------------------------------------------------------------------------------------------
