@@ -44,12 +44,13 @@ def _traces(rt: Runtime, patient: Patient, action: str) -> list[Trace]:
 
 def _rows(rt: Runtime, patient_id: str) -> int:
     with rt.transaction() as session:
-        return sum(
+        counts: list[int] = [
             session.execute(
                 select(func.count()).select_from(m).where(m.patient_id == patient_id)  # type: ignore[attr-defined]
             ).scalar_one()
             for m in PROFILE_TABLES
-        )
+        ]
+        return sum(counts)
 
 
 def _care(patient: Patient, **overrides: str) -> dict[str, str | None]:
