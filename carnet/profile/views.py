@@ -91,7 +91,9 @@ def series_of(points: list[MeasurePoint]) -> list[Series]:
     )
     bmi = catalog.MEASURES["bmi"]
     if computed:
-        grouped[bmi.loinc] = [Point("", at, value) for at, value in computed]
+        # A BMI point keeps the id of the weight it is computed from (FHIR: ``bmi-<weight>``).
+        weight_ids = {p.at: p.id for p in grouped[weight.loinc]}
+        grouped[bmi.loinc] = [Point(weight_ids[at], at, value) for at, value in computed]
     return [
         Series(kind, tuple(grouped[kind.loinc]))
         for kind in catalog.MEASURES.values()
