@@ -114,12 +114,16 @@ class Profile:
         self._read(section, len(rows))
         return rows
 
-    def entry(self, section: Section, entry_id: str, action: Action) -> ProfileEntry:
-        """One line to act on (the act traces itself); absent or of another section: refused."""
+    def entry(
+        self, section: Section | Collection[Section], entry_id: str, action: Action
+    ) -> ProfileEntry:
+        """One line to act on (the act traces itself); absent or of another section: refused.
+        ``section`` may be several (a FHIR Condition is a condition or a personal history)."""
         r = self.record
+        sections = {section} if isinstance(section, Section) else set(section)
         row = r.session.get(ProfileEntry, (r.patient_id, entry_id))
-        if row is None or row.section != section:
-            r.refuse(action, Why.ABSENT, target=section_target(section))
+        if row is None or row.section not in sections:
+            r.refuse(action, Why.ABSENT, target=section_target(min(sections)))
         return row
 
     # -- measures --------------------------------------------------------------------------

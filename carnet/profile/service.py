@@ -126,14 +126,20 @@ def update_entry(
 
 
 def delete_entry(
-    rt: Runtime, ctx: RequestContext, patient_id: str, section: Section, entry_id: str
+    rt: Runtime,
+    ctx: RequestContext,
+    patient_id: str,
+    section: Section | Collection[Section],
+    entry_id: str,
 ) -> None:
+    """A line deleted (``section``: where it may be; a FHIR Condition names two)."""
     with rt.transaction() as session:
         record = open_profile(session, rt, ctx, patient_id, Action.CHANGE_PROFILE)
-        record.profile.check_write(section)
+        for one in [section] if isinstance(section, Section) else sorted(section):
+            record.profile.check_write(one)
         row = record.profile.entry(section, entry_id, Action.CHANGE_PROFILE)
         session.delete(row)
-        trace_change(record, section, "delete", entry_id)
+        trace_change(record, Section(row.section), "delete", entry_id)
 
 
 # ------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import carnet
+from carnet.http.fhir.profile_capability import patient_operations, profile_resources
 
 
 def _params(*names: tuple[str, str]) -> list[dict[str, str]]:
@@ -49,6 +50,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "type": "Patient",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": _params(("identifier", "token")),
+                        "operation": patient_operations(),
                     },
                     {"type": "Consent", "interaction": [{"code": "create"}]},
                     {
@@ -83,6 +85,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                             ("patient", "reference"), ("patient.identifier", "token")
                         ),
                     },
+                    *profile_resources(),
                 ],
             }
         ],
