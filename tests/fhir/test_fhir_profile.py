@@ -85,7 +85,7 @@ def test_acc_7_a_pros_software_reads_the_three_sections_with_fhirpy(api: Api) ->
     pro_cases.declare_consent(api.rt, pro_ctx(doctor), patient.id)
     client = _fhirpy(api, api.as_pro(doctor))
     [immunization] = client.resources("Immunization").search(patient=patient.id).fetch()
-    valid(immunization.serialize())
+    valid(dict(immunization))
     assert immunization["vaccineCode"]["coding"][0] == {
         "system": "http://hl7.org/fhir/sid/cvx",
         "code": "03",
@@ -150,7 +150,7 @@ def test_prf_1_the_patient_reads_every_resource_valid_r4b(api: Api) -> None:
 def test_prf_2_the_patients_software_creates_updates_and_deletes(api: Api) -> None:
     patient = add_patient(api.rt)
     me = api.as_patient(patient)
-    weight = {
+    weight: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
         "code": {"coding": [{"system": LOINC, "code": "29463-7"}]},
