@@ -30,7 +30,7 @@ from carnet.access.rules import (
     section_target,
     would_see,
 )
-from carnet.access.wording import actor_text, why_text
+from carnet.access.wording import actor_text, section_text, why_text
 from carnet.audit.models import Trace
 from carnet.audit.rules import Action
 from carnet.identity.labels import pro_labels, profession_name
@@ -207,7 +207,7 @@ def _entries(r: Record, rows: list[Trace], titles: dict[str, str]) -> list[Histo
                 reason=t.reason,
                 document_id=t.document_id,
                 document_title=titles.get(t.document_id or ""),
-                target_label=labels.get(t.target or ""),
+                target_label=labels.get(t.target or "") or section_text(t.target),
                 on_behalf_of=t.on_behalf_of,
                 why=why,
                 why_text=why_text(why, t.reason),
