@@ -3,13 +3,22 @@
 (function () {
   var source = document.getElementById("measures-data");
   if (!source || typeof uPlot === "undefined") { return; }
-  var names = {
-    MMMM: ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"],
-    MMM: ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."],
-    WWWW: ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
-    WWW: ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."]
-  };
+  var lang = document.documentElement.lang === "en" ? "en-GB" : "fr-FR";
   var plots = [];
+
+  // Dates as the reader writes them: day and month over a short span, month and year over years.
+  function ticks(u, splits) {
+    var span = u.scales.x.max - u.scales.x.min;
+    var format = span > 400 * 86400 ? { month: "short", year: "numeric" }
+      : span > 3 * 86400 ? { day: "2-digit", month: "2-digit" }
+      : { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" };
+    return splits.map(function (t) { return new Date(t * 1000).toLocaleString(lang, format); });
+  }
+
+  function when(u, t) {
+    return t === null || t === undefined ? "–" : new Date(t * 1000).toLocaleString(lang, {
+      day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
 
   function band(low, high) {
     return function (u) {
@@ -36,7 +45,7 @@
   JSON.parse(source.textContent).forEach(function (s) {
     var box = document.querySelector('.chart[data-key="' + s.key + '"]');
     if (!box) { return; }
-    var lines = [{}, { label: s.label + " (" + s.unit + ")", stroke: "#000091", width: 2, points: { show: s.x.length < 60 } }];
+    var lines = [{ label: "Date", value: when }, { label: s.label + " (" + s.unit + ")", stroke: "#000091", width: 2, points: { show: s.x.length < 60 } }];
     var data = [s.x, s.y];
     if (s.y2) {
       lines.push({ label: s.label2 + " (" + s.unit + ")", stroke: "#b34000", width: 2, points: { show: s.x.length < 60 } });
@@ -45,9 +54,8 @@
     var plot = new uPlot({
       width: width(box),
       height: 200,
-      fmtDate: function (tpl) { return uPlot.fmtDate(tpl, names); },
       scales: { x: { time: true }, y: { range: range(s.low, s.high) } },
-      axes: [{ size: 40 }, { label: s.unit, size: 56 }],
+      axes: [{ size: 40, space: 80, values: ticks }, { label: s.unit, size: 56 }],
       series: lines,
       hooks: { drawClear: [band(s.low, s.high)] }
     }, data, box);
