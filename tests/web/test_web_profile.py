@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 from factories import add_patient, add_pro, patient_ctx, pro_ctx
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize
 from web_support import Site, check_page, set_password
 
 from carnet import clock
@@ -18,7 +18,7 @@ from carnet.population.models import Patient
 from carnet.profile import service as profile
 from carnet.profile.rules import VaccinationIn
 
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 
 def _phone(site: Site, *, javascript: bool = True) -> Page:
