@@ -5,7 +5,7 @@ already there (the feed is idempotent)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import NamedTuple
 
@@ -24,7 +24,7 @@ from carnet.access.rules import Decision, Section, may_write_section
 from carnet.db.base import table_of
 from carnet.db.bulk import select_in
 from carnet.population.models import Patient
-from carnet.population.rules import ProfileState, age_on
+from carnet.population.rules import MAJORITY_AGE, ProfileState, age_on
 from carnet.profile.models import CareLine
 
 _OPERATOR = Requester(kind=RequesterKind.OPERATOR, actor_id="operator")
@@ -33,6 +33,8 @@ _OPERATOR = Requester(kind=RequesterKind.OPERATOR, actor_id="operator")
 class FeedTarget(NamedTuple):
     patient_id: str
     birth_date: date
+    #: The patient's 18th birthday: an act before it was a minor's (DOC-9).
+    adult_on: date
     #: May the operator feed the reimbursed care and the vaccinations of this profile?
     care: Decision
     vaccinations: Decision
@@ -60,13 +62,27 @@ def feed_targets(session: Session, ins_values: Sequence[str]) -> dict[str, FeedT
         found[ins] = FeedTarget(
             patient_id,
             born,
+            adult_on(born),
             may_write_section(facts, Section.REIMBURSED_CARE),
             may_write_section(facts, Section.VACCINATIONS),
         )
     return found
 
 
-def lines_already_fed(session: Session, line_ids: Sequence[str]) -> set[str]:
-    """Which of these feed lines (their digests) are already in some profile."""
-    rows = select_in(session.connection(), table_of(CareLine), ("id",), "id", list(line_ids))
-    return {row[0] for row in rows}
+def adult_on(born: date) -> date:
+    """The day one born on ``born`` turns 18 (a 29 February birthday: 1 March)."""
+    try:
+        return born.replace(year=born.year + MAJORITY_AGE)
+    except ValueError:
+        return date(born.year + MAJORITY_AGE, 3, 1)
+
+
+def lines_already_fed(
+    session: Session, patient_ids: Sequence[str], line_ids: Collection[str]
+) -> set[str]:
+    """Which of these feed lines (their digests) the profiles of ``patient_ids`` already hold:
+    looked up by patient, the table's key, so a batch costs its patients' lines only."""
+    rows = select_in(
+        session.connection(), table_of(CareLine), ("id",), "patient_id", list(patient_ids)
+    )
+    return {row[0] for row in rows if row[0] in line_ids}

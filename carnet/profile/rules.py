@@ -9,6 +9,7 @@ dates in the future or before birth and text over its limit are refused.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from carnet.errors import Invalid
 from carnet.profile import catalog
 from carnet.profile.catalog import MEASURES, CalendarDose, MeasureKind
 
+#: Control characters but line breaks and tabs.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LABEL_MAX = 200
 TEXT_MAX = 1000
 NAME_MAX = 100
@@ -42,13 +45,17 @@ def text(value: str | None, limit: int, what: tuple[str, str], *, required: bool
             f"{what[1]}: {limit} characters at most ({len(found)} received).",
             code="too_long",
         )
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in found):
+    if _CONTROLS.search(found):
         raise Invalid(
             f"{what[0]} : caractères de contrôle refusés.",
             f"{what[1]}: control characters refused.",
             code="bad_text",
         )
     return found
+
+
+def has_controls(value: str) -> bool:
+    return _CONTROLS.search(value) is not None
 
 
 def optional_text(value: str | None, limit: int, what: tuple[str, str]) -> str | None:
