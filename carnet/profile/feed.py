@@ -286,8 +286,10 @@ def _import_batch(
     now = clock.now()
     today = now.date()
     at = to_driver(connection, CareLine.__table__.c.imported_at, now)
-    day = converter(connection, CareLine.__table__.c.care_date, never_null=True)
-    secret = converter(connection, CareLine.__table__.c.secret, never_null=True)
+    to_day = converter(connection, CareLine.__table__.c.care_date, never_null=True)
+    to_flag = converter(connection, CareLine.__table__.c.secret, never_null=True)
+    flags = {False: to_flag(False), True: to_flag(True)}
+    days: dict[date, Any] = {}  # a batch spans a few hundred days: each converted once
     lines: list[tuple[Any, ...]] = []
     vaccinations: list[tuple[Any, ...]] = []
     per_patient: dict[str, list[int]] = {}
@@ -309,14 +311,14 @@ def _import_batch(
             (
                 patient_id,
                 line_id,
-                day(row.day),
+                days.get(row.day) or days.setdefault(row.day, to_day(row.day)),
                 row.act,
                 row.rpps,
                 row.finess,
                 row.pharmacy,
                 row.label,
                 row.vaccine,
-                secret(row.secret),
+                flags[row.secret],
                 at,
             )
         )
@@ -324,7 +326,7 @@ def _import_batch(
         counts[0] += 1
         report.added += 1
         if row.vaccine is not None and target.vaccinations.allowed:
-            given_on = day(row.day)
+            given_on = days[row.day]
             source = author = "operator"
             vaccinations.append(
                 (patient_id, line_id, row.vaccine, given_on, None, None, source, author, at, at)

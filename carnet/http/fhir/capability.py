@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import carnet
-from carnet.http.fhir.profile_capability import patient_operations, profile_resources
+from carnet.http.fhir.profile_capability import (
+    consent_reads,
+    patient_operations,
+    profile_resources,
+)
 
 
 def _params(*names: tuple[str, str]) -> list[dict[str, str]]:
@@ -52,7 +56,11 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "searchParam": _params(("identifier", "token")),
                         "operation": patient_operations(),
                     },
-                    {"type": "Consent", "interaction": [{"code": "create"}]},
+                    {
+                        "type": "Consent",
+                        "interaction": [{"code": "create"}, *consent_reads()["interaction"]],
+                        "searchParam": consent_reads()["searchParam"],
+                    },
                     {
                         "type": "DocumentReference",
                         "interaction": [

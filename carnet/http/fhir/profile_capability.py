@@ -16,6 +16,8 @@ _SEARCH = {
 def profile_resources() -> list[dict[str, Any]]:
     found = []
     for kind in READABLE:
+        if kind == "Consent":
+            continue  # one entry per type: the PDSm Consent's (``consent_reads``)
         interactions = ["read", "search-type"]
         if kind in WRITABLE:
             interactions += ["create", "update", "delete"]
@@ -35,3 +37,14 @@ def patient_operations() -> list[dict[str, str]]:
     return [
         {"name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}
     ]
+
+
+def consent_reads() -> dict[str, list[dict[str, str]]]:
+    """What the profile adds to Consent (advance directives, scope ``adr``): read and search."""
+    return {
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": "patient", "type": "reference"},
+            {"name": "patient.identifier", "type": "token"},
+        ],
+    }
