@@ -11,15 +11,19 @@ from carnet.messaging.models import Attachment, Conversation, HostedMail, Messag
 from carnet.notify.models import Notification, OutboxEvent
 from carnet.population.login_models import LoginChallenge, LoginGuard, WebSession
 from carnet.population.models import InsQualification, Patient, Representative
+from carnet.profile.models import CareLine, Contact, Directive, Measure, ProfileEntry, Vaccination
 from carnet.records.models import Document
 
 __all__ = [
     "AccessSettings",
     "Attachment",
     "Base",
+    "CareLine",
     "CareRelation",
     "ChainSalt",
+    "Contact",
     "Conversation",
+    "Directive",
     "Document",
     "Establishment",
     "HostedMail",
@@ -30,6 +34,7 @@ __all__ = [
     "LoginChallenge",
     "LoginGuard",
     "Mailbox",
+    "Measure",
     "Message",
     "Notification",
     "OutboxEvent",
@@ -40,9 +45,11 @@ __all__ = [
     "ProAccessMode",
     "ProEstablishment",
     "ProSession",
+    "ProfileEntry",
     "Representative",
     "SignedHead",
     "Trace",
     "TraceHead",
+    "Vaccination",
     "WebSession",
 ]

@@ -22,8 +22,9 @@ from carnet.context import RequestContext
 from carnet.errors import LevelTooLow, NotFound, Refusal
 from carnet.runtime import Runtime
 
-#: Opening for these purposes is an access a pro makes to the record (ACC-2, TR-2).
-_ACCESSES = frozenset({Purpose.READ, Purpose.HISTORY, Purpose.ADMINISTER})
+#: Opening for these purposes is an access a pro makes to the record (ACC-2, TR-2): the
+#: medical profile's sections too (ACC-7).
+_ACCESSES = frozenset({Purpose.READ, Purpose.HISTORY, Purpose.ADMINISTER, Purpose.PROFILE})
 
 
 def matrix_of(rt: Runtime) -> Matrix:

@@ -20,13 +20,17 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from carnet.access.facts import RequesterKind
 from carnet.access.rules import (
     Purpose,
+    Section,
     Why,
     actor_label,
+    decide_section,
     hidden_actions,
     history_shows,
+    section_of_target,
+    section_target,
     would_see,
 )
-from carnet.access.wording import actor_text, why_text
+from carnet.access.wording import actor_text, section_text, why_text
 from carnet.audit.models import Trace
 from carnet.audit.rules import Action
 from carnet.identity.labels import pro_labels, profession_name
@@ -97,6 +101,10 @@ class History:
         hidden = sorted(
             i for i, d in documents.items() if not would_see(r.facts, r.entry, d, r.matrix)
         )
+        # ACC-7: nor a line naming a section of the medical profile he may not read.
+        hidden += [
+            section_target(s) for s in Section if not decide_section(r.facts, r.entry, s).allowed
+        ]
         where = _matching(r.patient_id, flt or HistoryFilter(), hidden, hidden_actions(r.facts))
         total = r.session.execute(select(func.count()).select_from(Trace).where(where)).scalar_one()
         start = (max(page, 1) - 1) * PAGE_SIZE
@@ -130,7 +138,11 @@ class History:
             if named
             else []
         )
-        if trace is None or not history_shows(r.facts, r.entry, trace.action, documents, r.matrix):
+        section = section_of_target(trace.target) if trace is not None else None
+        sections = [section] if section is not None else []
+        if trace is None or not history_shows(
+            r.facts, r.entry, trace.action, documents, r.matrix, sections
+        ):
             r.refuse(Action.READ_HISTORY, Why.ABSENT, target=trace_id[:64])
         return trace
 
@@ -195,7 +207,7 @@ def _entries(r: Record, rows: list[Trace], titles: dict[str, str]) -> list[Histo
                 reason=t.reason,
                 document_id=t.document_id,
                 document_title=titles.get(t.document_id or ""),
-                target_label=labels.get(t.target or ""),
+                target_label=labels.get(t.target or "") or section_text(t.target),
                 on_behalf_of=t.on_behalf_of,
                 why=why,
                 why_text=why_text(why, t.reason),

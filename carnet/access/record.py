@@ -2,7 +2,8 @@
 
 ``access.gate.open`` decides and returns a ``Record``; every read of the patient's rows — his
 documents, settings, pros, notifications, history, mailbox — goes through its parts
-(``record.documents``, ``record.space``, ``record.mailbox``, ``record.history``), each of which
+(``record.documents``, ``record.space``, ``record.mailbox``, ``record.history``,
+``record.profile``), each of which
 decides, traces allowed and refused reads in the caller's transaction, and answers a refusal
 exactly like an absent row. Capabilities trace their own acts through ``Record.trace``.
 """
@@ -19,6 +20,7 @@ from carnet.access.history import History
 from carnet.access.matrix import Matrix
 from carnet.access.record_documents import Documents
 from carnet.access.record_mailbox import Mailbox
+from carnet.access.record_profile import Profile
 from carnet.access.record_space import Space
 from carnet.access.rules import Decision, Purpose, Why
 from carnet.audit import trail
@@ -158,3 +160,7 @@ class Record:
     @property
     def history(self) -> History:
         return History(self)
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(self)

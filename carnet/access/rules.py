@@ -61,6 +61,11 @@ class Why(StrEnum):
     LOOKUP = "lookup"
     ABSENT = "absent"
     ACT_NOT_ALLOWED = "act_not_allowed"
+    SECTION_NOT_FOR_PROS = "section_not_for_pros"
+    PATIENT_FILLS_PROFILE = "patient_fills_profile"
+    OPERATOR_SECTIONS_ONLY = "operator_sections_only"
+    FED_BY_OPERATOR = "fed_by_operator"
+    MINOR_SECRET_ACT = "minor_secret_act"  # noqa: S105 - a rule's name, not a secret
 
 
 class Purpose(StrEnum):
@@ -79,6 +84,9 @@ class Purpose(StrEnum):
     ADMINISTER = "administer"
     #: A pro looking a patient up: the record's existence and his TD0.2 status (PDSm).
     LOOKUP = "lookup"
+    #: The medical profile (PRF-1): its sections, each decided by ``decide_section`` (reading)
+    #: or ``may_write_section`` (filling in); the operator opens it to feed it (DOC-1).
+    PROFILE = "profile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +157,7 @@ def _decide_patient_side(facts: RecordFacts) -> Decision:
 
 
 #: What a pro does with a record when he opens it for these purposes: read (ID-5).
-_READING = frozenset({Purpose.READ, Purpose.HISTORY, Purpose.ADMINISTER})
+_READING = frozenset({Purpose.READ, Purpose.HISTORY, Purpose.ADMINISTER, Purpose.PROFILE})
 
 
 def card_may(level: AuthLevel, purpose: Purpose) -> bool:
@@ -324,6 +332,11 @@ def decide_open(facts: RecordFacts, purpose: Purpose, entry: Decision) -> Decisi
     who = facts.requester
     if purpose is Purpose.UPLOAD:
         return decide_upload(facts)
+    if purpose is Purpose.PROFILE:
+        # DOC-1: the operator feeds what he may not read (ACC-9); everyone else enters as the
+        # record's decision says, emergencies included (seed 001 « accéder aux données de santé
+        # en cas d'urgence »): which section he then reads is ``decide_section``'s.
+        return decide_upload(facts) if who.kind is RequesterKind.OPERATOR else entry
     if purpose is Purpose.LOOKUP:
         if who.kind is not RequesterKind.PRO:
             return _deny(Why.THIRD_PARTY)
@@ -402,14 +415,18 @@ def history_shows(
     action: str,
     documents: Collection[DocumentView],
     matrix: Matrix,
+    sections: Collection[Section] = (),
 ) -> bool:
     """TR-1 without leaks: the reader sees every act on his record — refused attempts and
     acts by anyone (seed 004 « l'ensemble de l'activité ») — but a line that names documents
     shows only to a reader who could see each of them were it current: a deleted, superseded
     or archived document is judged as the current one it was, so its deletion never reveals
     what it hid (DOC-3: a minor's confidential act; ACC-8; DOC-4 and ACC-1 for an
-    administrator). The mailbox's lines are the patient side's (``hidden_actions``)."""
+    administrator). A line naming a section of the medical profile shows only to a reader of
+    that section (ACC-7). The mailbox's lines are the patient side's (``hidden_actions``)."""
     if action in hidden_actions(facts):
+        return False
+    if not all(decide_section(facts, entry, s).allowed for s in sections):
         return False
     return all(would_see(facts, entry, d, matrix) for d in documents)
 
@@ -545,3 +562,113 @@ def check_emergency_settings(*, samu: bool, others: bool, masked: bool) -> None:
 def may_block_at_request(administrator_rpps: str, target_rpps: str) -> bool:
     """ACC-4: an administrator blocks another pro at the patient's request — not himself."""
     return administrator_rpps != target_rpps
+
+
+# --------------------------------------------------------------------------------------------
+# The medical profile: who reads and who fills in which section (PRF-1, PRF-2, ACC-7, DOC-1,
+# DOC-9)
+# --------------------------------------------------------------------------------------------
+
+
+class Section(StrEnum):
+    """PRF-1: the medical profile's sections (seed 001 §2.1, seed 004)."""
+
+    TREATMENTS = "treatments"
+    ALLERGIES = "allergies"
+    HISTORY = "history"  # antécédents personnels et familiaux
+    CONDITIONS = "conditions"
+    MEASURES = "measures"
+    VACCINATIONS = "vaccinations"
+    REIMBURSED_CARE = "reimbursed_care"  # historique de soins (remboursés)
+    ENTOURAGE = "entourage_and_wishes"  # personne de confiance, proches, directives anticipées
+
+
+#: ACC-7: what authorised pros see of the profile (seed 001 « mes rubriques Vaccinations,
+#: Historique de soins, Entourage et volontés du Profil médical »; seed 004 « accéder aux
+#: vaccinations, à l'historique des soins remboursés et ... à ses directives anticipées »). The
+#: rest reaches them only as a document the patient adds (seed 004 « son profil médical s'il
+#: l'a ajouté comme document »).
+PRO_SECTIONS = frozenset({Section.VACCINATIONS, Section.REIMBURSED_CARE, Section.ENTOURAGE})
+#: DOC-1: what the operator feeds (seed 004 « l'Assurance Maladie qui verse automatiquement
+#: l'historique des soins remboursés et les attestations de vaccination »).
+OPERATOR_SECTIONS = frozenset({Section.VACCINATIONS, Section.REIMBURSED_CARE})
+#: A trace about a section names it in its ``target``: ``profile:<section>``.
+SECTION_TARGET = "profile:"
+
+
+def section_target(section: Section) -> str:
+    return SECTION_TARGET + section.value
+
+
+def section_of_target(target: str | None) -> Section | None:
+    """The section a trace's target names, if it names one."""
+    if not target or not target.startswith(SECTION_TARGET):
+        return None
+    try:
+        return Section(target.removeprefix(SECTION_TARGET))
+    except ValueError:
+        return None
+
+
+def decide_section(facts: RecordFacts, entry: Decision, section: Section) -> Decision:
+    """May the requester, judged by ``decide_record`` (``entry``), read this section?
+
+    The patient's side reads the whole profile as the patient would (PRF-1, ACC-8, LC-8; DOC-9
+    is per line: ``reimbursement_line_shown``). A pro the record lets in — care team, declared
+    consent, or an emergency the patient allows (ACC-6) — reads the three sections of ACC-7
+    only, administrators and the médecin traitant included (ACC-4, ACC-5: their extra rights are
+    about documents and the history). Refusals of the record (ACC-9 for the operator, who feeds
+    but never reads; LC-2/LC-5; ID-5; ACC-3; ACC-2) stand as they are."""
+    if not entry.allowed:
+        return entry
+    if facts.requester.kind is RequesterKind.PRO and section not in PRO_SECTIONS:
+        return _deny(Why.SECTION_NOT_FOR_PROS)  # ACC-7
+    return entry
+
+
+def may_write_section(facts: RecordFacts, section: Section) -> Decision:
+    """May the requester fill in this section? PRF-2: the patient — or who acts for him (LC-7,
+    LC-8), on an activated profile (LC-3) — fills in every section but the reimbursed care;
+    DOC-1: the operator feeds the reimbursed care and the vaccinations, into a created profile
+    too (LC-3); pros upload documents, they do not write sections; nobody writes into an
+    opposed or closed profile (DOC-1, LC-5)."""
+    who, state = facts.requester, facts.patient.state
+    if state is ProfileState.OPPOSED or state is ProfileState.CLOSED:
+        return _deny(Why.NO_PROFILE)  # DOC-1, LC-5
+    if who.kind is RequesterKind.OPERATOR:
+        if section in OPERATOR_SECTIONS:
+            return _allow(Why.OPERATOR_FEED)  # DOC-1
+        return _deny(Why.OPERATOR_SECTIONS_ONLY)
+    if who.kind is RequesterKind.PRO:
+        return _deny(Why.PATIENT_FILLS_PROFILE)  # DOC-1, PRF-2: pros upload documents
+    if who.kind is RequesterKind.THIRD_PARTY or who.kind is RequesterKind.GUARDIAN_OF_PROPERTY:
+        return _deny(Why.THIRD_PARTY)  # ACC-9; LC-8: property only may not act
+    entry = _decide_patient_side(facts)
+    if not entry.allowed:
+        return entry  # LC-3, LC-7, LC-8
+    if section is Section.REIMBURSED_CARE:
+        return _deny(Why.FED_BY_OPERATOR)  # DOC-1: the operator's record of what was reimbursed
+    return entry  # PRF-2
+
+
+@dataclass(frozen=True, slots=True)
+class CareLineFacts:
+    """One line of the reimbursed care as DOC-9 sees it: an act a minor may keep from his
+    representatives (abortion, contraception… or any act at the minor's request), and whether
+    the patient was a minor on the day of the act."""
+
+    minor_secret: bool
+    minor_at_act: bool
+
+
+def reimbursement_line_shown(facts: RecordFacts, entry: Decision, line: CareLineFacts) -> Decision:
+    """DOC-9, after seed 001 (« aucune donnée de remboursement n'est remontée dans le dossier
+    médical »): the reimbursement of a minor's secret act never enters the record, so no reader
+    — representatives, pros, the patient after 18 — is shown one. The feed keeps such lines out
+    (``profile.feed``); this decision holds it again on every read."""
+    decision = decide_section(facts, entry, Section.REIMBURSED_CARE)
+    if not decision.allowed:
+        return decision
+    if line.minor_secret and line.minor_at_act:
+        return _deny(Why.MINOR_SECRET_ACT)  # DOC-9
+    return decision

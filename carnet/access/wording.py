@@ -4,7 +4,7 @@ and who did it, as the patient reads them in his history (TR-1). Pure: no I/O.
 
 from __future__ import annotations
 
-from carnet.access.rules import ActorLabel, Why
+from carnet.access.rules import ActorLabel, Section, Why, section_of_target
 
 #: Each rule that lets an act through or refuses it, as the patient reads it: (French, English).
 WHY_TEXT: dict[Why, tuple[str, str]] = {
@@ -120,6 +120,27 @@ WHY_TEXT: dict[Why, tuple[str, str]] = {
     ),
     Why.ABSENT: ("refusé : introuvable", "refused: not found"),
     Why.ACT_NOT_ALLOWED: ("refusé : action non permise", "refused: act not allowed"),
+    Why.SECTION_NOT_FOR_PROS: (
+        "refusé : cette rubrique du profil médical n'est visible que de vous",
+        "refused: this section of the medical profile is yours only",
+    ),
+    Why.PATIENT_FILLS_PROFILE: (
+        "refusé : seul le patient remplit son profil médical (les professionnels déposent des"
+        " documents)",
+        "refused: only the patient fills in his medical profile (professionals add documents)",
+    ),
+    Why.OPERATOR_SECTIONS_ONLY: (
+        "refusé : l'Assurance Maladie n'alimente que les vaccinations et l'historique de soins",
+        "refused: the insurer feeds only the vaccinations and the care history",
+    ),
+    Why.FED_BY_OPERATOR: (
+        "refusé : l'historique de soins est alimenté par l'Assurance Maladie",
+        "refused: the care history is fed by the insurer",
+    ),
+    Why.MINOR_SECRET_ACT: (
+        "refusé : soin qu'un mineur peut garder secret",
+        "refused: care a minor may keep secret",
+    ),
 }
 
 
@@ -152,3 +173,22 @@ def actor_text(label: ActorLabel, name: str | None) -> str:
     if label is ActorLabel.SOMEONE_WITHOUT_RIGHTS:
         return "Une personne sans droit sur ce dossier"
     return "Le système"
+
+
+#: The medical profile's sections (PRF-1), as the patient reads them: (French, English).
+SECTION_TEXT: dict[Section, tuple[str, str]] = {
+    Section.TREATMENTS: ("Traitements", "Treatments"),
+    Section.ALLERGIES: ("Allergies et intolérances", "Allergies and intolerances"),
+    Section.HISTORY: ("Antécédents", "Medical history"),
+    Section.CONDITIONS: ("Problèmes de santé", "Health conditions"),
+    Section.MEASURES: ("Mesures", "Measures"),
+    Section.VACCINATIONS: ("Vaccinations", "Vaccinations"),
+    Section.REIMBURSED_CARE: ("Historique de soins", "Care history"),
+    Section.ENTOURAGE: ("Entourage et volontés", "Entourage and wishes"),
+}
+
+
+def section_text(target: str | None) -> str | None:
+    """A trace's section, in words (« rubrique « Vaccinations » »), when it names one."""
+    section = section_of_target(target)
+    return f"(rubrique « {SECTION_TEXT[section][0]} »)" if section is not None else None

@@ -50,6 +50,9 @@ class Action(StrEnum):
     READ_ATTACHMENT = "read_attachment"
     SAVE_ATTACHMENT = "save_attachment"
     MESSAGE_UNDELIVERABLE = "message_undeliverable"
+    READ_PROFILE = "read_profile"
+    CHANGE_PROFILE = "change_profile"
+    IMPORT_CARE = "import_care"
 
 
 class Outcome(StrEnum):

@@ -28,6 +28,11 @@ mail_app = typer.Typer(help="Courriel sortant / outgoing mail.", no_args_is_help
 app.add_typer(mail_app, name="mail")
 matrix_app = typer.Typer(help="Matrice d'habilitation / habilitation matrix.", no_args_is_help=True)
 app.add_typer(matrix_app, name="matrix")
+care_app = typer.Typer(
+    help="Soins remboursés et vaccinations / reimbursed care and vaccinations.",
+    no_args_is_help=True,
+)
+app.add_typer(care_app, name="care")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Dossier des données (défaut ./var).")
@@ -127,6 +132,20 @@ def population_import(
 
     try:
         run_import(_settings(data_dir), file, letters)
+    except Exception as error:
+        _fail(error)
+
+
+@care_app.command("import")
+def care_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV de l'opérateur.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Verse l'historique des soins remboursés et les vaccinations, de façon idempotente."""
+    from carnet.cli.care import run_care_import
+
+    try:
+        run_care_import(_settings(data_dir), file)
     except Exception as error:
         _fail(error)
 

@@ -12,6 +12,7 @@ from carnet import clock
 from carnet.access import acts as access_acts
 from carnet.context import AccessMode, RequestContext
 from carnet.demo import personas as p
+from carnet.demo.profile import load_profiles
 from carnet.identity.directory import import_directory
 from carnet.identity.ins import make_ins
 from carnet.messaging.inbound import InboundMail, receive_message
@@ -184,6 +185,11 @@ def load_demo(rt: Runtime, extra_patients: int = 20) -> DemoResult:
             )
     _documents_and_settings(rt)
     _conversation(rt)
+    with rt.transaction() as session:
+        claire, lea, paul = (patient_by_ins(session, x.ins) for x in (p.CLAIRE, p.LEA, p.PAUL))
+        ids = tuple(person.id for person in (claire, lea, paul) if person is not None)
+    if len(ids) == 3:
+        load_profiles(rt, *ids)
     with rt.transaction() as session:
         chloe = patient_by_ins(session, p.CHLOE.ins)
     if chloe is not None:

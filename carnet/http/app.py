@@ -8,6 +8,8 @@ import carnet
 from carnet.auth.verify import TokenVerifier
 from carnet.http import errors, metrics
 from carnet.http.api import messages, patient, pro, transparency
+from carnet.http.api import profile as profile_api
+from carnet.http.fhir import profile_routes as fhir_profile
 from carnet.http.fhir import routes as fhir_routes
 from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
@@ -37,6 +39,8 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
     app.include_router(pro.router)
     app.include_router(messages.router)
     app.include_router(transparency.router)
+    app.include_router(profile_api.router)
     app.include_router(fhir_routes.router)
+    app.include_router(fhir_profile.router)
     app.include_router(web_router)
     return app

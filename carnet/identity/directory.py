@@ -192,3 +192,12 @@ def _import_row(
         box.hosted_here = row.get("hosted_here", "").lower() in ("1", "oui", "true")
         box.updated_at = now
     return None
+
+
+def establishments_by_finess(session: Session, finess: set[str]) -> set[str]:
+    """The ids of the establishments these FINESS numbers name (unknown ones are left out)."""
+    if not finess:
+        return set()
+    return set(
+        session.scalars(select(Establishment.id).where(Establishment.finess.in_(sorted(finess))))
+    )

@@ -20,6 +20,7 @@ from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Invalid
+from carnet.identity.directory import establishments_by_finess
 from carnet.ids import new_id
 from carnet.keys.service import current_key
 from carnet.messaging import mime, queries, store
@@ -262,13 +263,12 @@ def pharmacies_for(
     rt: Runtime, ctx: RequestContext, patient_id: str, search: str | None = None
 ) -> PharmacyOffer:
     """MSG-10: pharmacies with an organisational mailbox, those of the patient's history first
-    (the pharmacies that dispensed to him, as his documents tell, and those he wrote to), then
-    what ``search`` finds."""
+    (the pharmacies of his reimbursed care, seed 001 « L'utilisateur a déjà eu cette pharmacie
+    dans son Historique de remboursements », and those he wrote to), then what ``search``
+    finds."""
     with rt.transaction() as session:
         record = open_space(session, rt, ctx, patient_id, Action.LIST_MESSAGES)
-        history = {
-            d.author_establishment_id for d in record.documents.list() if d.author_establishment_id
-        }
+        history = establishments_by_finess(session, record.profile.pharmacies())
         written = {c.counterpart for c in record.mailbox.conversations() if c.pharmacy}
         found = queries.pharmacies(session, history, written, search)
         return PharmacyOffer(

@@ -62,6 +62,7 @@ ENV.filters["size"] = _size
 #: The patient space's sections: (key, path under /espace/<id>/, label).
 ENV.globals["SECTIONS"] = (
     ("documents", "documents", "Documents"),
+    ("profile", "profil", "Profil médical"),
     ("history", "historique", "Historique"),
     ("notifications", "notifications", "Notifications"),
     ("access", "acces", "Qui voit mes données"),

@@ -117,6 +117,21 @@ VERBS: dict[str, tuple[str, str, str]] = {
         "n'avez pas pu envoyer un message",
         "could not deliver a message",
     ),
+    "read_profile": (
+        "a consulté le profil médical",
+        "avez consulté le profil médical",
+        "viewed the medical profile",
+    ),
+    "change_profile": (
+        "a modifié le profil médical",
+        "avez modifié le profil médical",
+        "changed the medical profile",
+    ),
+    "import_care": (
+        "a versé des soins remboursés et des vaccinations",
+        "avez versé des soins remboursés",
+        "added reimbursed care and vaccinations",
+    ),
 }
 
 MODES = {

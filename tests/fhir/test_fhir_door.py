@@ -40,7 +40,17 @@ def test_capability_statement_parses(api: Api) -> None:
         "DocumentReference",
         "Binary",
         "AuditEvent",
+        # The medical profile (tests/fhir/test_fhir_profile.py).
+        "Observation",
+        "Immunization",
+        "AllergyIntolerance",
+        "Condition",
+        "FamilyMemberHistory",
+        "MedicationStatement",
+        "RelatedPerson",
     }
+    types = [r["type"] for r in statement["rest"][0]["resource"]]
+    assert len(types) == len(set(types)), types
 
 
 def test_doc_7_iti_105_publish_is_idempotent_on_master_identifier(api: Api) -> None:

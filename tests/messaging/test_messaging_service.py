@@ -24,6 +24,7 @@ from carnet.notify.models import Notification, OutboxEvent
 from carnet.notify.service import deliver_pending
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
+from carnet.profile.feed import import_care
 from carnet.runtime import Runtime
 
 
@@ -284,12 +285,22 @@ def test_msg_10_pharmacies_of_the_history_first_then_the_search(rt: Runtime) -> 
     add_mailbox(rt, kind="ORG", establishment=own)
     _pharmacy(rt, "Pharmacie Centrale", "Lyon")
     _pharmacy(rt, "Grande Pharmacie", "Lille")
-    pharmacist = add_pro(rt, profession="21", specialty=None)
-    with rt.transaction() as session:
-        from carnet.identity.models import ProEstablishment
-
-        session.add(ProEstablishment(rpps=pharmacist.rpps, establishment_id=own.id))
-    upload(rt, pro_ctx(pharmacist), patient, type_code="60593-1", title="Dispensation")
+    # MSG-10 (seed 001 « déjà eu cette pharmacie dans son Historique de remboursements »): the
+    # operator's feed of reimbursed care names the pharmacy that dispensed to the patient.
+    report = import_care(
+        rt.uow,
+        RequestContext.operator(),
+        [
+            {
+                "ins": patient.ins,
+                "date": "2026-10-01",
+                "act": "PHARMACIE",
+                "pharmacy": own.finess,
+                "label": "Délivrance de médicaments",
+            }
+        ],
+    )
+    assert report.added == 1
     offer = messaging.pharmacies_for(rt, patient_ctx(patient), patient.id)
     assert [(p.name, p.from_history) for p in offer.pharmacies] == [("Pharmacie de la Gare", True)]
     found = messaging.pharmacies_for(rt, patient_ctx(patient), patient.id, "pharmacie")

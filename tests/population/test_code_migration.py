@@ -43,8 +43,13 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         return
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = "carnet_migration_0005"
+    # The roles migration 0007 makes are the cluster's, not the database's: an earlier run's
+    # would own nothing here and refuse the next upgrade; dropped before and after.
+    roles = (f"{name}_owner", f"{name}_app")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        for role in roles:
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     made = make_engine(make_url(PG_URL).set(database=name).render_as_string(False))
     try:
@@ -53,7 +58,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         made.dispose()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            for role in (f"{name}_owner", f"{name}_app"):  # made by the migrations (TR-3)
+            for role in roles:
                 connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import carnet
+from carnet.http.fhir.profile_capability import (
+    consent_reads,
+    patient_operations,
+    profile_resources,
+)
 
 
 def _params(*names: tuple[str, str]) -> list[dict[str, str]]:
@@ -49,8 +54,13 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "type": "Patient",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": _params(("identifier", "token")),
+                        "operation": patient_operations(),
                     },
-                    {"type": "Consent", "interaction": [{"code": "create"}]},
+                    {
+                        "type": "Consent",
+                        "interaction": [{"code": "create"}, *consent_reads()["interaction"]],
+                        "searchParam": consent_reads()["searchParam"],
+                    },
                     {
                         "type": "DocumentReference",
                         "interaction": [
@@ -83,6 +93,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                             ("patient", "reference"), ("patient.identifier", "token")
                         ),
                     },
+                    *profile_resources(),
                 ],
             }
         ],
