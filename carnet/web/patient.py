@@ -289,7 +289,9 @@ def document_page(
 ) -> Response:
     document = records.get_document(rt, ctx, patient_id, document_id)
     lang = lang_of(request)
-    authors = portal.directory_labels(rt.uow, {document.author_id})
+    # Only a pro is named from the directory; the patient's own documents need no author line.
+    pros = {document.author_id} if document.author_kind == "pro" else set()
+    authors = portal.directory_labels(rt.uow, pros)
     return _page(
         request,
         rt,
@@ -371,7 +373,8 @@ def mask(
     """DOC-4: one document masked from pros (but its author, administrators, médecin traitant)."""
     document = records.set_masked(rt, ctx, patient_id, document_id, masked)
     if request.headers.get("hx-request"):
-        authors = portal.directory_labels(rt.uow, {document.author_id})
+        pros = {document.author_id} if document.author_kind == "pro" else set()
+        authors = portal.directory_labels(rt.uow, pros)
         lang = lang_of(request)
         return render(
             request,
