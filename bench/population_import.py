@@ -44,8 +44,9 @@ from carnet import clock
 from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
 from carnet.ids import new_id
+from carnet.lifecycle.feed import import_population
 from carnet.population.feed import read_feed
-from carnet.population.service import BATCH, import_population
+from carnet.population.service import BATCH
 
 ROWS_FULL = 1_000_000
 ROWS_QUICK = 20_000
@@ -135,7 +136,7 @@ def run_ours(feed: Path, folder: Path, profile: bool) -> Run:
 
     def work() -> None:
         with feed.open(encoding="utf-8", newline="") as handle:
-            report = import_population(rt.uow, RequestContext.operator(), read_feed(handle))
+            report = import_population(rt, RequestContext.operator(), read_feed(handle))
         if report.errors:
             first = report.errors[0]
             raise SystemExit(f"the feed has {len(report.errors)} bad rows, first: {first}")

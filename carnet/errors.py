@@ -121,3 +121,21 @@ class LevelTooLow(Refusal):
         code: str | None = None,
     ) -> None:
         super().__init__(fr, en, code)
+
+
+class DmpClosed(Refusal):
+    """DOC-1, LC-5: an upload into a closed or opposed profile: the DMP is closed (seed 001), told
+    as such to the pro — not answered like an unknown patient."""
+
+    code = "dmp_closed"
+    status = 409
+
+    def __init__(
+        self,
+        fr: str = "Le DMP de ce patient est fermé (profil clôturé ou opposé) : "
+        "le document n'a pas été déposé.",
+        en: str = "This patient's DMP is closed (profile closed or opposed): "
+        "the document was not uploaded.",
+        code: str | None = None,
+    ) -> None:
+        super().__init__(fr, en, code)

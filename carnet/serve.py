@@ -8,11 +8,14 @@ from datetime import timedelta
 
 import uvicorn
 
+from carnet import clock
 from carnet.audit.signer import FileSigner
 from carnet.db.roles import privileged_login
 from carnet.demo.guide import print_guide
 from carnet.demo.load import is_empty, load_demo
 from carnet.http.app import create_app
+from carnet.lifecycle.export import resume_exports
+from carnet.lifecycle.jobs import done_today, run_jobs
 from carnet.logs import configure_logging, get_logger
 from carnet.messaging.delivery import run_worker as outgoing_mail_worker
 from carnet.notify.service import deliver_pending, smtp_mailer
@@ -56,6 +59,33 @@ async def log_worker(rt: Runtime, signer: FileSigner) -> None:
         await asyncio.sleep(rt.settings.log_interval_seconds)
 
 
+async def jobs_worker(rt: Runtime, every_seconds: float = 300.0) -> None:
+    """The daily jobs (LC-3, LC-5, LC-7, DOC-3, LC-6), once a day from ``CARNET_JOBS_HOUR``
+    (UTC): a day whose run did not finish (a crash, a stop) is run again — each job is
+    idempotent."""
+    while True:
+        try:
+            now = clock.now()
+            if now.hour >= rt.settings.jobs_hour and not await asyncio.to_thread(
+                done_today, rt, now.date()
+            ):
+                await asyncio.to_thread(run_jobs, rt, now.date())
+        except Exception:
+            log.exception("jobs_worker_failed")
+        await asyncio.sleep(every_seconds)
+
+
+async def export_worker(rt: Runtime) -> None:
+    """LC-6: exports waiting for a builder — those a killed builder left, once its lease ran
+    out — are built (a new request starts its own at once)."""
+    while True:
+        try:
+            await asyncio.to_thread(resume_exports, rt)
+        except Exception:
+            log.exception("export_worker_failed")
+        await asyncio.sleep(max(1.0, rt.settings.export_lease_seconds / 2))
+
+
 class PrivilegedLogin(SystemExit):
     """``carnet serve`` connected as a database owner or superuser, without ``--allow-owner``."""
 
@@ -89,6 +119,8 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
     worker = asyncio.create_task(outbox_worker(rt))
     mail_worker = asyncio.create_task(outgoing_mail_worker(rt))
     transparency_worker = asyncio.create_task(log_worker(rt, signer))
+    daily = asyncio.create_task(jobs_worker(rt))
+    exports = asyncio.create_task(export_worker(rt))
     smtp = await start_smtp(rt, host, smtp_port)
     print(
         f"Carnet écoute sur / listening on http://{host}:{port}/  (santé : /healthz, API : /docs)",
@@ -99,7 +131,7 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
         await server.serve()
     finally:
         await smtp.stop()
-        for task in (worker, mail_worker, transparency_worker):
+        for task in (worker, mail_worker, transparency_worker, daily, exports):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

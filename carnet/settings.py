@@ -193,6 +193,16 @@ class Settings(BaseSettings):
         default=3600, description="Lifetime of the instance's own tokens."
     )
     activation_code_days: int = Field(default=90, description="Validity of an activation code.")
+    export_lease_seconds: float = Field(
+        default=30,
+        description="How long an export's builder is trusted to be alive between two pages (LC-6); "
+        "after that another takes the export over (a builder killed midway).",
+    )
+    jobs_hour: int = Field(
+        default=3,
+        description="Hour of the day (UTC) from which carnet serve runs the daily jobs (majority, "
+        "archive retention and deletions, yearly statements, delayed documents), once a day.",
+    )
     insi_rate_per_minute: int = Field(
         default=60, description="INSi-like look-ups allowed per caller per minute."
     )

@@ -365,6 +365,27 @@ PATIENT_READ_ALLOWANCES: dict[tuple[str, str], str] = {
     " look-up of an INS by its five traits",
     ("carnet/demo/load.py", "carnet.population.models.Patient"): "demo: loads only into an"
     " empty register",
+    ("carnet/audit/verify.py", "carnet.audit.log_models.ChainCut"): "the operator's integrity"
+    " check walks a destroyed chain on from its cut (LC-5): hashes",
+    ("carnet/lifecycle/destruction.py", "carnet.lifecycle.models.DeletionCertificate"): "LC-5:"
+    " certificates of destroyed archives, written out for the operator (no record is left)",
+    ("carnet/lifecycle/due.py", "carnet.population.models.Patient"): "the daily jobs find the"
+    " profiles whose time has come (majority, archives, statements): dates and states only",
+    ("carnet/lifecycle/due.py", "carnet.population.models.Representative"): "the majority job"
+    " finds the legal representatives whose sessions end at 18 (LC-7)",
+    ("carnet/lifecycle/due.py", "carnet.lifecycle.models.YearlyStatement"): "the statements job"
+    " leaves out whoever had this year's statement (LC-3)",
+    ("carnet/lifecycle/export.py", "carnet.lifecycle.models.Export"): "an export's own row (its"
+    " state and progress) for the requester the gate let in; its content is read through the"
+    " record handle (record.export)",
+    ("carnet/lifecycle/export_build.py", "carnet.lifecycle.models.Export"): "the export builder"
+    " claims and advances its export's row, a worker like the outbox dispatcher",
+    ("carnet/lifecycle/requests.py", "carnet.lifecycle.models.LifeRequest"): "the operator's"
+    " queue of the patients' requests (carnet population requests), one open code request each",
+    ("carnet/lifecycle/requests.py", "carnet.population.models.Patient"): "the operator's queue"
+    " names who asked (INS and names, from the register)",
+    ("carnet/lifecycle/space_data.py", "carnet.messaging.models.HostedMail"): "closing keeps what"
+    " a hosted pro's mailbox received (LC-9): compares blob keys only",
 }
 
 

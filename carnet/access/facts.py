@@ -18,6 +18,8 @@ class RequesterKind(StrEnum):
     PRO = "pro"
     OPERATOR = "operator"
     THIRD_PARTY = "third_party"
+    #: The platform's own daily jobs (LC-3 statements): never a reader of anyone's record.
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True, slots=True)

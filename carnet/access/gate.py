@@ -19,7 +19,7 @@ from carnet.access.rules import Purpose, Why, card_may, decide_open, decide_reco
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.context import RequestContext
-from carnet.errors import LevelTooLow, NotFound, Refusal
+from carnet.errors import DmpClosed, LevelTooLow, NotFound, Refusal
 from carnet.runtime import Runtime
 
 #: Opening for these purposes is an access a pro makes to the record (ACC-2, TR-2): the
@@ -77,9 +77,12 @@ def card_refused(ctx: RequestContext, purpose: Purpose) -> bool:
 
 def _refusal_for(why: Why) -> Refusal:
     """Refused like an absent record — but for a card level that may not read (ID-5): that is
-    about the caller, not the patient, and saying so reveals nothing of the record."""
+    about the caller, not the patient, and saying so reveals nothing of the record; and for an
+    upload into a closed or opposed profile, which the pro is told is closed (DOC-1, seed 001)."""
     if why is Why.LEVEL_TOO_LOW:
         return LevelTooLow()
+    if why is Why.DMP_CLOSED:
+        return DmpClosed()  # DOC-1: only ever decided for an upload (rules.upload_into_closed)
     return NotFound()
 
 

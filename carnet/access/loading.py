@@ -50,6 +50,8 @@ def requester_for(session: Session, ctx: RequestContext, patient_id: str) -> Req
             )
     if ctx.kind is ActorKind.OPERATOR:
         return Requester(kind=RequesterKind.OPERATOR, actor_id=ctx.actor_id)
+    if ctx.kind is ActorKind.SYSTEM:
+        return Requester(kind=RequesterKind.SYSTEM, actor_id=ctx.actor_id)
     return Requester(kind=RequesterKind.THIRD_PARTY, actor_id=ctx.actor_id)
 
 

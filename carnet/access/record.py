@@ -19,9 +19,11 @@ from carnet.access.facts import RecordFacts, RequesterKind
 from carnet.access.history import History
 from carnet.access.matrix import Matrix
 from carnet.access.record_documents import Documents
+from carnet.access.record_export import ExportReads
 from carnet.access.record_mailbox import Mailbox
 from carnet.access.record_profile import Profile
 from carnet.access.record_space import Space
+from carnet.access.record_statement import Statement
 from carnet.access.rules import Decision, Purpose, Why
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
@@ -164,3 +166,13 @@ class Record:
     @property
     def profile(self) -> Profile:
         return Profile(self)
+
+    @property
+    def export(self) -> ExportReads:
+        """The whole record, page by page, for the patient's full export (LC-6)."""
+        return ExportReads(self)
+
+    @property
+    def statement(self) -> Statement:
+        """What the yearly activity statement counts (LC-3), for the daily job."""
+        return Statement(self)

@@ -66,6 +66,14 @@ class Why(StrEnum):
     OPERATOR_SECTIONS_ONLY = "operator_sections_only"
     FED_BY_OPERATOR = "fed_by_operator"
     MINOR_SECRET_ACT = "minor_secret_act"  # noqa: S105 - a rule's name, not a secret
+    # The profile's life (LC-3…LC-9, LC-6, DOC-1, DOC-3): see the section at the end.
+    DMP_CLOSED = "dmp_closed"
+    OPERATOR_ACT = "operator_act"
+    DAILY_JOB = "daily_job"
+    DELAY_PASSED = "delay_passed"
+    YEARLY_STATEMENT = "yearly_statement"
+    COME_OF_AGE = "come_of_age"
+    NOT_A_MINOR = "not_a_minor"
 
 
 class Purpose(StrEnum):
@@ -87,6 +95,11 @@ class Purpose(StrEnum):
     #: The medical profile (PRF-1): its sections, each decided by ``decide_section`` (reading)
     #: or ``may_write_section`` (filling in); the operator opens it to feed it (DOC-1).
     PROFILE = "profile"
+    #: Acts on the profile's life from the patient's side (LC-5…LC-8): closing, opposing,
+    #: activating for someone, sharing a minor's space; the act itself by ``decide_life``.
+    LIFECYCLE = "lifecycle"
+    #: The yearly activity statement of a patient with no e-mail (LC-3): the daily job only.
+    STATEMENT = "statement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +126,12 @@ def _deny(why: Why) -> Decision:
 
 
 _NO_READING = frozenset(
-    {RequesterKind.THIRD_PARTY, RequesterKind.OPERATOR, RequesterKind.GUARDIAN_OF_PROPERTY}
+    {
+        RequesterKind.THIRD_PARTY,
+        RequesterKind.OPERATOR,
+        RequesterKind.GUARDIAN_OF_PROPERTY,
+        RequesterKind.SYSTEM,
+    }
 )
 _PATIENT_SIDE = frozenset(
     {RequesterKind.PATIENT, RequesterKind.LEGAL_REPRESENTATIVE, RequesterKind.GUARDIAN_OF_PERSON}
@@ -316,12 +334,12 @@ def decide_upload(facts: RecordFacts) -> Decision:
     LC-3: a created profile receives documents; opposed and closed ones receive nothing."""
     who, patient = facts.requester, facts.patient
     if patient.state is ProfileState.OPPOSED or patient.state is ProfileState.CLOSED:
-        return _deny(Why.NO_PROFILE)
+        return _deny(upload_into_closed(who.kind))
     if who.kind is RequesterKind.PRO:
         return _allow(Why.UPLOAD_RIGHT)
     if who.kind is RequesterKind.OPERATOR:
         return _allow(Why.OPERATOR_FEED)  # DOC-1: reimbursements and vaccinations
-    if who.kind is RequesterKind.THIRD_PARTY or who.kind is RequesterKind.GUARDIAN_OF_PROPERTY:
+    if who.kind not in _PATIENT_SIDE:
         return _deny(Why.THIRD_PARTY)
     return _decide_patient_side(facts)
 
@@ -337,6 +355,10 @@ def decide_open(facts: RecordFacts, purpose: Purpose, entry: Decision) -> Decisi
         # record's decision says, emergencies included (seed 001 « accéder aux données de santé
         # en cas d'urgence »): which section he then reads is ``decide_section``'s.
         return decide_upload(facts) if who.kind is RequesterKind.OPERATOR else entry
+    if purpose is Purpose.LIFECYCLE:
+        return decide_life_entry(facts)
+    if purpose is Purpose.STATEMENT:
+        return decide_statement(facts)
     if purpose is Purpose.LOOKUP:
         if who.kind is not RequesterKind.PRO:
             return _deny(Why.THIRD_PARTY)
@@ -672,3 +694,106 @@ def reimbursement_line_shown(facts: RecordFacts, entry: Decision, line: CareLine
     if line.minor_secret and line.minor_at_act:
         return _deny(Why.MINOR_SECRET_ACT)  # DOC-9
     return decision
+
+
+# --------------------------------------------------------------------------------------------
+# The profile's life: who closes, opposes, activates for someone, shares, exports; uploads into
+# a closed DMP; what the platform's daily jobs may do (LC-3…LC-9, LC-6, DOC-1)
+# --------------------------------------------------------------------------------------------
+
+
+#: Who feeds records (DOC-1): told plainly that a closed or opposed DMP is closed (seed 001:
+#: « un retour automatique d'erreur … indiquant que le DMP est fermé »); anyone else finds no
+#: record, like an absent one.
+_FEEDERS = frozenset({RequesterKind.PRO, RequesterKind.OPERATOR})
+
+
+def upload_into_closed(kind: RequesterKind) -> Why:
+    """DOC-1, LC-5: an upload into a closed or opposed profile is refused; a pro (or the
+    operator's feed) is told the DMP is closed, not that the patient is unknown."""
+    return Why.DMP_CLOSED if kind in _FEEDERS else Why.NO_PROFILE
+
+
+class LifeAct(StrEnum):
+    """What the patient's side does with the profile itself (LC-4…LC-8, LC-6)."""
+
+    CLOSE = "close"
+    OPPOSE = "oppose"
+    ACTIVATE = "activate"  # a representative activates the space he manages (LC-7, LC-8)
+    SHARE = "share"  # a minor's representative shares it with a second one (LC-7)
+    EXPORT = "export"  # the right of access: a full export (LC-6)
+    REQUEST = "request"  # rectification, limitation, opposition requests (LC-6)
+
+
+_OPEN_STATES = frozenset({ProfileState.CREATED, ProfileState.ACTIVATED})
+#: The acts that need the space activated; the others also act on a created profile (a
+#: guardian closes the profile of a protected adult who never activated it, seed 001 §4.2).
+_ON_ACTIVATED = frozenset({LifeAct.SHARE, LifeAct.EXPORT, LifeAct.REQUEST})
+
+
+def decide_life_entry(facts: RecordFacts) -> Decision:
+    """May the requester act on this profile's life at all (``Purpose.LIFECYCLE``)? The
+    patient himself once activated and of age (LC-7: a minor's space is his representatives');
+    a legal representative of a minor, a guardian of the person of an adult (LC-7, LC-8),
+    while the profile is open; no one else — a guardian of property only never (LC-8)."""
+    who, patient = facts.requester, facts.patient
+    if who.kind not in _PATIENT_SIDE:
+        return _deny(Why.THIRD_PARTY)
+    if patient.state not in _OPEN_STATES:
+        return _deny(Why.NO_PROFILE)
+    if who.kind is RequesterKind.PATIENT:
+        return _decide_patient_side(facts)
+    if who.represents_patient and acts_for_patient(who.kind, patient.age):
+        return _allow(Why.REPRESENTATIVE)
+    return _deny(Why.NOT_A_REPRESENTATIVE)
+
+
+def decide_life(facts: RecordFacts, act: LifeAct) -> Decision:
+    """One act on the profile's life, after ``decide_life_entry`` let the requester in.
+
+    The patient closes, opposes, exports and asks (LC-5, LC-6); activating is his by the code
+    and sharing is a representative's. A representative or guardian of the person activates a
+    created space, and closes or opposes it (LC-7, LC-8: seed 001 « peut activer ou demander la
+    clôture »); sharing is for a minor's legal representative (LC-7)."""
+    entry = decide_life_entry(facts)
+    if not entry.allowed:
+        return entry
+    who, patient = facts.requester, facts.patient
+    if who.kind is RequesterKind.PATIENT:
+        if act is LifeAct.ACTIVATE or act is LifeAct.SHARE:
+            return _deny(Why.ACT_NOT_ALLOWED)
+        return entry
+    if act is LifeAct.ACTIVATE:
+        return entry if patient.state is ProfileState.CREATED else _deny(Why.ACT_NOT_ALLOWED)
+    if act is LifeAct.SHARE and who.kind is not RequesterKind.LEGAL_REPRESENTATIVE:
+        return _deny(Why.NOT_A_MINOR)
+    if act in _ON_ACTIVATED and patient.state is not ProfileState.ACTIVATED:
+        return _deny(Why.NOT_ACTIVATED)
+    return entry
+
+
+#: LC-7: a minor's space is shared by two legal representatives at most (seed 001: « un autre
+#: représentant légal (second parent ou tuteur légal) »).
+MAX_LEGAL_REPRESENTATIVES = 2
+
+
+def may_share_with(
+    *, invitee_age: int, invitee_is_patient: bool, representatives: int, already: bool
+) -> Why | None:
+    """LC-7: why a second representative may not be added (``None``: he may): an adult of the
+    register, not the minor himself, not one already, two at most."""
+    if invitee_is_patient or invitee_age < MAJORITY_AGE:
+        return Why.ACT_NOT_ALLOWED
+    if already or representatives >= MAX_LEGAL_REPRESENTATIVES:
+        return Why.ACT_NOT_ALLOWED
+    return None
+
+
+def decide_statement(facts: RecordFacts) -> Decision:
+    """LC-3: the daily job counts what reached a profile that receives (documents, messages)
+    for its yearly statement; nobody else opens a record for it, and it reads no content."""
+    if facts.requester.kind is not RequesterKind.SYSTEM:
+        return _deny(Why.THIRD_PARTY)
+    if facts.patient.state not in _OPEN_STATES:
+        return _deny(Why.NO_PROFILE)
+    return _allow(Why.YEARLY_STATEMENT)

@@ -19,7 +19,15 @@ from carnet.access import acts, gate
 from carnet.access.history import HistoryFilter, HistoryPage
 from carnet.access.record import Record
 from carnet.access.record_space import ProRelation, SettingsView
-from carnet.access.rules import Purpose, Why, decide_open, decide_record, may_block_at_request
+from carnet.access.rules import (
+    LifeAct,
+    Purpose,
+    Why,
+    decide_life,
+    decide_open,
+    decide_record,
+    may_block_at_request,
+)
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Forbidden
@@ -63,6 +71,27 @@ def my_spaces(rt: Runtime, ctx: RequestContext) -> list[Space]:
                     Space(patient_id, first_names, birth_names, kind, facts.patient.state)
                 )
         return spaces
+
+
+def spaces_to_activate(rt: Runtime, ctx: RequestContext) -> list[Space]:
+    """LC-7, LC-8: the created spaces the person may activate for those he represents (the
+    same decision as the act, ``rules.decide_life``)."""
+    with rt.transaction() as session:
+        me = session.get(Patient, ctx.actor_id)
+        if me is None:
+            return []
+        links = session.execute(
+            select(Representative.kind, Patient.id, Patient.first_names, Patient.birth_names)
+            .join(Patient, Patient.id == Representative.patient_id)
+            .where(Representative.representative_ins == me.ins)
+            .order_by(Patient.birth_date, Patient.id)
+        ).all()
+        found = []
+        for kind, patient_id, first_names, birth_names in links:
+            facts = gate.facts_of(session, ctx, patient_id)
+            if facts is not None and decide_life(facts, LifeAct.ACTIVATE).allowed:
+                found.append(Space(patient_id, first_names, birth_names, kind, facts.patient.state))
+        return found
 
 
 def profession_reads(rt: Runtime, profession: str) -> frozenset[str]:

@@ -4,6 +4,8 @@ and who did it, as the patient reads them in his history (TR-1). Pure: no I/O.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from carnet.access.rules import ActorLabel, Section, Why, section_of_target
 
 #: Each rule that lets an act through or refuses it, as the patient reads it: (French, English).
@@ -141,6 +143,34 @@ WHY_TEXT: dict[Why, tuple[str, str]] = {
         "refusé : soin qu'un mineur peut garder secret",
         "refused: care a minor may keep secret",
     ),
+    Why.DMP_CLOSED: (
+        "refusé : le DMP est fermé (profil clôturé ou opposé)",
+        "refused: the DMP is closed (profile closed or opposed)",
+    ),
+    Why.OPERATOR_ACT: (
+        "par l'Assurance Maladie, à votre demande ou selon son registre",
+        "by the insurer, at your request or from its register",
+    ),
+    Why.DAILY_JOB: (
+        "automatiquement, à l'échéance prévue",
+        "automatically, when it fell due",
+    ),
+    Why.DELAY_PASSED: (
+        "visible : le délai fixé par le professionnel est passé",
+        "visible: the delay the professional set has passed",
+    ),
+    Why.YEARLY_STATEMENT: (
+        "relevé d'activité annuel (vous n'avez pas d'adresse e-mail connue)",
+        "yearly activity statement (no e-mail address is known for you)",
+    ),
+    Why.COME_OF_AGE: (
+        "majorité : l'espace est désormais le vôtre seul",
+        "coming of age: the space is now yours alone",
+    ),
+    Why.NOT_A_MINOR: (
+        "refusé : réservé aux représentants légaux d'un mineur",
+        "refused: for a minor's legal representatives only",
+    ),
 }
 
 
@@ -192,3 +222,237 @@ def section_text(target: str | None) -> str | None:
     """A trace's section, in words (« rubrique « Vaccinations » »), when it names one."""
     section = section_of_target(target)
     return f"(rubrique « {SECTION_TEXT[section][0]} »)" if section is not None else None
+
+
+#: Action → (third person, "vous" form, English), each followed by the document's title if any.
+VERBS: dict[str, tuple[str, str, str]] = {
+    "read_document": ("a consulté", "avez consulté", "viewed"),
+    "list_documents": (
+        "a consulté la liste des documents",
+        "avez consulté la liste des documents",
+        "viewed the list of documents",
+    ),
+    "upload_document": ("a ajouté", "avez ajouté", "added"),
+    "replace_document": ("a remplacé", "avez remplacé", "replaced"),
+    "delete_document": ("a supprimé", "avez supprimé", "deleted"),
+    "archive_document": ("a archivé", "avez archivé", "archived"),
+    "unarchive_document": ("a désarchivé", "avez désarchivé", "unarchived"),
+    "mask_document": ("a masqué", "avez masqué", "masked"),
+    "unmask_document": ("a démasqué", "avez démasqué", "unmasked"),
+    "show_to_patient": (
+        "a rendu visible au patient",
+        "avez rendu visible",
+        "made visible to the patient",
+    ),
+    "hide_from_patient": (
+        "a rendu invisible au patient",
+        "avez rendu invisible",
+        "hid from the patient",
+    ),
+    "declare_consent": (
+        "a déclaré avoir recueilli votre consentement",
+        "avez donné votre consentement",
+        "declared your consent",
+    ),
+    "find_patient": (
+        "a recherché votre dossier",
+        "avez recherché le dossier",
+        "looked your record up",
+    ),
+    "block_pro": ("a bloqué", "avez bloqué", "blocked"),
+    "unblock_pro": ("a débloqué", "avez débloqué", "unblocked"),
+    "authorise_pro": ("a autorisé", "avez autorisé", "authorised"),
+    "designate_administrator": (
+        "a nommé administrateur",
+        "avez nommé administrateur",
+        "made administrator",
+    ),
+    "revoke_administrator": (
+        "a retiré l'administration à",
+        "avez retiré l'administration à",
+        "removed as administrator",
+    ),
+    "set_medecin_traitant": (
+        "a désigné le médecin traitant",
+        "avez désigné le médecin traitant",
+        "set the médecin traitant",
+    ),
+    "change_settings": (
+        "a modifié les réglages",
+        "avez modifié les réglages",
+        "changed the settings",
+    ),
+    "read_settings": (
+        "a consulté les réglages",
+        "avez consulté les réglages",
+        "viewed the settings",
+    ),
+    "read_notifications": (
+        "a consulté les notifications",
+        "avez consulté les notifications",
+        "viewed the notifications",
+    ),
+    "read_history": ("a consulté l'historique", "avez consulté l'historique", "viewed the history"),
+    "read_profile": (
+        "a consulté le profil médical",
+        "avez consulté le profil médical",
+        "viewed the medical profile",
+    ),
+    "change_profile": (
+        "a modifié le profil médical",
+        "avez modifié le profil médical",
+        "changed the medical profile",
+    ),
+    "import_care": (
+        "a versé des soins remboursés et des vaccinations",
+        "avez versé des soins remboursés",
+        "added reimbursed care and vaccinations",
+    ),
+    "log_in": ("s'est connecté", "vous êtes connecté", "logged in"),
+    "activate_profile": ("a activé le profil", "avez activé le profil", "activated the profile"),
+    "qualify_ins": (
+        "a vérifié l'identité (INS)",
+        "avez vérifié l'identité",
+        "checked the identity (INS)",
+    ),
+    "receive_message": ("vous a écrit", "avez reçu un message", "wrote to you"),
+    "list_messages": (
+        "a consulté la messagerie",
+        "avez consulté la messagerie",
+        "viewed the mailbox",
+    ),
+    "read_message": ("a lu un message", "avez lu un message", "read a message"),
+    "send_message": ("a envoyé un message", "avez envoyé un message", "sent a message"),
+    "send_read_receipt": (
+        "a envoyé un accusé de lecture",
+        "avez envoyé un accusé de lecture",
+        "sent a read receipt",
+    ),
+    "read_attachment": (
+        "a ouvert une pièce jointe",
+        "avez ouvert une pièce jointe",
+        "opened an attachment",
+    ),
+    "save_attachment": (
+        "a enregistré une pièce jointe dans les documents",
+        "avez enregistré une pièce jointe dans vos documents",
+        "saved an attachment into the documents",
+    ),
+    "message_undeliverable": (
+        "n'a pas pu distribuer un message",
+        "n'avez pas pu envoyer un message",
+        "could not deliver a message",
+    ),
+    "close_profile": ("a clôturé le profil", "avez clôturé le profil", "closed the profile"),
+    "oppose_profile": (
+        "a enregistré l'opposition au profil",
+        "vous êtes opposé au profil",
+        "recorded the opposition to the profile",
+    ),
+    "withdraw_opposition": (
+        "a levé l'opposition au profil",
+        "avez levé l'opposition au profil",
+        "withdrew the opposition to the profile",
+    ),
+    "reopen_profile": ("a rouvert le profil", "avez rouvert le profil", "reopened the profile"),
+    "come_of_age": (
+        "a remis l'espace à son titulaire majeur",
+        "êtes devenu seul titulaire de votre espace",
+        "handed the space to its holder, now of age",
+    ),
+    "issue_activation_code": (
+        "a émis un code d'activation",
+        "avez reçu un code d'activation",
+        "issued an activation code",
+    ),
+    "request_activation_code": (
+        "a demandé un nouveau code d'activation",
+        "avez demandé un nouveau code d'activation",
+        "asked for a new activation code",
+    ),
+    "share_profile": (
+        "a partagé la gestion du profil avec",
+        "avez partagé la gestion du profil avec",
+        "shared the profile's management with",
+    ),
+    "record_request": (
+        "a déposé une demande (droits)",
+        "avez déposé une demande (droits)",
+        "made a request (rights)",
+    ),
+    "request_export": (
+        "a demandé l'export complet",
+        "avez demandé l'export complet",
+        "asked for the full export",
+    ),
+    "export_record": (
+        "a préparé l'export complet",
+        "avez reçu l'export complet",
+        "built the full export",
+    ),
+    "yearly_statement": (
+        "a émis le relevé d'activité annuel",
+        "avez reçu le relevé d'activité annuel",
+        "issued the yearly activity statement",
+    ),
+}
+
+MODES = {
+    "bris-de-glace": ("accès en urgence : bris de glace", "emergency access: break-the-glass"),
+    "centre-de-regulation": (
+        "accès en urgence : centre de régulation (SAMU-Centre 15)",
+        "emergency access: SAMU regulation centre",
+    ),
+}
+
+
+class HistoryLine(Protocol):
+    """What a sentence needs of a history entry (``access.history.HistoryEntry``)."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def actor_category(self) -> str: ...
+    @property
+    def actor_label(self) -> str: ...
+    @property
+    def profession(self) -> str | None: ...
+    @property
+    def document_title(self) -> str | None: ...
+    @property
+    def target_label(self) -> str | None: ...
+    @property
+    def why(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+
+
+def history_sentence(entry: HistoryLine, lang: str) -> str:
+    """« Dr Louis Bernard, médecin, a consulté « Compte rendu » — accès en urgence : bris de
+    glace, motif : … » (TR-1): the history page and the export say it alike."""
+    third, second, english = VERBS.get(entry.action, (entry.action, entry.action, entry.action))
+    you = entry.actor_category == "you"
+    who = "You" if you and lang == "en" else entry.actor_label
+    if entry.profession:
+        who = f"{who}, {entry.profession},"
+    verb = english if lang == "en" else (second if you else third)
+    text = f"{who} {verb}"
+    if entry.document_title:
+        text += f" « {entry.document_title} »"
+    if entry.target_label:
+        text += f" {entry.target_label}"
+    why = why_text(entry.why, entry.reason, english=lang == "en")
+    if why:
+        text += f" — {why}"  # the rule that let it through or refused it, a reason with it
+    elif entry.mode in MODES:
+        fr, en = MODES[entry.mode]
+        text += f" — {en if lang == 'en' else fr}"
+        if entry.reason:
+            text += f", {'reason' if lang == 'en' else 'motif'} : {entry.reason}"
+    if entry.outcome == "denied":
+        text = ("Refused: " if lang == "en" else "Tentative refusée : ") + text
+    return text

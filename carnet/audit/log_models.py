@@ -90,3 +90,17 @@ class SignedHead(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger)
     key_id: Mapped[bytes] = mapped_column(LargeBinary(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+
+class ChainCut(Base):
+    """LC-5: a chain whose traces were destroyed up to ``upto_seq`` (its salt forgotten first),
+    and the hash of the last one. The one sanctioned deletion of traces (``trail.destroy_chain``)
+    records it; the database refuses any other (migration 0011). ``verify-log`` walks a cut
+    chain from here: its leaves stay in the tree, the rest of the chain links to ``last_hash``."""
+
+    __tablename__ = "chain_cuts"
+
+    patient_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    upto_seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

@@ -53,6 +53,21 @@ class Action(StrEnum):
     READ_PROFILE = "read_profile"
     CHANGE_PROFILE = "change_profile"
     IMPORT_CARE = "import_care"
+    # The profile's life (LC-2…LC-9, LC-6)
+    CLOSE_PROFILE = "close_profile"
+    OPPOSE_PROFILE = "oppose_profile"
+    WITHDRAW_OPPOSITION = "withdraw_opposition"
+    REOPEN_PROFILE = "reopen_profile"
+    COME_OF_AGE = "come_of_age"
+    ISSUE_ACTIVATION_CODE = "issue_activation_code"
+    REQUEST_ACTIVATION_CODE = "request_activation_code"
+    SHARE_PROFILE = "share_profile"
+    RECORD_REQUEST = "record_request"
+    REQUEST_EXPORT = "request_export"
+    EXPORT_RECORD = "export_record"
+    DESTROY_ARCHIVES = "destroy_archives"
+    YEARLY_STATEMENT = "yearly_statement"
+    RUN_JOBS = "run_jobs"
 
 
 class Outcome(StrEnum):

@@ -1,4 +1,5 @@
-"""The one writer of traces. Every act, allowed or denied, goes through ``record``.
+"""The one writer of traces. Every act, allowed or denied, goes through ``record``; the one
+deletion of traces the database allows (LC-5: destroyed archives) goes through ``destroy_chain``.
 
 It appends to the patient's chain in the caller's transaction: the trace commits with the act or
 not at all. The chain's head row is locked (``SELECT … FOR UPDATE``; SQLite's write lock is
@@ -12,10 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from carnet import clock
+from carnet.audit.log_models import ChainCut
 from carnet.audit.models import SYSTEM_CHAIN, Trace, TraceHead
 from carnet.audit.rules import GENESIS, Action, Outcome, entry_hash
 from carnet.context import RequestContext
@@ -189,3 +192,45 @@ def _link(head: _Head, entry: Entry) -> dict[str, Any]:
     row["hash"] = entry_hash(head.hash, _covered(row))
     head.seq, head.hash = row["seq"], row["hash"]
     return row
+
+
+@dataclass(frozen=True)
+class Cut:
+    """What ``destroy_chain`` destroyed: the chain up to ``upto_seq`` (its last link's hash
+    kept), ``traces`` rows deleted now."""
+
+    patient_id: str
+    upto_seq: int
+    last_hash: str
+    traces: int
+
+
+def destroy_chain(session: Session, patient_id: str) -> Cut | None:
+    """LC-5: delete a destroyed profile's traces, the one way the database allows (migration
+    0011): a cut is recorded at the chain's head — only once the chain's salt is forgotten
+    (``sequencer.forget_salt``), its profile closed or opposed and each of its traces in the
+    tree — then the traces it covers are deleted; their leaves stay, so the tree and every
+    head given out still verify, and the chain goes on from the cut's hash if the profile is
+    reopened. On PostgreSQL the application's role calls the owner's ``carnet_destroy_chain``
+    (it has no ``DELETE`` on traces). ``None`` when the patient never had a trace."""
+    connection = session.connection()
+    head = connection.execute(_HEADS, {"chains": [patient_id]}).first()
+    if head is None:
+        return None
+    _, upto, last = head
+    dialect = connection.dialect.name
+    cut = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table_of(ChainCut))
+    connection.execute(
+        cut.values(
+            patient_id=patient_id, upto_seq=upto, last_hash=last, at=clock.now()
+        ).on_conflict_do_nothing()
+    )
+    if dialect == "postgresql":
+        deleted = connection.execute(
+            text("SELECT carnet_destroy_chain(:patient)"), {"patient": patient_id}
+        ).scalar_one()
+    else:
+        deleted = connection.execute(
+            delete(table_of(Trace)).where(Trace.patient_id == patient_id, Trace.seq <= upto)
+        ).rowcount
+    return Cut(patient_id, upto, last, int(deleted))

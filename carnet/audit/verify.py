@@ -1,7 +1,9 @@
 """Checks the trace log (``carnet verify-log``): each chain, then the transparency log over them.
 
 The chains: every entry in order, linked and unaltered, up to its head; a head with no entries
-left is a chain that was removed. The log: every trace is a leaf (or still queued) whose hash is
+left is a chain that was removed — unless it was *cut* (LC-5: ``chain_cuts``, the one sanctioned
+deletion), in which case the chain is walked from the cut's hash, and the traces the cut covers
+may be gone while their leaves stay. The log: every trace is a leaf (or still queued) whose hash is
 its content under its chain's salt, every leaf still has its trace (unless the chain's data was
 destroyed, LC-5), the stored subtrees are those of the leaves, and every signed head — those
 stored, and the one given with ``--against`` — is signed by the log's key and is the root of the
@@ -20,10 +22,19 @@ from sqlalchemy.orm import Session
 
 from carnet.audit import merkle
 from carnet.audit.heads import TreeHead
-from carnet.audit.log_models import STRIDE, ChainSalt, LogLeaf, LogNode, LogQueue, SignedHead
+from carnet.audit.log_models import (
+    STRIDE,
+    ChainCut,
+    ChainSalt,
+    LogLeaf,
+    LogNode,
+    LogQueue,
+    SignedHead,
+)
 from carnet.audit.models import Trace, TraceHead
 from carnet.audit.publish import head_of
 from carnet.audit.rules import GENESIS, entry_hash, trace_leaf
+from carnet.audit.sequencer import forgotten_salt
 from carnet.audit.trail import hashed_fields
 from carnet.audit.tree import LogIncomplete, log_size, root_at
 
@@ -72,7 +83,10 @@ def verify_log(
 def _verify_chains(session: Session) -> tuple[int, int, Breach | None]:
     """Walks each chain in order; stops at the first entry whose link, content or leaf is wrong."""
     heads = {h.patient_id: h for h in session.scalars(select(TraceHead))}
-    walk = _Walk(heads)
+    cuts: dict[str, tuple[int, str]] = {}
+    for cut in session.scalars(select(ChainCut).order_by(ChainCut.patient_id, ChainCut.upto_seq)):
+        cuts[cut.patient_id] = (cut.upto_seq, cut.last_hash)  # the last cut of each chain
+    walk = _Walk(heads, cuts)
     with session.execute(
         select(Trace, LogLeaf.hash, LogQueue.id, ChainSalt.salt, ChainSalt.destroyed_at)
         .outerjoin(LogLeaf, (LogLeaf.patient_id == Trace.patient_id) & (LogLeaf.seq == Trace.seq))
@@ -84,15 +98,17 @@ def _verify_chains(session: Session) -> tuple[int, int, Breach | None]:
         .execution_options(yield_per=_BATCH)
     ) as rows:
         breach = next((b for row in rows if (b := walk.step(*row)) is not None), None)
-    breach = breach or walk.end_of_chain() or _headless(session)
+    breach = breach or walk.end_of_chain() or _headless(session, walk.seen, heads, cuts)
     return walk.chains, walk.entries, breach
 
 
 class _Walk:
     """One pass over every trace, ordered by chain and place."""
 
-    def __init__(self, heads: dict[str, TraceHead]) -> None:
+    def __init__(self, heads: dict[str, TraceHead], cuts: dict[str, tuple[int, str]]) -> None:
         self.heads = heads
+        self.cuts = cuts
+        self.seen: set[str] = set()
         self.chains = self.entries = 0
         self.current: str | None = None
         self.expected_prev, self.expected_seq = GENESIS, 1
@@ -119,8 +135,11 @@ class _Walk:
             if (ended := self.end_of_chain()) is not None:
                 return ended
             self.current = trace.patient_id
+            self.seen.add(trace.patient_id)
             self.chains += 1
-            self.expected_prev, self.expected_seq = GENESIS, 1
+            cut = self.cuts.get(trace.patient_id)
+            # A cut chain (LC-5) goes on from its last destroyed link.
+            self.expected_prev, self.expected_seq = (cut[1], cut[0] + 1) if cut else (GENESIS, 1)
         self.entries += 1
         where = (trace.patient_id, trace.seq, trace.id)
         if trace.seq != self.expected_seq:
@@ -131,41 +150,45 @@ class _Walk:
             return Breach(*where, "altered entry")
         if leaf is None and queued is None:
             return Breach(*where, "not in the log")
-        # A forgotten salt (LC-5) ties a leaf to nothing: there is nothing left to compare.
-        if (
-            leaf is not None
-            and not destroyed
-            and (salt is None or merkle.leaf_hash(trace_leaf(salt, trace.hash)) != leaf)
+        # Once a chain's salt is forgotten (LC-5), its new traces are salted with the public
+        # ``forgotten_salt`` (the sequencer's); the destroyed ones left their leaves only.
+        if destroyed:
+            salt = forgotten_salt(trace.patient_id)
+        if leaf is not None and (
+            salt is None or merkle.leaf_hash(trace_leaf(salt, trace.hash)) != leaf
         ):
             return Breach(*where, "altered entry (leaf)")
         self.expected_prev, self.expected_seq = trace.hash, trace.seq + 1
         return None
 
 
-def _headless(session: Session) -> Breach | None:
-    """A chain's head whose chain has no entry left: the chain was removed (unless its data
-    was destroyed under LC-5, its salt forgotten)."""
-    row = session.execute(
-        select(TraceHead.patient_id)
-        .where(
-            ~exists().where(Trace.patient_id == TraceHead.patient_id),
-            ~exists().where(
-                ChainSalt.patient_id == TraceHead.patient_id, ChainSalt.destroyed_at.is_not(None)
-            ),
-        )
-        .order_by(TraceHead.patient_id)
-        .limit(1)
-    ).first()
-    return Breach(row.patient_id, 1, None, "missing chain") if row else None
+def _headless(
+    session: Session,
+    seen: set[str],
+    heads: dict[str, TraceHead],
+    cuts: dict[str, tuple[int, str]],
+) -> Breach | None:
+    """A chain's head whose chain has no entry left: the chain was removed — unless it was cut
+    at that very head (LC-5: destroyed, ``trail.destroy_chain``)."""
+    for patient_id in sorted(set(heads) - seen):
+        head, cut = heads[patient_id], cuts.get(patient_id)
+        if cut is None or cut != (head.seq, head.hash):
+            return Breach(patient_id, 1, None, "missing chain")
+    return None
 
 
 def _orphans(session: Session) -> Breach | None:
-    """A leaf or a queued entry whose trace is gone (a destroyed chain's leaves excepted)."""
+    """A leaf or a queued entry whose trace is gone (the leaves of a cut chain's destroyed
+    traces excepted, LC-5)."""
     leaf = session.execute(
         select(LogLeaf.patient_id, LogLeaf.seq, LogLeaf.idx)
         .outerjoin(Trace, (Trace.patient_id == LogLeaf.patient_id) & (Trace.seq == LogLeaf.seq))
-        .outerjoin(ChainSalt, ChainSalt.patient_id == LogLeaf.patient_id)
-        .where(Trace.id.is_(None), ChainSalt.destroyed_at.is_(None))
+        .where(
+            Trace.id.is_(None),
+            ~exists().where(
+                ChainCut.patient_id == LogLeaf.patient_id, ChainCut.upto_seq >= LogLeaf.seq
+            ),
+        )
         .order_by(LogLeaf.idx)
         .limit(1)
     ).first()

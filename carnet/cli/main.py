@@ -343,33 +343,88 @@ def jobs(
     today: Annotated[str | None, typer.Option(help="Date du jour simulée (AAAA-MM-JJ).")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Les tâches quotidiennes : livraison des notifications en attente (les autres viendront avec
-    le cycle de vie)."""
-    from datetime import UTC, datetime, timedelta
+    """Les tâches quotidiennes : majorité à 18 ans, conservation et suppression des archives,
+    relevés annuels, documents dont le délai est passé, exports ; puis les notifications en
+    attente et le journal. Idempotentes : relancer après un arrêt reprend ce qui restait."""
+    from carnet.cli.lifecycle import run_jobs_command
 
-    from carnet import clock
-    from carnet.notify.service import deliver_pending, smtp_mailer
-    from carnet.runtime import build_runtime
+    if action != "run":
+        typer.echo("Action inconnue (run) / unknown action (run).", err=True)
+        raise typer.Exit(2)
+    try:
+        run_jobs_command(_settings(data_dir), date.fromisoformat(today) if today else None)
+    except Exception as error:
+        _fail(error)
 
-    if today:
-        clock.set_clock(
-            clock.FixedClock(datetime.combine(date.fromisoformat(today), datetime.min.time(), UTC))
-        )
-    settings = _settings(data_dir)
-    rt = build_runtime(settings)
-    mailer = smtp_mailer(settings) if settings.smtp_relay else None
-    delivered = deliver_pending(
-        rt.uow,
-        mailer,
-        settings.mail_from,
-        give_up_after=timedelta(hours=settings.smtp_give_up_hours),
-        metrics=rt.metrics,
-    )
-    typer.echo(f"{delivered} notifications livrées.")
-    from carnet.transparency.service import advance
 
-    head = advance(rt)
-    typer.echo(f"Journal : tête de taille {head.tree_size} signée." if head else "Journal à jour.")
+@population_app.command("reopen")
+def population_reopen(
+    ins: Annotated[str, typer.Argument(help="Matricule INS (15 caractères).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Rouvre un profil clôturé (ou opposé, à la demande de la personne) : nouveau courrier
+    d'activation ; les archives reviennent (LC-5)."""
+    from carnet.cli.lifecycle import run_reopen
+
+    try:
+        run_reopen(_settings(data_dir), ins)
+    except Exception as error:
+        _fail(error)
+
+
+@population_app.command("reissue-code")
+def population_reissue_code(
+    ins: Annotated[str, typer.Argument(help="Matricule INS (15 caractères).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Émet un nouveau code d'activation (courrier perdu, code expiré ou épuisé) (LC-4)."""
+    from carnet.cli.lifecycle import run_reissue
+
+    try:
+        run_reissue(_settings(data_dir), ins)
+    except Exception as error:
+        _fail(error)
+
+
+@population_app.command("requests")
+def population_requests(
+    all_: Annotated[bool, typer.Option("--all", help="Aussi les demandes déjà traitées.")] = False,
+    done: Annotated[
+        str | None, typer.Option("--done", help="Marque cette demande (son numéro) traitée.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Les demandes des usagers : code d'activation, rectification, limitation, opposition
+    (LC-4, LC-6), les plus anciennes d'abord."""
+    from carnet.cli.lifecycle import run_requests
+
+    try:
+        run_requests(_settings(data_dir), include_done=all_, done=done)
+    except Exception as error:
+        _fail(error)
+
+
+@app.command("verify-certificate")
+def verify_certificate_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Certificat de suppression (JSON).")
+    ],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            exists=True,
+            dir_okay=False,
+            help="Clé publique du journal (JSON de /api/v1/transparency/key ou PEM) ; "
+            "défaut : celle de l'instance.",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Vérifie un certificat de suppression (LC-5) : signé par la clé du journal, inaltéré."""
+    from carnet.cli.lifecycle import run_verify_certificate
+
+    run_verify_certificate(_settings(data_dir), file, key)
 
 
 @mail_app.command("queue")

@@ -12,8 +12,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 
 from carnet import clock
 from carnet.context import RequestContext
+from carnet.lifecycle.feed import import_population
 from carnet.population.feed import read_feed
-from carnet.population.service import ImportReport, Letter, import_population
+from carnet.population.service import ImportReport, Letter
 from carnet.runtime import build_runtime
 from carnet.settings import Settings
 
@@ -54,7 +55,7 @@ def run_import(settings: Settings, file: Path, letters_path: Path | None) -> Non
                 progress.update(task, completed=read[0])
 
             report = import_population(
-                rt.uow,
+                rt,
                 RequestContext.operator(),
                 read_feed(counted(handle)),
                 code_days=settings.activation_code_days,

@@ -2,9 +2,11 @@
 
 The owner, ``<database>_owner``, owns every table: only it (or a superuser) may ``ALTER`` them,
 disable their triggers or grant. The application, ``<database>_app``, reads and writes what a
-use case needs, but on the evidence — ``traces``, ``tree_heads``, ``log_leaves``, ``log_nodes``
-— only ``SELECT`` and ``INSERT``; a chain's head and a chain's salt are never deleted either. It
-is no superuser, so ``session_replication_role`` (which silences triggers) is out of its reach.
+use case needs, but on the evidence — ``traces``, ``tree_heads``, ``log_leaves``, ``log_nodes``,
+``chain_cuts`` — only ``SELECT`` and ``INSERT``; a chain's head and a chain's salt are never
+deleted either. A destroyed space's traces (LC-5) go only through ``carnet_destroy_chain``, the
+owner's function the application may call (migration 0011). It is no superuser, so
+``session_replication_role`` (which silences triggers) is out of its reach.
 Both are group roles without log-in: logins join them (``carnet db roles --app-login NAME``).
 
 Roles belong to the whole cluster, so their names carry the database's: two instances on one
@@ -17,7 +19,10 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 #: Tables the application may only read and append to.
-APPEND_ONLY = ("traces", "tree_heads", "log_leaves", "log_nodes")
+APPEND_ONLY = ("traces", "tree_heads", "log_leaves", "log_nodes", "chain_cuts")
+#: The owner's functions the application may call, and no one else: the one sanctioned deletion
+#: of traces (LC-5, migration 0011), which runs with the owner's rights.
+OWNER_FUNCTIONS = ("carnet_destroy_chain(varchar)",)
 #: Tables whose rows the application may change but never delete.
 NEVER_DELETED = ("trace_heads", "log_salts")
 #: Tables the application only reads.
@@ -74,6 +79,16 @@ def apply_roles(connection: Connection) -> bool:
         name = _quoted(connection, sequence)
         connection.exec_driver_sql(f"ALTER SEQUENCE {name} OWNER TO {q_owner}")
         connection.exec_driver_sql(f"GRANT USAGE, SELECT ON SEQUENCE {name} TO {q_app}")
+    functions = connection.exec_driver_sql(
+        "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = current_schema()"
+    ).scalars()
+    present = set(functions)
+    for function in OWNER_FUNCTIONS:
+        if function.partition("(")[0] in present:
+            connection.exec_driver_sql(f"ALTER FUNCTION {function} OWNER TO {q_owner}")
+            connection.exec_driver_sql(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+            connection.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {function} TO {q_app}")
     connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {q_app}")
     connection.exec_driver_sql(
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {q_owner} IN SCHEMA {schema} "

@@ -15,17 +15,15 @@ from carnet.demo import personas as p
 from carnet.demo.profile import load_profiles
 from carnet.identity.directory import import_directory
 from carnet.identity.ins import make_ins
+from carnet.lifecycle.activation import activate_profile
+from carnet.lifecycle.feed import import_population
+from carnet.lifecycle.managed import activate_for
+from carnet.lifecycle.service import close_profile
 from carnet.messaging.inbound import InboundMail, receive_message
 from carnet.messaging.mime import Outgoing, compose
 from carnet.messaging.rules import patient_address
 from carnet.population.models import Patient
-from carnet.population.service import (
-    Letter,
-    activate_profile,
-    close_profile,
-    import_population,
-    patient_by_ins,
-)
+from carnet.population.service import Letter, patient_by_ins
 from carnet.records.service import NewDocument, list_documents, upload_document
 from carnet.runtime import Runtime
 
@@ -168,32 +166,49 @@ def load_demo(rt: Runtime, extra_patients: int = 20) -> DemoResult:
     result = DemoResult(extra_patients=extra_patients)
     import_directory(rt.uow, operator, iter(directory_rows()))
     import_population(
-        rt.uow,
+        rt,
         operator,
         population_rows(extra_patients),
         on_letter=lambda letter: result.letters.__setitem__(letter.ins, letter),
     )
+    managed = [x for x in p.PATIENTS if x.legal_representatives or x.guardian]
     for person in p.PATIENTS:
         if person.activated and not person.opposed and person.ins in result.letters:
+            if person in managed:
+                continue  # LC-7, LC-8: activated by who manages it, below
             activate_profile(
-                rt.uow,
+                rt,
                 RequestContext.operator(),
                 code=result.letters[person.ins].code,
                 birth_date=person.birth_date,
                 email=person.email or f"{person.key}@example.org",
                 password=DEMO_PASSWORD,
+                emergency_samu=True,
             )
+    for person in managed:
+        manager = person.legal_representatives[0] if person.legal_representatives else None
+        if person.guardian and person.guardian[1] == "person":
+            manager = person.guardian[0]
+        if manager is None or not person.activated:
+            continue
+        with rt.transaction() as session:
+            who, whom = patient_by_ins(session, manager), patient_by_ins(session, person.ins)
+            assert who is not None
+            assert whom is not None
+            ids = who.id, whom.id
+        activate_for(rt, RequestContext.for_patient(ids[0]), ids[1], emergency_samu=True)
     _documents_and_settings(rt)
     _conversation(rt)
     with rt.transaction() as session:
         claire, lea, paul = (patient_by_ins(session, x.ins) for x in (p.CLAIRE, p.LEA, p.PAUL))
-        ids = tuple(person.id for person in (claire, lea, paul) if person is not None)
-    if len(ids) == 3:
-        load_profiles(rt, *ids)
+        profiled = [person.id for person in (claire, lea, paul) if person is not None]
+    if len(profiled) == 3:
+        load_profiles(rt, *profiled)
     with rt.transaction() as session:
         chloe = patient_by_ins(session, p.CHLOE.ins)
-    if chloe is not None:
-        close_profile(rt.uow, operator, chloe.id)
+        chloe_id = chloe.id if chloe is not None else None
+    if chloe_id is not None:
+        close_profile(rt, RequestContext.for_patient(chloe_id), chloe_id, confirm=True)
     return result
 
 

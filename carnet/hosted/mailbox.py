@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.context import RequestContext
@@ -73,7 +74,24 @@ def _own_box(rt: Runtime, ctx: RequestContext) -> str:
     return box
 
 
-def _view(rt: Runtime, row: HostedMail, key: bytes) -> HostedMessage:
+DESTROYED = (
+    "Message illisible : l'expéditeur a fait supprimer les données de son espace santé (LC-5)."
+)
+
+
+def _view(rt: Runtime, row: HostedMail, key: bytes | None) -> HostedMessage:
+    if key is None:
+        return HostedMessage(
+            id=row.id,
+            sender=row.mail_from,
+            sender_name=row.mail_from,
+            subject=DESTROYED,
+            body="",
+            delivered_at=row.delivered_at,
+            read=row.read_at is not None,
+            receipt=False,
+            message_id=None,
+        )
     raw = store.get(rt, key, row.blob_key)
     parsed = mime.parse(raw)
     return HostedMessage(
@@ -101,11 +119,17 @@ def inbox(rt: Runtime, ctx: RequestContext) -> tuple[str, list[HostedMessage]]:
                 .limit(PAGE)
             )
         )
-        keys = {
-            (r.patient_id, r.key_id): key_by_id(session, rt.master_key, r.patient_id, r.key_id)
-            for r in rows
-        }
+        keys = {(r.patient_id, r.key_id): _key(session, rt, r) for r in rows}
     return box, [_view(rt, r, keys[(r.patient_id, r.key_id)]) for r in rows]
+
+
+def _key(session: Session, rt: Runtime, row: HostedMail) -> bytes | None:
+    """The sender's data key; ``None`` once his archives were destroyed (LC-5): his copy here
+    can no longer be read by anyone, and says so."""
+    try:
+        return key_by_id(session, rt.master_key, row.patient_id, row.key_id)
+    except NotFound:
+        return None
 
 
 def open_message(rt: Runtime, ctx: RequestContext, mail_id: str) -> HostedMessage:
@@ -117,7 +141,7 @@ def open_message(rt: Runtime, ctx: RequestContext, mail_id: str) -> HostedMessag
         if row is None:
             raise NotFound()
         row.read_at = row.read_at or clock.now()
-        key = key_by_id(session, rt.master_key, row.patient_id, row.key_id)
+        key = _key(session, rt, row)
     return _view(rt, row, key)
 
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import carnet
 from carnet.auth.verify import TokenVerifier
 from carnet.http import errors, metrics
-from carnet.http.api import messages, patient, pro, transparency
+from carnet.http.api import lifecycle, messages, patient, pro, transparency
 from carnet.http.api import profile as profile_api
 from carnet.http.fhir import profile_routes as fhir_profile
 from carnet.http.fhir import routes as fhir_routes
@@ -36,6 +36,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
 
     app.include_router(metrics.router)
     app.include_router(patient.router)
+    app.include_router(lifecycle.router)
     app.include_router(pro.router)
     app.include_router(messages.router)
     app.include_router(transparency.router)

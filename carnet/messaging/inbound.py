@@ -48,6 +48,7 @@ from carnet.runtime import Runtime
 __all__ = [
     "Delivered",
     "InboundMail",
+    "forget_recipient",
     "known_recipient",
     "known_sender",
     "receive_message",
@@ -83,6 +84,10 @@ class _Memory(Generic[T]):
             if len(self._entries) >= self.size:
                 self._entries.clear()
             self._entries[key] = (time.monotonic() + self.seconds, value)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
 
 class InboundMemory:
@@ -180,6 +185,14 @@ def recipient_status(rt: Runtime, address: str) -> str:
     )
     _memory(rt).recipients.put(address.lower(), patient_id)
     return patient_id
+
+
+def forget_recipient(rt: Runtime, address: str, patient_id: str) -> None:
+    """A profile closed, opposed or destroyed (LC-5): this instance answers ``RCPT TO`` from the
+    register again at once, and seals nothing more with a key it remembered. (Another process's
+    memory lapses within ``RECIPIENT_MEMORY_SECONDS``; its filing refuses meanwhile.)"""
+    _memory(rt).recipients.forget(address.lower())
+    _memory(rt).keys.forget(patient_id)
 
 
 def known_recipient(rt: Runtime, address: str) -> str | None:

@@ -15,6 +15,43 @@ class Kind(StrEnum):
     EMERGENCY_ACCESS = "emergency_access"
     BLOCKED_BY_ADMINISTRATOR = "blocked_by_administrator"
     MESSAGE_RECEIVED = "message_received"
+    # The profile's life (LC-2…LC-7, LC-6): ``payload["change"]`` names the change of state.
+    PROFILE_CHANGED = "profile_changed"
+    ARCHIVES_DESTROYED = "archives_destroyed"
+    PROFILE_SHARED = "profile_shared"
+    EXPORT_READY = "export_ready"
+
+
+#: What each change of state (``population.rules.Change``) tells the patient: (French, English).
+PROFILE_CHANGES: dict[str, tuple[str, str]] = {
+    "activate": (
+        "Votre profil Mon espace santé est activé.",
+        "Your Mon espace santé profile is activated.",
+    ),
+    "close": (
+        "Votre profil a été clôturé : votre messagerie et votre profil médical sont supprimés, "
+        "vos documents et l'historique sont archivés pour 10 ans, illisibles par quiconque.",
+        "Your profile was closed: your mailbox and medical profile are deleted, your documents "
+        "and history are archived for 10 years, unreadable by anyone.",
+    ),
+    "oppose": (
+        "Votre opposition est enregistrée : votre profil est fermé et ne sera pas recréé.",
+        "Your opposition is recorded: your profile is closed and will not be created again.",
+    ),
+    "withdraw_opposition": (
+        "Votre profil est créé : un courrier d'activation vous est adressé.",
+        "Your profile is created: an activation letter is on its way.",
+    ),
+    "reopen": (
+        "Votre profil est rouvert : un courrier d'activation vous est adressé.",
+        "Your profile is reopened: an activation letter is on its way.",
+    ),
+    "come_of_age": (
+        "Vous avez 18 ans : votre espace santé est désormais le vôtre seul. Un courrier "
+        "d'activation vous est adressé.",
+        "You are 18: your health space is now yours alone. An activation letter is on its way.",
+    ),
+}
 
 
 MODE_LABELS = {
@@ -46,6 +83,26 @@ def texts(kind: Kind, payload: dict[str, str]) -> tuple[str, str]:
             f"À votre demande, votre administrateur {who} a bloqué l'accès de {payload.get('target', '')}.",
             f"At your request, your administrator {who} blocked {payload.get('target', '')}.",
         )
+    if kind is Kind.PROFILE_CHANGED:
+        return PROFILE_CHANGES.get(payload.get("change", ""), ("", ""))
+    if kind is Kind.ARCHIVES_DESTROYED:
+        return (
+            "Les données archivées de votre profil ont été détruites à votre demande ou au terme "
+            "de leur conservation ; un certificat de suppression signé vous est adressé.",
+            "Your profile's archived data were destroyed, at your request or at the end of their "
+            "retention; a signed deletion certificate is on its way.",
+        )
+    if kind is Kind.PROFILE_SHARED:
+        return (
+            "Vous partagez désormais la gestion de l'espace santé d'un enfant : il apparaît "
+            "parmi vos espaces.",
+            "You now share the management of a child's health space: it is among your spaces.",
+        )
+    if kind is Kind.EXPORT_READY:
+        return (
+            "Votre export complet est prêt : téléchargez-le depuis la page « Mes droits ».",
+            "Your full export is ready: download it from the « My rights » page.",
+        )
     return ("Vous avez reçu un nouveau message.", "You received a new message.")
 
 
@@ -65,6 +122,10 @@ def email_body(kind: Kind, log_head: str | None = None) -> str:
         Kind.EMERGENCY_ACCESS: "Un professionnel de santé a accédé à votre dossier en urgence.",
         Kind.BLOCKED_BY_ADMINISTRATOR: "Un accès à votre dossier a été bloqué à votre demande.",
         Kind.MESSAGE_RECEIVED: "Vous avez reçu un nouveau message dans votre messagerie santé.",
+        Kind.PROFILE_CHANGED: "L'état de votre profil Mon espace santé a changé.",
+        Kind.ARCHIVES_DESTROYED: "Les données archivées de votre profil ont été détruites.",
+        Kind.PROFILE_SHARED: "Vous partagez désormais la gestion d'un espace santé.",
+        Kind.EXPORT_READY: "L'export complet de votre espace santé est prêt.",
     }[kind]
     body = f"Bonjour,\n\n{what}\nConnectez-vous à votre espace pour en savoir plus.\n"
     if log_head:

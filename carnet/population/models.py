@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db.base import Base
@@ -41,6 +41,20 @@ class Patient(Base):
         LargeBinary(32), unique=True, index=True
     )
     activation_expires_at: Mapped[datetime | None]
+    #: LC-4: wrong birth dates given with the pending code; at ``MAX_CODE_FAILURES`` the code is
+    #: spent and a new one must be issued.
+    activation_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Who opposed (LC-1, LC-6): ``patient`` (in his space: the feed never creates the profile
+    #: again) or ``operator`` (the feed's ``opposed`` column).
+    opposed_by: Mapped[str | None] = mapped_column(String(10))
+    #: LC-5: a closed or opposed profile's documents and traces are kept, unreadable, until
+    #: this moment; ``deletion_due`` when the patient asked for their deletion (done by then);
+    #: ``destroyed_at`` once destroyed (keys shredded, rows and blobs deleted).
+    archive_until: Mapped[datetime | None]
+    deletion_due: Mapped[datetime | None]
+    destroyed_at: Mapped[datetime | None]
+    #: LC-7: when the majority job handed a former minor's space to him (once).
+    majority_at: Mapped[datetime | None]
 
 
 class PatientRef(NamedTuple):

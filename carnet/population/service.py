@@ -1,4 +1,10 @@
-"""The register's use cases: the operator's feed (LC-1), activation (LC-4), INSi-like look-up (ID-3)."""
+"""The register: the operator's feed a batch at a time (LC-1), activation codes (LC-4), finding a
+person by INS, by code or for a token.
+
+Changes of a profile's state are the lifecycle's (``carnet.lifecycle``, through the one table of
+``population.rules``): a batch of the feed says which profiles it opposes or gives back
+(``Move``), the lifecycle applies them in the batch's transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +15,19 @@ from datetime import date, timedelta
 from itertools import islice
 from typing import Any, NamedTuple
 
-from argon2 import PasswordHasher
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.audit import trail
-from carnet.audit.rules import Action, Outcome
-from carnet.context import RequestContext
 from carnet.db.base import table_of
 from carnet.db.bulk import converter, insert_many, select_in, to_driver
 from carnet.db.uow import UnitOfWork
-from carnet.errors import Invalid, NotFound
+from carnet.errors import Invalid
 from carnet.identity.traits import Sex, Traits
 from carnet.ids import new_id, new_secret
 from carnet.population.feed import FeedRow, RowError, parse_row
 from carnet.population.models import Patient, Representative
-from carnet.population.rules import ProfileState
+from carnet.population.rules import Change, ProfileState, RepresentativeKind
 
 BATCH = 10000
 #: The columns of a new profile's row as the import sends them (the others are null: no
@@ -49,7 +51,8 @@ NEW_PATIENT = (
     "activation_code_hash",
     "activation_expires_at",
 )
-_hasher = PasswordHasher()
+#: Who opposed a profile (``Patient.opposed_by``).
+OPPOSED_BY_PATIENT, OPPOSED_BY_OPERATOR = "patient", "operator"
 
 
 @dataclass
@@ -79,6 +82,14 @@ class _Known(NamedTuple):
     email: str | None
     phone: str | None
     used_name: str | None
+    opposed_by: str | None
+
+
+class Move(NamedTuple):
+    """A change of state the feed asks for a known profile (LC-1): the lifecycle applies it."""
+
+    patient_id: str
+    change: Change
 
 
 class Letter(NamedTuple):
@@ -105,51 +116,26 @@ def _traits_of(values: dict[str, Any]) -> Traits:
     )
 
 
-def import_population(
-    uow: UnitOfWork,
-    ctx: RequestContext,
+def numbered_batches(
     rows: Iterable[Mapping[str, str | None]],
-    *,
-    code_days: int = 90,
-    on_letter: Callable[[Letter], None] = lambda _: None,
-    on_batch: Callable[[ImportReport], None] = lambda _: None,
-) -> ImportReport:
-    """Create, update or mark opposed, idempotently, one committed batch at a time.
-
-    Rows are numbered as lines of the file (the header is line 1). A bad row is reported with
-    its line and reason and changes nothing; an INS already known with other traits is never
-    overwritten.
-    """
-    report = ImportReport()
+) -> Iterator[list[tuple[int, Mapping[str, str | None]]]]:
+    """The feed's rows a batch at a time, numbered as lines of the file (the header is line 1)."""
     numbered: Iterator[tuple[int, Mapping[str, str | None]]] = enumerate(rows, start=2)
     while batch := list(islice(numbered, BATCH)):
-        with uow.transaction() as session:
-            _import_batch(session, batch, report, code_days, on_letter)
-        on_batch(report)
-    with uow.transaction() as session:
-        trail.record(
-            session,
-            ctx,
-            Action.IMPORT_POPULATION,
-            patient_id=None,
-            detail={
-                "created": report.created,
-                "updated": report.updated,
-                "opposed": report.opposed,
-                "unchanged": report.unchanged,
-                "errors": len(report.errors),
-            },
-        )
-    return report
+        yield batch
 
 
-def _import_batch(
+def import_batch(
     session: Session,
     batch: list[tuple[int, Mapping[str, str | None]]],
     report: ImportReport,
     code_days: int,
     on_letter: Callable[[Letter], None],
-) -> None:
+) -> list[Move]:
+    """Create, update (never overwriting an INS known with other traits) in the caller's
+    transaction; the changes of state the batch asks for known profiles. A bad row is reported
+    with its line and reason and changes nothing."""
+    moves: list[Move] = []
     parsed: dict[str, tuple[int, FeedRow]] = {}
     for line, raw in batch:
         try:
@@ -162,7 +148,7 @@ def _import_batch(
             continue
         parsed[row.ins] = (line, row)
     if not parsed:
-        return
+        return moves
     connection = session.connection()
     existing = {
         known.ins: known
@@ -224,24 +210,19 @@ def _import_batch(
             if getattr(known, name) != getattr(row, name):
                 change[name] = getattr(row, name)
         state = ProfileState(known.state)
-        if row.opposed and state in (ProfileState.CREATED, ProfileState.ACTIVATED):
-            change.update(
-                state=ProfileState.OPPOSED.value,
-                opposed_at=now,
-                activation_code_hash=None,
-                activation_expires_at=None,
-            )
+        if row.opposed and state is not ProfileState.OPPOSED:
+            moves.append(Move(known.id, Change.OPPOSE))  # LC-1, LC-5: the space goes
             report.opposed += 1
-        elif not row.opposed and state is ProfileState.OPPOSED:
-            change.update(
-                state=ProfileState.CREATED.value,
-                opposed_at=None,
-                activation_code_hash=_new_code(row, expires.date(), on_letter),
-                activation_expires_at=expires,
-            )
+        elif (
+            not row.opposed
+            and state is ProfileState.OPPOSED
+            and known.opposed_by != OPPOSED_BY_PATIENT  # LC-6: his own opposition stands
+        ):
+            moves.append(Move(known.id, Change.WITHDRAW_OPPOSITION))
         known_links[known.id] = tuple((i, k.value) for i, k in row.representatives)
         if change:
             changes.append({"b_id": known.id, "updated_at": now, **change})
+        if change or (moves and moves[-1].patient_id == known.id):
             report.updated += 1
         else:
             report.unchanged += 1
@@ -253,6 +234,7 @@ def _import_batch(
             execution_options={"synchronize_session": False},
         )
     _sync_representatives(session, known_links, links, now)
+    return moves
 
 
 def _sync_representatives(
@@ -262,14 +244,18 @@ def _sync_representatives(
     now: Any,
 ) -> None:
     """The feed says who represents each patient: add what is missing, remove what it no longer
-    lists (a known patient's), add a new patient's."""
+    lists (a known patient's), add a new patient's. A representative added by sharing (LC-7:
+    ``shared_by_ins``) is the representatives' own and stays."""
     wanted = {pid: set(pairs) for pid, pairs in known.items()}
     current: dict[str, set[tuple[str, str]]] = {pid: set() for pid in wanted}
     if wanted:
         for r in session.execute(
             select(
                 Representative.patient_id, Representative.representative_ins, Representative.kind
-            ).where(Representative.patient_id.in_(list(wanted)))
+            ).where(
+                Representative.patient_id.in_(list(wanted)),
+                Representative.shared_by_ins.is_(None),  # LC-7: a shared one is not the feed's
+            )
         ):
             current[r.patient_id].add((r.representative_ins, r.kind))
     wanted |= {pid: set(pairs) for pid, pairs in new.items()}
@@ -311,90 +297,60 @@ def _new_code(row: FeedRow, expires: date, on_letter: Callable[[Letter], None]) 
     return hash_code(code)
 
 
-def issue_activation_code(
-    uow: UnitOfWork, ctx: RequestContext, ins: str, *, days: int = 90
-) -> Letter:
-    """A new code for a created profile (a lost letter); the earlier code stops working."""
-    with uow.transaction() as session:
-        patient = session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
-        if patient is None or patient.state != ProfileState.CREATED:
-            raise NotFound(
-                "Aucun profil à activer pour ce matricule.", "No profile to activate for this INS."
-            )
-        code, now = new_secret(16), clock.now()
-        expires = now + timedelta(days=days)
-        patient.activation_code_hash, patient.activation_expires_at = hash_code(code), expires
-        patient.updated_at = now
-        return Letter(patient.ins, patient.first_names, patient.birth_names, code, expires.date())
+def new_code(patient: Patient, *, days: int) -> Letter:
+    """LC-4: a new one-time code on the profile's row (the earlier one stops working, the count
+    of wrong tries starts again); the letter carries the code, shown once."""
+    code, now = new_secret(16), clock.now()
+    expires = now + timedelta(days=days)
+    patient.activation_code_hash, patient.activation_expires_at = hash_code(code), expires
+    patient.activation_failures = 0
+    patient.updated_at = now
+    return Letter(patient.ins, patient.first_names, patient.birth_names, code, expires.date())
 
 
-def activate_profile(
-    uow: UnitOfWork,
-    ctx: RequestContext,
-    *,
-    code: str,
-    birth_date: date,
-    email: str,
-    password: str,
-) -> Patient:
-    """LC-4: the code from the letter and the birth date prove identity; the e-mail and password
-    are the patient's from then on. A wrong code or date answers the same, and is traced."""
-    refused = Invalid(
-        "Code d'activation ou date de naissance incorrects, ou code expiré.",
-        "Wrong activation code or birth date, or expired code.",
-        code="activation_refused",
-    )
-    if "@" not in email or len(password) < 12:
-        raise Invalid(
-            "Une adresse e-mail valide et un mot de passe d'au moins 12 caractères sont nécessaires.",
-            "A valid e-mail and a password of at least 12 characters are needed.",
-            code="bad_credentials",
-        )
-    with uow.transaction() as session:
-        patient = session.execute(
-            select(Patient).where(Patient.activation_code_hash == hash_code(code.strip()))
-        ).scalar_one_or_none()
-        now = clock.now()
-        proven = not (
-            patient is None
-            or patient.activation_expires_at is None
-            or patient.activation_expires_at <= now
-            or patient.birth_date != birth_date
-            or patient.state != ProfileState.CREATED
-        )
-        if patient is not None and not proven:
-            # The failed try is traced and committed; the refusal is raised after the commit.
-            trail.record(
-                session, ctx, Action.ACTIVATE_PROFILE, patient_id=patient.id, outcome=Outcome.DENIED
-            )
-        elif patient is not None:
-            patient.activation_code_hash = patient.activation_expires_at = None  # single use
-            patient.state = ProfileState.ACTIVATED.value
-            patient.activated_at = patient.updated_at = now
-            patient.email = email.strip()
-            patient.password_hash = _hasher.hash(password)
-            trail.record(session, ctx, Action.ACTIVATE_PROFILE, patient_id=patient.id)
-    if patient is None or not proven:
-        raise refused
-    return patient
+def patient_by_code(session: Session, code: str) -> Patient | None:
+    """The profile whose pending letter carries ``code`` (locked: tries count one at a time)."""
+    return session.execute(
+        select(Patient)
+        .where(Patient.activation_code_hash == hash_code(code.strip()))
+        .with_for_update()
+    ).scalar_one_or_none()
 
 
 def patient_by_ins(session: Session, ins: str) -> Patient | None:
     return session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
 
 
-def close_profile(uow: UnitOfWork, ctx: RequestContext, patient_id: str) -> None:
-    """LC-2: the profile becomes closed; the full closure (LC-5: archives, deletions) comes with
-    the lifecycle capability."""
-    with uow.transaction() as session:
-        patient = session.get(Patient, patient_id)
-        if patient is None:
-            raise NotFound()
-        now = clock.now()
-        patient.state, patient.closed_at, patient.updated_at = ProfileState.CLOSED.value, now, now
-        trail.record(
-            session, ctx, Action.CHANGE_SETTINGS, patient_id=patient_id, detail={"closed": True}
+def patient_by_id(session: Session, patient_id: str) -> Patient | None:
+    """The register's row of a person (the operator's acts, the daily jobs, the feed's moves)."""
+    return session.get(Patient, patient_id, with_for_update=True)
+
+
+def representatives_of(session: Session, patient_id: str) -> list[tuple[str, str]]:
+    """Who represents a patient: ``(INS, kind)`` of each link (LC-7, LC-8)."""
+    return [
+        (ins, kind)
+        for ins, kind in session.execute(
+            select(Representative.representative_ins, Representative.kind).where(
+                Representative.patient_id == patient_id
+            )
         )
+    ]
+
+
+def add_representative(
+    session: Session, patient_id: str, ins: str, kind: RepresentativeKind, *, shared_by: str
+) -> None:
+    """LC-7: a representative added by sharing (``shared_by``: who shared); the feed leaves it."""
+    session.add(
+        Representative(
+            patient_id=patient_id,
+            representative_ins=ins,
+            kind=kind.value,
+            since=clock.now(),
+            shared_by_ins=shared_by,
+        )
+    )
 
 
 def person_id_for_ins(uow: UnitOfWork, ins: str) -> str | None:

@@ -101,7 +101,7 @@ def show_to_patient(
         record = open_to_read(rt, session, ctx, patient_id, Action.SHOW_TO_PATIENT)
         document = act_on(record, document_id, Act.SHOW_TO_PATIENT, Action.SHOW_TO_PATIENT)
         if document.invisible_patient:
-            document.invisible_patient = False
+            document.invisible_patient, document.invisible_until = False, None
             document.updated_at = clock.now()
             document.meta_version += 1
             if not document.invisible_representatives:
@@ -216,7 +216,7 @@ def update_metadata(
 
 
 def _show(session: Session, d: Document) -> None:
-    d.invisible_patient = False
+    d.invisible_patient, d.invisible_until = False, None
     if not d.invisible_representatives:
         enqueue(session, d.patient_id, Kind.DOCUMENT_ADDED, {"title": d.title})
 

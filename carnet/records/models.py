@@ -51,6 +51,9 @@ class Document(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     meta_version: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[datetime | None]
+    #: DOC-3: a document invisible to the patient for a while (pending an announcement
+    #: consultation) becomes visible on this day, by the daily job, unless shown earlier.
+    invisible_until: Mapped[date | None] = mapped_column(Date)
 
 
 class DocumentRow(NamedTuple):
@@ -92,6 +95,7 @@ class DocumentRow(NamedTuple):
     archived: bool
     meta_version: int
     deleted_at: datetime | None
+    invisible_until: date | None
 
 
 ROW_COLUMNS = tuple(Document.__table__.c[name] for name in DocumentRow._fields)

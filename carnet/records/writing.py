@@ -45,6 +45,8 @@ class NewDocument:
     masked: bool = False
     invisible_patient: bool = False
     invisible_representatives: bool = False
+    #: DOC-3: with ``invisible_patient``, the day the daily job shows the document to him.
+    invisible_until: date | None = None
 
 
 def uploader_of(ctx: RequestContext) -> Uploader:
@@ -159,6 +161,7 @@ def new_row(
         archived=False,
         meta_version=1,
         deleted_at=None,
+        invisible_until=new.invisible_until if new.invisible_patient else None,
     )
     # A Core insert: nothing in this transaction reads the new row back through the session,
     # and the caller gets the same values as a plain row.

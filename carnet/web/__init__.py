@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from carnet.web import assets, demo, messages, patient, pro, profile, promail
+from carnet.web import assets, demo, life, messages, patient, pro, profile, promail
 
 router = APIRouter(include_in_schema=False)
-for part in (assets, demo, patient, profile, messages, promail, pro):
+for part in (assets, demo, patient, profile, life, messages, promail, pro):
     router.include_router(part.router)
 
 __all__ = ["router"]

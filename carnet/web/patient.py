@@ -15,13 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from carnet.access import space
 from carnet.access.history import PAGE_SIZE, HistoryFilter
 from carnet.access.space import read_history
-from carnet.context import RequestContext
+from carnet.context import Door, RequestContext
 from carnet.errors import NotFound
 from carnet.identity import portal
 from carnet.identity.labels import PROFESSIONS
+from carnet.lifecycle.activation import activate_profile
 from carnet.notify.service import smtp_mailer
 from carnet.population import login
-from carnet.population.service import activate_profile
 from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, PERSONAL_SPACE, TYPES
 from carnet.records.content import PATIENT_MAX_BYTES, file_name
@@ -50,6 +50,13 @@ NOTICES = {
     "ajoute": "Document ajouté.",
     "supprime": "Document supprimé.",
     "fait": "Fait.",
+    "code-demande": "Demande enregistrée : si elle correspond à un profil à activer, un nouveau "
+    "code vous sera adressé par courrier.",
+    "cloture": "Le profil est clôturé. Un e-mail vous le confirme.",
+    "opposition": "L'opposition est enregistrée : le profil est fermé.",
+    "demande": "Votre demande est enregistrée : l'Assurance Maladie la traitera.",
+    "partage": "Le profil est partagé : le second représentant le trouve dans ses espaces.",
+    "espace-active": "L'espace est activé.",
 }
 
 
@@ -181,15 +188,18 @@ def activation_submit(
     birth_date: Annotated[date, Form()],
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1000)],
+    samu: Annotated[str | None, Form(max_length=3)] = None,
 ) -> Response:
-    """LC-4: the letter's code and the birth date, then a personal e-mail and a password."""
+    """LC-4: the letter's code and the birth date, then a personal e-mail and a password, and
+    the SAMU question answered (ACC-6: nothing pre-selected)."""
     activate_profile(
-        rt.uow,
-        RequestContext.operator(),
+        rt,
+        RequestContext.operator(door=Door.WEB),
         code=code,
         birth_date=birth_date,
         email=email,
         password=password,
+        emergency_samu={"oui": True, "non": False}.get(samu or ""),
     )
     return redirect(request, "/connexion?ok=active")
 
@@ -211,9 +221,11 @@ def language(
 
 @router.get("/espaces")
 def spaces_page(request: Request, rt: Rt, ctx: PatientCtx, person: Person) -> Response:
-    """ACC-8, LC-8: one's own space and those of the people one represents."""
+    """ACC-8, LC-8: one's own space and those of the people one represents (and those he may
+    activate for them, LC-7)."""
     spaces = space.my_spaces(rt, ctx)
-    if len(spaces) == 1:
+    to_activate = space.spaces_to_activate(rt, ctx)
+    if len(spaces) == 1 and not to_activate:
         return redirect(request, f"/espace/{person}/documents")
     return render(
         request,
@@ -221,6 +233,8 @@ def spaces_page(request: Request, rt: Rt, ctx: PatientCtx, person: Person) -> Re
         {
             "title": "Mes espaces",
             "spaces": spaces,
+            "to_activate": to_activate,
+            "notice": _notice(request.query_params.get("ok")),
             "current": spaces[0] if spaces else None,
             "section": "",
             "pid": person,

@@ -67,6 +67,7 @@ ENV.globals["SECTIONS"] = (
     ("notifications", "notifications", "Notifications"),
     ("access", "acces", "Qui voit mes données"),
     ("messages", "messagerie", "Messagerie"),
+    ("rights", "droits", "Mes droits"),
 )
 
 

@@ -168,3 +168,20 @@ def test_acc_7_section_targets_round_trip() -> None:
     assert rules.section_of_target("10000000001") is None
     assert rules.section_of_target("profile:nothing") is None
     assert rules.section_of_target(None) is None
+
+
+@settings(max_examples=3_000, deadline=None)
+@given(world=worlds, actor=actors, request=requests, section=sections)
+def test_prf_2_the_write_rule_stands_on_its_own(
+    world: OWorld, actor: OActor, request: ORequest, section: OSection
+) -> None:
+    """PRF-2, ACC-9, LC-7, LC-8: the write rule agrees with the oracle even asked without the
+    opening first — a third party, a guardian of property or a representative without rights
+    is refused by the section rule itself, not only by the door in front of it."""
+    facts = record_facts_of(world, actor, request)
+    decision = may_write_section(facts, Section(section))
+    expected = oracle_may_write_section(world, actor, section)
+    assert decision.allowed == expected, (
+        f"carnet: {decision.why.value}; oracle: "
+        f"{oracle_explain_section_write(world, actor, section)}\n{world}\n{actor}\n{request}"
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from factories import add_patient, add_pro, pro_ctx, upload
-from sqlalchemy import select, text
+from sqlalchemy import select, update
 
 from carnet.audit import merkle, trail, tree
 from carnet.audit.heads import TreeHead, key_id_of
@@ -20,6 +20,8 @@ from carnet.audit.rules import Action, trace_leaf
 from carnet.audit.sequencer import forget_salt, sequence_batch
 from carnet.audit.signer import FileSigner, SignerKeyError, load_or_create_signer, public_key_of
 from carnet.audit.verify import verify_log
+from carnet.population.models import Patient
+from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime
 
 
@@ -153,22 +155,23 @@ def test_tr_3_stored_tree_gives_proofs_that_verify(
 def test_tr_3_lc_5_destroyed_data_keeps_the_tree_verifiable(
     rt: Runtime, signer: FileSigner, tmp_path: Path
 ) -> None:
-    """LC-5: the salt is forgotten and the traces go; the leaves stay, so every head given out
-    before still checks, and so do the other patients' proofs."""
+    """LC-5: the salt is forgotten and the traces go by the one sanctioned path (a cut at the
+    chain's head); the leaves stay, so every head given out before still checks, and so do the
+    other patients' proofs."""
     pro, gone, kept = add_pro(rt), add_patient(rt), add_patient(rt)
     for patient in (gone, kept, gone):
         upload(rt, pro_ctx(pro), patient)
     before = advance_log(rt.uow, signer, tmp_path / "heads.jsonl")
     assert before is not None
     with rt.transaction() as session:
+        session.execute(
+            update(Patient).where(Patient.id == gone.id).values(state=ProfileState.CLOSED.value)
+        )
         assert forget_salt(session, gone.id)
         assert not forget_salt(session, gone.id)
-    with rt.uow.engine.begin() as connection:  # the purge (the lifecycle's, as the owner)
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("DROP TRIGGER traces_no_delete")
-        else:
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        connection.execute(text("DELETE FROM traces WHERE patient_id = :p"), {"p": gone.id})
+        cut = trail.destroy_chain(session, gone.id)
+    assert cut is not None
+    assert (cut.upto_seq, cut.traces) == (2, 2)
     upload(rt, pro_ctx(pro), kept)
     after = advance_log(rt.uow, signer, tmp_path / "heads.jsonl")
     assert after is not None
@@ -179,6 +182,7 @@ def test_tr_3_lc_5_destroyed_data_keeps_the_tree_verifiable(
         assert merkle.verify_consistency(
             before.tree_size, after.tree_size, before.root_hash, after.root_hash, path
         )
+        assert not session.scalars(select(Trace).where(Trace.patient_id == gone.id)).all()
         salt = session.scalars(select(ChainSalt).where(ChainSalt.patient_id == gone.id)).one()
         assert salt.salt is None
         assert salt.destroyed_at is not None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import add_patient, add_pro, pro_ctx, upload
+from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 from support import PG_URL
@@ -20,6 +20,8 @@ from carnet.db.engine import make_engine
 from carnet.db.roles import add_app_login, privileged_login, role_names
 from carnet.db.uow import UnitOfWork
 from carnet.ids import new_id
+from carnet.lifecycle import service as lifecycle
+from carnet.lifecycle.destruction import destroy_archives
 from carnet.records import service as records
 from carnet.runtime import Runtime
 from carnet.serve import PrivilegedLogin, refuse_privileged_login
@@ -57,6 +59,8 @@ def app_engine(rt: Runtime) -> Iterator[Engine]:
         "UPDATE log_nodes SET level = 0",
         "DELETE FROM trace_heads",
         "DELETE FROM log_salts",
+        "DELETE FROM chain_cuts",
+        "UPDATE chain_cuts SET upto_seq = 0",
         "ALTER TABLE traces DISABLE TRIGGER ALL",
         "DROP TRIGGER traces_append_only ON traces",
         "SET session_replication_role = replica",
@@ -109,3 +113,30 @@ def test_tr_3_serve_refuses_the_owner_and_a_superuser(rt: Runtime) -> None:
         engine.dispose()
         with rt.uow.engine.begin() as connection:
             connection.exec_driver_sql(f'DROP ROLE "{login}"')
+
+
+def test_lc_5_tr_3_the_app_role_destroys_archives_by_the_owner_s_function_only(
+    rt: Runtime, app_engine: Engine, tmp_path: Path
+) -> None:
+    """LC-5: the application's role has no DELETE on traces, yet destroys a closed space's
+    archives — through ``carnet_destroy_chain``, the one sanctioned path — and the log still
+    verifies; the same role cannot call it to delete an open profile's chain."""
+    app = Runtime(rt.settings, UnitOfWork(app_engine), rt.blobs, rt.master_key)
+    patient, other, pro = add_patient(app), add_patient(app), add_pro(app)
+    for who in (patient, other):
+        upload(app, pro_ctx(pro), who)
+    signer = load_or_create_signer(rt.settings.resolved_log_key_file)
+    before = advance_log(app.uow, signer, tmp_path / "heads.jsonl")
+    lifecycle.close_profile(
+        app, patient_ctx(patient), patient.id, confirm=True, delete_archives=True
+    )
+    assert destroy_archives(app, patient.id) is not None
+    with app.transaction() as session:
+        assert verify_log(session, public_key=signer.public_key, against=before).breach is None
+    with app_engine.begin() as connection:  # an open profile: nothing is cut, nothing goes
+        deleted = connection.exec_driver_sql(
+            "SELECT carnet_destroy_chain(%(p)s)", {"p": other.id}
+        ).scalar_one()
+    assert deleted == 0
+    with pytest.raises(DatabaseError, match="permission denied"), app_engine.begin() as c:
+        c.exec_driver_sql("DELETE FROM traces WHERE patient_id = %(p)s", {"p": other.id})

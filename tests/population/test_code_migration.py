@@ -15,13 +15,18 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from support import NOW, PG_URL
 
+from carnet.blobs.crypto import load_or_create_master_key
+from carnet.blobs.local import LocalBlobStore
 from carnet.context import RequestContext
 from carnet.db import migrate
 from carnet.db.base import _sqlite_bind
 from carnet.db.engine import make_engine
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Invalid
-from carnet.population.service import activate_profile, hash_code
+from carnet.lifecycle.activation import activate_profile
+from carnet.population.service import hash_code
+from carnet.runtime import Runtime
+from carnet.settings import Settings
 
 INSERT_PATIENT = text(
     "INSERT INTO patients (id, ins, ins_status, birth_names, first_names, sex, birth_date, "
@@ -63,7 +68,9 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-def test_lc_4_a_letter_mailed_before_the_upgrade_still_activates(engine: Engine) -> None:
+def test_lc_4_a_letter_mailed_before_the_upgrade_still_activates(
+    engine: Engine, tmp_path: Path
+) -> None:
     migrate.upgrade(engine, "0004")
     sqlite = engine.dialect.name == "sqlite"
 
@@ -109,25 +116,32 @@ def test_lc_4_a_letter_mailed_before_the_upgrade_still_activates(engine: Engine)
     kept: dict[str, bytes | None] = {r[0]: r[1] for r in rows}
     assert kept == {"a" * 32: hash_code("new-code"), "b" * 32: None}
 
-    uow = UnitOfWork(engine)
+    rt = Runtime(
+        settings=Settings(data_dir=tmp_path / "data"),
+        uow=UnitOfWork(engine),
+        blobs=LocalBlobStore(tmp_path / "blobs"),
+        master_key=load_or_create_master_key(tmp_path / "master.key"),
+    )
     operator = RequestContext.operator()
     for code in ("old-code", "used-code"):
         with pytest.raises(Invalid):
             activate_profile(
-                uow,
+                rt,
                 operator,
                 code=code,
                 birth_date=date(1985, 1, 1),
                 email="claire@example.org",
                 password="correct horse battery",
+                emergency_samu=True,
             )
     patient = activate_profile(
-        uow,
+        rt,
         operator,
         code="new-code",
         birth_date=date(1985, 1, 1),
         email="claire@example.org",
         password="correct horse battery",
+        emergency_samu=True,
     )
     assert (patient.id, patient.state, patient.activation_code_hash) == (
         "a" * 32,

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
+from carnet.lifecycle.feed import import_population
 from carnet.population.feed import read_feed
 from carnet.population.models import Patient, Representative
-from carnet.population.service import Letter, hash_code, import_population
+from carnet.population.service import Letter, hash_code
 from carnet.runtime import Runtime
 
 ADULT = make_ins("2850475056012")
@@ -35,7 +36,7 @@ FEED = HEADER + (
 def _import(rt: Runtime, text: str, letters: list[Letter] | None = None):  # type: ignore[no-untyped-def]
     sink = letters if letters is not None else []
     return import_population(
-        rt.uow, RequestContext.operator(), read_feed(io.StringIO(text)), on_letter=sink.append
+        rt, RequestContext.operator(), read_feed(io.StringIO(text)), on_letter=sink.append
     )
 
 

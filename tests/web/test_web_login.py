@@ -11,14 +11,13 @@ from factories import add_patient
 from live_api import LiveApp
 from web_support import PASSWORD, Site, check_page, form_token, set_password
 
-from carnet.context import RequestContext
+from carnet.lifecycle.service import reissue_code
 from carnet.population.rules import ProfileState
-from carnet.population.service import issue_activation_code
 
 
 def test_lc_4_activation_then_log_in_with_code_by_email(site: Site) -> None:
     patient = add_patient(site.rt, state=ProfileState.CREATED, email=None)
-    letter = issue_activation_code(site.rt.uow, RequestContext.operator(), patient.ins)
+    letter = reissue_code(site.rt, patient.ins)
     page = site.page(phone=True)
     page.goto("/activation")
     check_page(page)
@@ -26,6 +25,7 @@ def test_lc_4_activation_then_log_in_with_code_by_email(site: Site) -> None:
     page.get_by_label("Date de naissance").fill(patient.birth_date.isoformat())
     page.get_by_label("Adresse e-mail personnelle").fill("claire.perso@example.org")
     page.get_by_label("Mot de passe (12 caractères au moins)").fill(PASSWORD)
+    page.get_by_label("Non").check()  # ACC-6: the SAMU question, nothing pre-selected
     page.get_by_role("button", name="Activer mon profil").click()
     page.get_by_text("Votre profil est activé").wait_for()
     check_page(page)

@@ -56,6 +56,7 @@ def _new(body: DocumentIn) -> NewDocument:
         masked=body.masked,
         invisible_patient=body.invisible_patient,
         invisible_representatives=body.invisible_representatives,
+        invisible_until=body.invisible_until,
     )
 
 

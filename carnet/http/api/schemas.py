@@ -85,6 +85,11 @@ class DocumentIn(BaseModel):
     masked: bool = False
     invisible_patient: bool = False
     invisible_representatives: bool = False
+    invisible_until: date | None = Field(
+        default=None,
+        description="With invisible_patient: the day the document becomes visible to the "
+        "patient (the daily job shows it then), unless its author shows it earlier.",
+    )
 
 
 class MaskIn(BaseModel):
