@@ -225,7 +225,7 @@ def destroy_chain(session: Session, patient_id: str) -> Cut | None:
             patient_id=patient_id, upto_seq=upto, last_hash=last, at=clock.now()
         ).on_conflict_do_nothing()
     )
-    if dialect == "postgresql":
+    if dialect == "postgresql":  # pragma: no cover - measured by the PostgreSQL run
         deleted = connection.execute(
             text("SELECT carnet_destroy_chain(:patient)"), {"patient": patient_id}
         ).scalar_one()

@@ -189,3 +189,11 @@ def test_tr_3_a_deletion_without_a_cut_is_caught_by_verify_log(
         found = verify_log(session, public_key=signer.public_key, against=before).breach
     assert found is not None
     assert found.patient_id == patient.id
+
+
+def test_lc_5_a_profile_that_never_had_a_trace_has_nothing_to_cut(rt: Runtime) -> None:
+    """LC-5: destroying a profile nobody ever touched records no cut (there is no chain)."""
+    patient = add_patient(rt)
+    with rt.transaction() as session:
+        assert trail.destroy_chain(session, patient.id) is None
+        assert session.scalars(select(ChainCut)).all() == []
