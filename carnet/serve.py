@@ -1,10 +1,21 @@
-"""``carnet serve``: HTTP, background workers (and SMTP, with messaging) in one asyncio process."""
+"""``carnet serve``: HTTP, background workers (and SMTP, with messaging) in one asyncio process —
+and, with ``--workers N``, N-1 more processes answering HTTP on the same listening socket, so that
+one server uses its cores (the kernel spreads the connections between the processes).
+
+The first process keeps everything that must run once: migrations, the demo load, SMTP, the
+outbox, the transparency log, the daily jobs and the export builder. The others only answer
+HTTP; what they share goes through the database (web sessions, rate limits of record), and what
+is per process is said where it lives (metrics counters, caches)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
+import socket
 from datetime import timedelta
+from multiprocessing.process import BaseProcess
 
 import uvicorn
 
@@ -103,7 +114,9 @@ def refuse_privileged_login(rt: Runtime) -> None:
         )
 
 
-async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:
+async def serve(
+    settings: Settings, *, host: str, port: int, smtp_port: int, workers: int = 1
+) -> None:
     configure_logging(settings.log_level)
     rt = await asyncio.to_thread(build_runtime, settings)
     refuse_privileged_login(rt)
@@ -111,10 +124,10 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
     if settings.demo and await asyncio.to_thread(is_empty, rt):
         result = await asyncio.to_thread(load_demo, rt)
         print_guide(result, print)
-    app = create_app(rt)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-    )
+    config = uvicorn.Config(create_app(rt), host=host, port=port, log_config=None, access_log=False)
+    listening = config.bind_socket()
+    others = [_start_http_worker(settings, listening) for _ in range(workers - 1)]
+    server = uvicorn.Server(config)
     _log_relay(settings)
     worker = asyncio.create_task(outbox_worker(rt))
     mail_worker = asyncio.create_task(outgoing_mail_worker(rt))
@@ -122,14 +135,17 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
     daily = asyncio.create_task(jobs_worker(rt))
     exports = asyncio.create_task(export_worker(rt))
     smtp = await start_smtp(rt, host, smtp_port)
+    bound = listening.getsockname()[1]
     print(
-        f"Carnet écoute sur / listening on http://{host}:{port}/  (santé : /healthz, API : /docs)",
+        f"Carnet écoute sur / listening on http://{host}:{bound}/  (santé : /healthz, API : /docs)",
         f"\nSMTP (MSSanté) : {host}:{smtp.port}",
+        f"\nProcessus HTTP / HTTP processes: {workers}" if workers > 1 else "",
         flush=True,
     )
     try:
-        await server.serve()
+        await server.serve(sockets=[listening])
     finally:
+        _stop(others)
         await smtp.stop()
         for task in (worker, mail_worker, transparency_worker, daily, exports):
             task.cancel()
@@ -154,5 +170,51 @@ def _log_relay(settings: Settings) -> None:
     )
 
 
-def run(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:
-    asyncio.run(serve(settings, host=host, port=port, smtp_port=smtp_port))
+def _start_http_worker(settings: Settings, listening: socket.socket) -> BaseProcess:
+    """A process that answers HTTP only, on the first process's listening socket. Spawned, not
+    forked: a fork would copy the first process's database connections and threads."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_http_worker, args=(settings, listening), name="carnet-http", daemon=True
+    )
+    process.start()
+    return process
+
+
+def _http_worker(settings: Settings, listening: socket.socket) -> None:
+    """The body of an extra HTTP process: its own runtime (the first process migrated already),
+    the same application, no SMTP and no background job."""
+    configure_logging(settings.log_level)
+    rt = build_runtime(settings, migrate=False)
+    config = uvicorn.Config(create_app(rt), log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+
+    async def serve_while_parent_lives() -> None:
+        watch = asyncio.create_task(_end_with_parent(server, os.getppid()))
+        try:
+            await server.serve(sockets=[listening])
+        finally:
+            watch.cancel()
+
+    asyncio.run(serve_while_parent_lives())
+
+
+async def _end_with_parent(server: uvicorn.Server, parent: int) -> None:
+    """An extra process ends (after its requests under way) when the first one is gone, however
+    it went — a SIGKILL runs no handler of the first process's, so the child watches."""
+    while os.getppid() == parent:
+        await asyncio.sleep(0.5)
+    server.should_exit = True
+
+
+def _stop(processes: list[BaseProcess], grace_seconds: float = 10.0) -> None:
+    """Stops the extra HTTP processes: SIGTERM lets uvicorn finish the requests under way."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(grace_seconds)
+        if process.is_alive():
+            process.kill()
+
+
+def run(settings: Settings, *, host: str, port: int, smtp_port: int, workers: int = 1) -> None:
+    asyncio.run(serve(settings, host=host, port=port, smtp_port=smtp_port, workers=workers))

@@ -67,8 +67,9 @@ def finish(command: subprocess.Popen[str], timeout: float = 60) -> str:
 class Service:
     """``carnet serve`` as a child process, on a fresh port at each start."""
 
-    def __init__(self, data_dir: Path, log: IO[bytes], **settings: str) -> None:
+    def __init__(self, data_dir: Path, log: IO[bytes], *args: str, **settings: str) -> None:
         self.data_dir = data_dir
+        self.args = args
         self.log = log
         self.settings = settings
         self.process: subprocess.Popen[bytes] | None = None
@@ -87,6 +88,7 @@ class Service:
                 str(port),
                 "--smtp-port",
                 str(free_port()),
+                *self.args,
             ],
             env=environment(self.data_dir, **self.settings),
             stdout=self.log,

@@ -72,8 +72,17 @@ def serve(
             help="Accepte de servir connecté en propriétaire de la base ou superutilisateur."
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processus HTTP (le premier porte aussi SMTP et les tâches de fond) /"
+            " HTTP processes (the first also runs SMTP and the background jobs).",
+        ),
+    ] = 1,
 ) -> None:
-    """HTTP (web, API JSON, FHIR), SMTP et tâches de fond, dans un seul processus."""
+    """HTTP (web, API JSON, FHIR), SMTP et tâches de fond ; --workers N pour N processus HTTP."""
     from carnet.auth.provider import OidcConfigError
     from carnet.auth.verify import check_oidc_settings
     from carnet.serve import run
@@ -87,7 +96,7 @@ def serve(
     except OidcConfigError as error:
         typer.echo(f"OpenID Connect : configuration refusée / refused: {error}", err=True)
         raise typer.Exit(2) from None
-    run(settings, host=host, port=port, smtp_port=smtp_port)
+    run(settings, host=host, port=port, smtp_port=smtp_port, workers=workers)
 
 
 @db_app.command("upgrade")

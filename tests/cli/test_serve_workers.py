@@ -1,0 +1,60 @@
+"""``carnet serve --workers N`` (INTERFACES: one server uses its cores): the extra processes
+answer HTTP on the same port — shown by pausing the first process and still being answered —
+and go away with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from process_support import Service
+from support import PG_URL
+
+pytestmark = pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_serve_workers_a_second_process_answers_http_on_the_same_port(tmp_path: Path) -> None:
+    with (tmp_path / "serve.log").open("wb") as log:
+        service = Service(tmp_path / "data", log, "--workers", "2")
+        service.start()
+        assert service.process is not None
+        first = service.process.pid
+        try:
+            deadline = time.monotonic() + 60
+            while True:  # the extra process needs its own start-up
+                os.kill(first, signal.SIGSTOP)
+                try:
+                    answer = httpx.get(f"{service.url}/healthz", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "no second process answered"
+                finally:
+                    os.kill(first, signal.SIGCONT)
+                time.sleep(0.5)
+            assert answer.status_code == 200
+            assert _children(first), "the extra HTTP process is the first one's child"
+        finally:
+            os.kill(first, signal.SIGCONT)
+            children = _children(first)
+            service.stop()
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() for pid in children):
+            assert time.monotonic() < deadline, "an HTTP process outlived carnet serve"
+            time.sleep(0.1)
