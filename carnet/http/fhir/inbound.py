@@ -146,6 +146,9 @@ class ParsedBundle:
     submissions: list[Submission]
     entry_kinds: list[str]
     document_positions: list[int]
+    #: Each Binary entry's position → the position of the DocumentReference it is the content
+    #: of: the Binary's id is its document's (``Binary/{id}``, ITI-68).
+    binary_documents: dict[int, int]
 
 
 def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
@@ -156,6 +159,7 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
             "Un Bundle de type transaction est attendu.", "A transaction Bundle is expected."
         )
     binaries: dict[str, Binary] = {}
+    binary_positions: dict[str, int] = {}
     references: list[tuple[int, DocumentReference]] = []
     kinds: list[str] = []
     for position, entry in enumerate(bundle.entry or []):
@@ -164,6 +168,7 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
         kinds.append(kind)
         if kind == "Binary" and entry.fullUrl:
             binaries[str(entry.fullUrl)] = resource
+            binary_positions[str(entry.fullUrl)] = position
         elif kind == "DocumentReference":
             references.append((position, resource))
         elif kind != "List":
@@ -179,8 +184,11 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
     if len(patients) != 1:
         raise _invalid("Un lot concerne un seul patient.", "A bundle concerns one patient.")
     submissions = []
-    for _, dr in references:
+    binary_documents: dict[int, int] = {}
+    for position, dr in references:
         url = dr.content[0].attachment.url if dr.content else None
+        if str(url or "") in binary_positions:
+            binary_documents[binary_positions[str(url)]] = position
         binary = binaries.get(str(url or ""))
         if binary is None and (not dr.content or dr.content[0].attachment.data is None):
             raise _invalid(
@@ -191,7 +199,9 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
         submissions.append(
             submission(dr, bytes(binary.data) if binary is not None and binary.data else None)
         )
-    return ParsedBundle(patients.pop(), submissions, kinds, [p for p, _ in references])
+    return ParsedBundle(
+        patients.pop(), submissions, kinds, [p for p, _ in references], binary_documents
+    )
 
 
 def document_reference(body: dict[str, Any]) -> DocumentReference:

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from carnet.access.pro import read_consent
 from carnet.access.rules import Section
 from carnet.context import RequestContext
 from carnet.errors import Invalid, NotFound
@@ -24,6 +25,7 @@ from carnet.http.deps import AnyCtx, RuntimeDep
 from carnet.http.fhir import codes
 from carnet.http.fhir import profile_inbound as inbound
 from carnet.http.fhir.response import FhirResponse
+from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
 from carnet.population.service import person_id_for_ins
 from carnet.profile import entourage, fhir, service
 from carnet.profile.catalog import MEASURES
@@ -197,6 +199,10 @@ def _search_route(kind: str) -> Callable[..., FhirResponse]:
 
 def _read_route(kind: str) -> Callable[..., FhirResponse]:
     def read_resource(rt: RuntimeDep, ctx: AnyCtx, request: Request, fhir_id: str) -> FhirResponse:
+        declared = parse_consent_id(fhir_id) if kind == "Consent" else None
+        if declared is not None:  # ACC-2's consent, where ``POST Consent`` said it is
+            found = read_consent(rt, ctx, *declared)
+            return FhirResponse(declared_consent(found), headers=etag(1))
         _, pid, _ = _ids(fhir_id)
         for resource in search(rt, ctx, kind, pid, request):
             if resource["id"] == fhir_id:

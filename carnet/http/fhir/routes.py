@@ -26,16 +26,21 @@ from carnet.http.fhir.response import FhirResponse
 from carnet.http.fhir.shapes import (
     audit_event,
     bundle,
+    declared_consent,
     document_reference,
+    etag,
     fhir_document_id,
+    fhir_id_of,
     parse_document_id,
     patient_resource,
     search_entry,
+    submission_set,
 )
 from carnet.population.service import person_id_for_ins
 from carnet.records import service as records
 from carnet.records.acts import update_metadata
 from carnet.records.reading import DocumentFilter
+from carnet.records.service import AnyDocument
 
 router = APIRouter(prefix="/fhir", tags=["FHIR"], default_response_class=FhirResponse)
 STATUS_IN = {"current": "current", "superseded": "superseded", "entered-in-error": "deleted"}
@@ -88,22 +93,33 @@ def search_patient(
     return FhirResponse(bundle("searchset", [entry], total=1))
 
 
+@router.get("/Patient/{patient_id}")
+def read_patient(rt: RuntimeDep, ctx: AnyCtx, request: Request, patient_id: str) -> FhirResponse:
+    """What the caller may know of the patient (TD0.2 for a pro, his own space for the patient's
+    side): every ``Patient/{id}`` Carnet returns resolves. Anyone else: 404, like an unknown id."""
+    found = pro_cases.read_patient(rt, ctx, patient_id)
+    return FhirResponse(patient_resource(found, codes.INS_NIR), headers=etag(1))
+
+
 @router.post("/Consent", status_code=201)
 async def declare_consent(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirResponse:
-    """ACC-2: the calling pro declares that the patient consented."""
+    """ACC-2: the calling pro declares that the patient consented; the ``Location`` reads it."""
     body = await _json(request)
     ref = inbound.consent_patient(body)
     patient_id = await run_in_threadpool(
         pro_cases.declare_consent, rt, ctx, ref.patient_id, ref.ins
     )
-    body = dict(body, id=patient_id[:16] + ctx.request_id[:16], status="active")
-    body["patient"] = {"reference": f"Patient/{patient_id}"}
-    return FhirResponse(body, status_code=201, headers={"Location": f"Consent/{body['id']}"})
+    assert ctx.pro is not None  # ProCtx
+    resource = declared_consent(pro_cases.DeclaredConsent(patient_id, ctx.pro.rpps, True))
+    location = f"{_base(request)}/Consent/{resource['id']}"
+    return FhirResponse(resource, status_code=201, headers={"Location": location, **etag(1)})
 
 
 @router.post("", status_code=200)
+@router.post("/", status_code=200, include_in_schema=False)
 async def transaction(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirResponse:
-    """ITI-65 Provide Document Bundle: all documents of the set, or none."""
+    """ITI-65 Provide Document Bundle: all documents of the set, or none. Every location answered
+    resolves: the documents (versioned), their Binaries, the SubmissionSet ``List``."""
     parsed = inbound.provide_bundle(await _json(request))
     documents = await run_in_threadpool(
         records.publish,
@@ -114,16 +130,25 @@ async def transaction(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirResp
         ins=parsed.patient.ins,
     )
     by_position = dict(zip(parsed.document_positions, documents, strict=True))
+    sets = [d.submission_set_id for d in documents if d.submission_set_id]
+    set_id = ctx.request_id if ctx.request_id in sets else (sets[0] if sets else None)
     entries: list[dict[str, Any]] = []
     for position, kind in enumerate(parsed.entry_kinds):
+        version = 1
         if position in by_position:
             d = by_position[position]
             location = f"DocumentReference/{fhir_document_id(d)}/_history/{d.meta_version}"
-        elif kind == "Binary":
-            location = "Binary"
+            version = d.meta_version
+        elif position in parsed.binary_documents:
+            location = f"Binary/{fhir_document_id(by_position[parsed.binary_documents[position]])}"
+        elif kind == "List" and set_id is not None:
+            location = f"List/{fhir_id_of(documents[0].patient_id, set_id)}"
         else:
-            location = f"List/{ctx.request_id}"
-        entries.append({"response": {"status": "201 Created", "location": location}})
+            entries.append({"response": {"status": "201 Created"}})
+            continue
+        entries.append(
+            {"response": {"status": "201 Created", "location": location, "etag": f'W/"{version}"'}}
+        )
     return FhirResponse(bundle("transaction-response", entries))
 
 
@@ -143,8 +168,11 @@ async def publish_simplified(rt: RuntimeDep, ctx: ProCtx, request: Request) -> F
         )
     )[0]
     resource = document_reference(document)
+    location = (
+        f"{_base(request)}/DocumentReference/{resource['id']}/_history/{document.meta_version}"
+    )
     return FhirResponse(
-        resource, status_code=201, headers={"Location": f"DocumentReference/{resource['id']}"}
+        resource, status_code=201, headers={"Location": location, **etag(document.meta_version)}
     )
 
 
@@ -253,9 +281,64 @@ def _ids(fhir_id: str) -> tuple[str, str]:
 def read_document_reference(rt: RuntimeDep, ctx: ProCtx, fhir_id: str) -> FhirResponse:
     patient_id, document_id = _ids(fhir_id)
     document = records.get_document(rt, ctx, patient_id, document_id)
-    return FhirResponse(
-        document_reference(document), headers={"ETag": f'W/"{document.meta_version}"'}
+    return FhirResponse(document_reference(document), headers=etag(document.meta_version))
+
+
+@router.get("/DocumentReference/{fhir_id}/_history/{version_id}")
+def vread_document_reference(
+    rt: RuntimeDep, ctx: ProCtx, fhir_id: str, version_id: str
+) -> FhirResponse:
+    """vread: the metadata's current version (``meta.versionId``); earlier versions of the
+    metadata are not kept, so they answer 404 like an id never given."""
+    patient_id, document_id = _ids(fhir_id)
+    document = records.get_document(rt, ctx, patient_id, document_id)
+    if version_id != str(document.meta_version):
+        raise NotFound()
+    return FhirResponse(document_reference(document), headers=etag(document.meta_version))
+
+
+@router.get("/List/{fhir_id}")
+def read_submission_set(rt: RuntimeDep, ctx: ProCtx, fhir_id: str) -> FhirResponse:
+    """A SubmissionSet (IHE MHD ``List``): the documents of one submission the caller may see;
+    none seen answers like an absent one."""
+    patient_id, set_id = _ids(fhir_id)
+    flt = DocumentFilter(
+        status=("current", "superseded"), include_archived=True, submission_set=set_id
     )
+    try:
+        _, documents = records.list_documents(rt, ctx, patient_id, flt)
+    except NotFound:
+        documents = []
+    if not documents:
+        raise NotFound()
+    return FhirResponse(submission_set(patient_id, set_id, list(documents)), headers=etag(1))
+
+
+@router.get("/List")
+def find_submission_sets(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirResponse:
+    """ITI-66 Find Document Lists: the patient's SubmissionSets, as far as the caller sees their
+    documents, newest first."""
+    patient_id, ins = _patient_target(request)
+    q = request.query_params
+    if "code" in q and _split_token(q["code"])[1] != "submissionset":
+        return FhirResponse(bundle("searchset", [], total=0))
+    flt = DocumentFilter(status=("current", "superseded"), include_archived=True)
+    try:
+        pid, documents = records.list_documents(rt, ctx, patient_id, flt, ins=ins)
+    except NotFound:
+        pid, documents = "", []
+    sets: dict[str, list[AnyDocument]] = {}
+    for d in documents:
+        if d.submission_set_id:
+            sets.setdefault(d.submission_set_id, []).append(d)
+    lists = [submission_set(pid, set_id, found) for set_id, found in sets.items()]
+    if "identifier" in q:
+        wanted = _split_token(q["identifier"])[1]
+        lists = [r for r in lists if any(i["value"] == wanted for i in r["identifier"])]
+    lists.sort(key=lambda r: (r["date"], r["id"]), reverse=True)
+    base = _base(request)
+    entries = [search_entry(base, r) for r in lists]
+    return FhirResponse(bundle("searchset", entries, total=len(entries)))
 
 
 @router.get("/Binary/{fhir_id}")
@@ -314,9 +397,7 @@ async def _patch(
         document_id,
         change,
     )
-    return FhirResponse(
-        document_reference(updated), headers={"ETag": f'W/"{updated.meta_version}"'}
-    )
+    return FhirResponse(document_reference(updated), headers=etag(updated.meta_version))
 
 
 @router.patch("/DocumentReference/{fhir_id}")

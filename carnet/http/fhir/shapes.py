@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from carnet.access.history import HistoryEntry
-from carnet.access.pro import FoundPatient
+from carnet.access.pro import DeclaredConsent, FoundPatient
 from carnet.http.fhir import codes
 from carnet.population.models import Patient
 from carnet.records.catalog import TYPES
@@ -106,7 +106,11 @@ def document_reference(d: AnyDocument) -> dict[str, Any]:
 def patient_resource(found: FoundPatient, system: str) -> dict[str, Any]:
     p: Patient = found.patient
     extensions: list[dict[str, Any]] = [
-        {"url": codes.AUTHORISATION, "valueCode": found.authorisation.value},
+        *(
+            [{"url": codes.AUTHORISATION, "valueCode": found.authorisation.value}]
+            if found.for_pro
+            else []
+        ),
         {
             "url": codes.BIRTH_PLACE,
             "valueAddress": {
@@ -148,6 +152,106 @@ def patient_resource(found: FoundPatient, system: str) -> dict[str, Any]:
         "gender": {"M": "male", "F": "female"}.get(p.sex, "unknown"),
         "birthDate": p.birth_date.isoformat(),
     }
+
+
+CONSENT_PREFIX = "acc2-"
+
+
+def declared_consent_id(patient_id: str, rpps: str) -> str:
+    """ACC-2's consent as a FHIR id: the patient and the pro who declared it (readable by him)."""
+    return f"{CONSENT_PREFIX}{patient_id}-{rpps}"
+
+
+def parse_consent_id(fhir_id: str) -> tuple[str, str] | None:
+    """``(patient_id, rpps)`` of a declared consent's id, or None for any other id."""
+    if not fhir_id.startswith(CONSENT_PREFIX):
+        return None
+    patient_id, _, rpps = fhir_id.removeprefix(CONSENT_PREFIX).partition("-")
+    if len(patient_id) != 32 or not rpps.isdigit() or len(rpps) > 20:
+        return None
+    return patient_id, rpps
+
+
+def declared_consent(consent: DeclaredConsent) -> dict[str, Any]:
+    """ACC-2 (PDSm « consentement ») as a Consent: the pro's declaration, active while he is on
+    the authorised list."""
+    return {
+        "resourceType": "Consent",
+        "id": declared_consent_id(consent.patient_id, consent.rpps),
+        "meta": {"versionId": "1"},
+        "status": "active" if consent.active else "inactive",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [
+            {"coding": [{"system": "http://loinc.org", "code": "59284-0"}]},
+        ],
+        "patient": {"reference": f"Patient/{consent.patient_id}"},
+        "performer": [{"identifier": {"system": codes.ID_NAT_PS, "value": "8" + consent.rpps}}],
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "INFA"}
+            ]
+        },
+        "provision": {
+            "actor": [
+                {
+                    "role": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                "code": "PRCP",
+                            }
+                        ]
+                    },
+                    "reference": {
+                        "identifier": {"system": codes.ID_NAT_PS, "value": "8" + consent.rpps}
+                    },
+                }
+            ]
+        },
+    }
+
+
+#: IHE MHD's code of a SubmissionSet List.
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+
+
+def submission_set(patient_id: str, set_id: str, documents: list[AnyDocument]) -> dict[str, Any]:
+    """A SubmissionSet (IHE MHD ``List``): the documents of one submission the caller may see."""
+    first = min(documents, key=lambda d: d.created_at)
+    return {
+        "resourceType": "List",
+        "id": fhir_id_of(patient_id, set_id),
+        "meta": {"versionId": "1"},
+        "identifier": [
+            {"use": "official", "system": codes.RFC3986, "value": f"urn:uuid:{_uuid(set_id)}"}
+        ],
+        "status": "current",
+        "mode": "working",
+        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "date": instant(first.created_at),
+        "source": _author(first),
+        "entry": [
+            {"item": {"reference": f"DocumentReference/{fhir_document_id(d)}"}}
+            for d in sorted(documents, key=lambda d: (d.created_at, d.id))
+        ],
+    }
+
+
+def _uuid(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
+def etag(version: int | str) -> dict[str, str]:
+    """The weak ETag of a resource version (what ``If-Match`` gives back)."""
+    return {"ETag": f'W/"{version}"'}
 
 
 def bundle(

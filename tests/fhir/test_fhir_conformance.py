@@ -1,0 +1,224 @@
+"""Issue 16: FHIR that generic clients can follow — every reference and Location Carnet returns
+resolves, reads carry ETags, version reads, the SubmissionSet (``List``, ITI-66) — over real HTTP,
+with fhirpy where a client follows references by itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import add_patient, add_pro
+from live_api import Api
+from test_fhir_door import outcome, simplified
+from test_fhir_flow import (
+    FHIR_JSON,
+    INS_NIR,
+    client,
+    document_reference,
+    http,
+    provide_bundle,
+    search,
+    valid,
+)
+
+from carnet.demo.load import pdf
+from carnet.identity.models import Pro
+from carnet.population.models import Patient
+
+
+@pytest.fixture
+def pair(api: Api) -> tuple[Patient, Pro]:
+    return add_patient(api.rt), add_pro(api.rt, last_name="Généraliste")
+
+
+def _consent(api: Api, pro: Pro, patient: Patient) -> Any:
+    body = {
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": {"coding": [{"code": "patient-privacy"}]},
+        "category": [{"coding": [{"code": "INFA"}]}],
+        "patient": {"identifier": {"system": INS_NIR, "value": patient.ins}},
+    }
+    return api.client.post("/fhir/Consent", json=body, headers=http(api, pro))
+
+
+def _publish(api: Api, pro: Pro, patient: Patient, *unique_ids: str) -> dict[str, Any]:
+    contents = [(document_reference(patient, pdf(u), unique_id=u), pdf(u)) for u in unique_ids]
+    answer = api.client.post("/fhir", json=provide_bundle(*contents), headers=http(api, pro))
+    assert answer.status_code == 200, answer.text
+    return valid(answer.json())
+
+
+def _get(api: Api, pro: Pro, location: str, **headers: str) -> Any:
+    """GET a Location as answered: absolute, or relative to the FHIR base."""
+    url = location if location.startswith("http") else f"{api.url}/fhir/{location}"
+    return api.client.get(url, headers={**http(api, pro), **headers})
+
+
+def test_issue_16_every_location_after_iti_65_resolves(api: Api, pair: tuple[Patient, Pro]) -> None:
+    patient, gp = pair
+    assert _consent(api, gp, patient).status_code == 201
+    response = _publish(api, gp, patient, "loc.1", "loc.2")
+    entries = [e["response"] for e in response["entry"]]
+    assert all(e["status"] == "201 Created" and e["location"] for e in entries)
+    kinds = [e["location"].split("/")[0] for e in entries]
+    assert kinds == ["List", "DocumentReference", "Binary", "DocumentReference", "Binary"]
+    for entry in entries:
+        answer = _get(api, gp, entry["location"], Accept=FHIR_JSON)
+        assert answer.status_code == 200, (entry, answer.text)
+        resource = valid(answer.json())
+        assert resource["resourceType"] == entry["location"].split("/")[0]
+        if resource["resourceType"] == "DocumentReference":
+            assert answer.headers["ETag"] == entry["etag"] == 'W/"1"'
+    # each Binary entry is its document's content
+    document = _get(api, gp, entries[1]["location"]).json()
+    assert entries[2]["location"] == document["content"][0]["attachment"]["url"]
+    # the SubmissionSet lists both documents
+    listed = _get(api, gp, entries[0]["location"]).json()
+    assert listed["code"]["coding"][0]["code"] == "submissionset"
+    assert sorted(e["item"]["reference"] for e in listed["entry"]) == sorted(
+        e["location"].rsplit("/_history", 1)[0]
+        for e in entries
+        if "DocumentReference" in e["location"]
+    )
+
+
+def test_issue_16_subject_resolves_to_the_patient_td0_2(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, gp = pair
+    _consent(api, gp, patient)
+    _publish(api, gp, patient, "subj.1")
+    found = (
+        client(api, gp)
+        .resources("DocumentReference")
+        .search(**{"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"})
+    )
+    document = found.fetch()[0]
+    subject = document["subject"].to_resource()  # fhirpy follows the reference
+    assert subject["id"] == patient.id
+    assert subject["identifier"][0]["value"] == patient.ins
+    as_pro = _get(api, gp, f"Patient/{patient.id}")
+    assert as_pro.status_code == 200
+    assert as_pro.headers["ETag"] == 'W/"1"'
+    resource = valid(as_pro.json())
+    assert {e["url"]: e.get("valueCode") for e in resource["extension"]}[
+        "https://carnet.example/fhir/StructureDefinition/dmp-authorisation-status"
+    ] == "VALIDE"
+    # the patient reads himself (no authorisation status: that is a pro's)
+    own = api.client.get(f"/fhir/Patient/{patient.id}", headers=api.as_patient(patient))
+    assert own.status_code == 200
+    assert all("dmp-authorisation" not in e["url"] for e in valid(own.json())["extension"])
+
+
+def test_issue_16_patient_read_refused_answers_like_absent(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, gp = pair
+    other = add_patient(api.rt)
+    refused = api.client.get(f"/fhir/Patient/{patient.id}", headers=api.as_patient(other))
+    absent = api.client.get(f"/fhir/Patient/{'0' * 32}", headers=api.as_patient(other))
+    assert outcome(refused, 404) == outcome(absent, 404)
+    # a pro who knows the id learns what TD0.2 tells him by INS: his status, not the record
+    stranger = add_pro(api.rt, last_name="Inconnu")
+    read = valid(_get(api, stranger, f"Patient/{patient.id}").json())
+    assert "NON_EXISTE" in [e.get("valueCode") for e in read["extension"]]
+    assert outcome(_get(api, gp, f"Patient/{'0' * 32}"), 404)["issue"][0]["code"] == "not-found"
+
+
+def test_issue_16_vread_and_etags(api: Api, pair: tuple[Patient, Pro]) -> None:
+    patient, gp = pair
+    _consent(api, gp, patient)
+    created = api.client.post(
+        "/fhir/DocumentReference",
+        json=simplified(patient, pdf("v"), "vread.1"),
+        headers=http(api, gp),
+    )
+    assert created.status_code == 201, created.text
+    assert created.headers["ETag"] == 'W/"1"'
+    fhir_id = created.json()["id"]
+    assert created.headers["Location"].endswith(f"/fhir/DocumentReference/{fhir_id}/_history/1")
+    assert _get(api, gp, created.headers["Location"]).status_code == 200
+    vread = client(api, gp).reference("DocumentReference", fhir_id).to_resource()
+    assert vread["meta"]["versionId"] == "1"
+    archived = api.client.patch(
+        f"/fhir/DocumentReference/{fhir_id}",
+        json=[
+            {
+                "op": "add",
+                "path": "/extension/0/valueBoolean",
+                "value": True,
+            }
+        ],
+        headers={**http(api, gp), "Content-Type": "application/json-patch+json"},
+    )
+    assert archived.status_code == 200, archived.text
+    assert archived.headers["ETag"] == 'W/"2"'
+    now = _get(api, gp, f"DocumentReference/{fhir_id}/_history/2")
+    assert now.status_code == 200
+    assert now.headers["ETag"] == 'W/"2"'
+    # earlier metadata versions are not kept: 404, not a wrong answer
+    outcome(_get(api, gp, f"DocumentReference/{fhir_id}/_history/1"), 404)
+    outcome(_get(api, gp, f"DocumentReference/{fhir_id}/_history/x"), 404)
+
+
+def test_issue_16_consent_location_resolves_for_its_author_only(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, gp = pair
+    created = _consent(api, gp, patient)
+    assert created.status_code == 201, created.text
+    assert created.headers["ETag"] == 'W/"1"'
+    location = created.headers["Location"]
+    read = _get(api, gp, location)
+    assert read.status_code == 200, read.text
+    resource = valid(read.json())
+    assert resource == valid(created.json())
+    assert resource["status"] == "active"
+    assert resource["patient"]["reference"] == f"Patient/{patient.id}"
+    other = add_pro(api.rt, last_name="Autre")
+    _consent(api, other, patient)
+    outcome(_get(api, other, location), 404)
+    outcome(api.client.get(location, headers=api.as_patient(patient)), 404)
+    never = location.rsplit("-", 1)[0] + "-10000000000"
+    outcome(_get(api, add_pro(api.rt, last_name="Jamais"), never), 404)
+
+
+def test_issue_16_iti_66_finds_the_submission_sets(api: Api, pair: tuple[Patient, Pro]) -> None:
+    patient, gp = pair
+    _consent(api, gp, patient)
+    first = _publish(api, gp, patient, "set.1", "set.2")
+    _publish(api, gp, patient, "set.3")
+    fhir = client(api, gp)
+    lists = (
+        fhir.resources("List")
+        .search(**{"patient.identifier": f"{INS_NIR}|{patient.ins}", "code": "submissionset"})
+        .fetch()
+    )
+    assert len(lists) == 2
+    by_location = {f"List/{found['id']}": found for found in lists}
+    both = by_location[first["entry"][0]["response"]["location"]]
+    assert sorted(len(found["entry"]) for found in lists) == [1, 2]
+    assert len(both["entry"]) == 2
+    for found in lists:
+        valid(dict(found))
+    # documents resolve from the List with a generic client
+    document = both["entry"][0]["item"].to_resource()
+    assert document["resourceType"] == "DocumentReference"
+    # another patient's set, read by a pro who cannot see it: 404
+    stranger = add_pro(api.rt, last_name="Étranger")
+    outcome(_get(api, stranger, first["entry"][0]["response"]["location"]), 404)
+
+
+def test_issue_16_iti_65_at_fhir_slash_is_not_redirected(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, gp = pair
+    content = pdf("slash")
+    answer = api.client.post(
+        "/fhir/",
+        json=provide_bundle((document_reference(patient, content, unique_id="slash.1"), content)),
+        headers=http(api, gp),
+    )
+    assert answer.status_code == 200, answer.text
+    assert search(api, gp, patient)["entry"]
