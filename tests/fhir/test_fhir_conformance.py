@@ -222,3 +222,38 @@ def test_issue_16_iti_65_at_fhir_slash_is_not_redirected(
     )
     assert answer.status_code == 200, answer.text
     assert search(api, gp, patient)["entry"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "params"),
+    [
+        ({"Accept": "application/fhir+xml"}, {}),
+        ({"Accept": "application/xml, text/xml;q=0.5"}, {}),
+        ({}, {"_format": "xml"}),
+        ({}, {"_format": "application/fhir+xml"}),
+    ],
+)
+def test_issue_16_xml_is_answered_406_with_an_outcome(
+    api: Api, pair: tuple[Patient, Pro], headers: dict[str, str], params: dict[str, str]
+) -> None:
+    patient, gp = pair
+    for path in ("/fhir/metadata", f"/fhir/Patient/{patient.id}", "/fhir/Observation"):
+        answer = api.client.get(path, params=params, headers={**http(api, gp), **headers})
+        body = outcome(answer, 406)
+        assert body["issue"][0]["code"] == "not-supported"
+
+
+def test_issue_16_json_or_anything_is_still_answered(api: Api, pair: tuple[Patient, Pro]) -> None:
+    patient, gp = pair
+    for accept in (
+        "application/fhir+json",
+        "application/fhir+xml;q=0.9, application/fhir+json",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "application/json, application/xml;q=0",
+    ):
+        answer = api.client.get(
+            f"/fhir/Patient/{patient.id}", headers={**http(api, gp), "Accept": accept}
+        )
+        assert answer.status_code == 200, (accept, answer.text)
+    json_format = api.client.get("/fhir/metadata", params={"_format": "json"})
+    assert json_format.status_code == 200

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access.pro import read_consent
@@ -24,7 +24,7 @@ from carnet.errors import Invalid, NotFound
 from carnet.http.deps import AnyCtx, RuntimeDep
 from carnet.http.fhir import codes
 from carnet.http.fhir import profile_inbound as inbound
-from carnet.http.fhir.response import FhirResponse
+from carnet.http.fhir.response import FhirResponse, json_only
 from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
 from carnet.population.service import person_id_for_ins
 from carnet.profile import entourage, fhir, service
@@ -33,7 +33,12 @@ from carnet.profile.ips import ips_bundle
 from carnet.profile.summary import read_summary
 from carnet.runtime import Runtime
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"], default_response_class=FhirResponse)
+router = APIRouter(
+    prefix="/fhir",
+    tags=["FHIR"],
+    default_response_class=FhirResponse,
+    dependencies=[Depends(json_only)],
+)
 
 #: The resources of the profile's sections of entries, and where their rows live.
 ENTRY_TYPES: dict[str, tuple[Section, ...]] = {

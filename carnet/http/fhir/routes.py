@@ -12,7 +12,7 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import pro as pro_cases
@@ -22,7 +22,7 @@ from carnet.errors import Invalid, NotFound, PreconditionFailed
 from carnet.http.deps import AnyCtx, ProCtx, RuntimeDep
 from carnet.http.fhir import codes, inbound, patch
 from carnet.http.fhir.capability import capability_statement
-from carnet.http.fhir.response import FhirResponse
+from carnet.http.fhir.response import FhirResponse, json_only
 from carnet.http.fhir.shapes import (
     audit_event,
     bundle,
@@ -42,7 +42,12 @@ from carnet.records.acts import update_metadata
 from carnet.records.reading import DocumentFilter
 from carnet.records.service import AnyDocument
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"], default_response_class=FhirResponse)
+router = APIRouter(
+    prefix="/fhir",
+    tags=["FHIR"],
+    default_response_class=FhirResponse,
+    dependencies=[Depends(json_only)],
+)
 STATUS_IN = {"current": "current", "superseded": "superseded", "entered-in-error": "deleted"}
 
 
