@@ -4,10 +4,12 @@ with fhirpy where a client follows references by itself."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from factories import add_patient, add_pro
+from fhirpy import SyncFHIRClient
 from live_api import Api
 from test_fhir_door import outcome, simplified
 from test_fhir_flow import (
@@ -21,6 +23,7 @@ from test_fhir_flow import (
     valid,
 )
 
+from carnet.clock import FixedClock
 from carnet.demo.load import pdf
 from carnet.identity.models import Pro
 from carnet.population.models import Patient
@@ -257,3 +260,69 @@ def test_issue_16_json_or_anything_is_still_answered(api: Api, pair: tuple[Patie
         assert answer.status_code == 200, (accept, answer.text)
     json_format = api.client.get("/fhir/metadata", params={"_format": "json"})
     assert json_format.status_code == 200
+
+
+def test_issue_16_audit_event_pages_follow_a_cursor_with_no_duplicates(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    """Each page read is itself traced (TR-1): by offset, newest first, pages shifted and
+    repeated lines; by cursor, the pages read are exactly the history as it was."""
+    patient, gp = pair
+    _consent(api, gp, patient)
+    for n in range(4):
+        _publish(api, gp, patient, f"audit.{n}")
+    params = {"patient": patient.id, "_count": "3"}
+    first = api.client.get("/fhir/AuditEvent", params=params, headers=api.as_patient(patient))
+    assert first.status_code == 200, first.text
+    bundle = valid(first.json())
+    total = bundle["total"]
+    assert total >= 5
+    seen = [e["resource"]["id"] for e in bundle["entry"]]
+    assert len(seen) == 3
+    while link := next((x["url"] for x in bundle["link"] if x["relation"] == "next"), None):
+        answer = api.client.get(link, headers=api.as_patient(patient))
+        assert answer.status_code == 200, answer.text
+        bundle = valid(answer.json())
+        assert len(bundle["entry"]) <= 3
+        seen += [e["resource"]["id"] for e in bundle["entry"]]
+    assert len(seen) == len(set(seen)) == total
+    # a generic client pages the same way
+    fhir = api_client_as_patient(api, patient)
+    every = fhir.resources("AuditEvent").search(patient=patient.id).limit(4).fetch_all()
+    ids = [e["id"] for e in every]
+    assert len(ids) == len(set(ids))
+    assert set(seen) <= set(ids)
+
+
+def api_client_as_patient(api: Api, patient: Patient) -> SyncFHIRClient:
+    return SyncFHIRClient(f"{api.url}/fhir", authorization=api.as_patient(patient)["Authorization"])
+
+
+def test_issue_16_document_reference_pages_by_cursor_and_count(
+    api: Api, pair: tuple[Patient, Pro], fixed_clock: FixedClock
+) -> None:
+    patient, gp = pair
+    _consent(api, gp, patient)
+    _publish(api, gp, patient, *(f"page.{n}" for n in range(5)))
+    fhir = client(api, gp)
+    search_set = fhir.resources("DocumentReference").search(
+        **{"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"}
+    )
+    first = search_set.limit(2).fetch()
+    assert len(first) == 2
+    every = search_set.limit(2).fetch_all()
+    values = [d["masterIdentifier"]["value"] for d in every]
+    assert sorted(values) == [f"page.{n}" for n in range(5)]
+    # a page taken after the list grew stays where it was: no repeat, nothing skipped
+    page = search(api, gp, patient, _count="2")
+    next_url = next(x["url"] for x in page["link"] if x["relation"] == "next")
+    assert "_cursor=" in next_url
+    assert "_offset" not in next_url
+    fixed_clock.advance(timedelta(minutes=1))  # newer: it lists first, before the cursor
+    _publish(api, gp, patient, "page.new")
+    rest = valid(api.client.get(next_url, headers=http(api, gp)).json())
+    before = {e["resource"]["masterIdentifier"]["value"] for e in page["entry"]}
+    after = {e["resource"]["masterIdentifier"]["value"] for e in rest["entry"]}
+    assert not before & after
+    assert "page.new" not in after
+    outcome(api.client.get(next_url.replace("_cursor=", "_cursor=x"), headers=http(api, gp)), 422)

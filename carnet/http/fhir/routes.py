@@ -248,15 +248,56 @@ def _patient_target(request: Request) -> tuple[str | None, str | None]:
     )
 
 
+def _bad_cursor() -> Invalid:
+    return Invalid(
+        "Curseur de page illisible : suivez le lien « next » de la page précédente.",
+        "Unreadable page cursor: follow the previous page's « next » link.",
+        code="bad_cursor",
+    )
+
+
+def _document_cursor(d: AnyDocument) -> str:
+    """Where a page of a listing stopped: its last document's place in the listing's order
+    (newest first, then id) — not an offset, so a page is the same however the list moved."""
+    at = d.created_at.replace(tzinfo=d.created_at.tzinfo or UTC)
+    return f"{round(at.timestamp() * 1_000_000)}-{d.id}"
+
+
+def _after_cursor(documents: list[AnyDocument], cursor: str | None) -> list[AnyDocument]:
+    if cursor is None:
+        return documents
+    micros, _, last_id = cursor.partition("-")
+    if not micros.isdigit() or len(last_id) != 32:
+        raise _bad_cursor()
+    mark = (int(micros), last_id)
+
+    def after(d: AnyDocument) -> bool:
+        at = d.created_at.replace(tzinfo=d.created_at.tzinfo or UTC)
+        micros_d = round(at.timestamp() * 1_000_000)
+        return micros_d < mark[0] or (micros_d == mark[0] and d.id > mark[1])
+
+    return [d for d in documents if after(d)]
+
+
+def _next_link(request: Request, cursor: str) -> dict[str, str]:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
+    params.append(("_cursor", cursor))
+    return {
+        "relation": "next",
+        "url": f"{_base(request)}{request.url.path[5:]}?{urlencode(params)}",
+    }
+
+
 @router.get("/DocumentReference")
 def find_documents(
     rt: RuntimeDep,
     ctx: ProCtx,
     request: Request,
     count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+    cursor: Annotated[str | None, Query(alias="_cursor", max_length=80)] = None,
 ) -> FhirResponse:
-    """ITI-67: only what the caller may see (the gate decides), newest first, paged."""
+    """ITI-67: only what the caller may see (the gate decides), newest first, paged by a
+    cursor (the ``next`` link): stable, not an offset."""
     patient_id, ins = _patient_target(request)
     flt = _document_filter(request)
     try:
@@ -264,13 +305,11 @@ def find_documents(
     except NotFound:
         documents = []
     base = _base(request)
-    page = documents[offset : offset + count]
+    rest = _after_cursor(list(documents), cursor)
+    page = rest[:count]
     links = [{"relation": "self", "url": str(request.url)}]
-    if offset + count < len(documents):
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "_offset"]
-        params.append(("_offset", str(offset + count)))
-        query = urlencode(params)
-        links.append({"relation": "next", "url": f"{base}/DocumentReference?{query}"})
+    if len(rest) > count:
+        links.append(_next_link(request, _document_cursor(page[-1])))
     entries = [search_entry(base, document_reference(d)) for d in page]
     return FhirResponse(bundle("searchset", entries, total=len(documents), links=links))
 
@@ -442,20 +481,23 @@ def audit_events(
     rt: RuntimeDep,
     ctx: AnyCtx,
     request: Request,
-    page: Annotated[int, Query(alias="_page", ge=1)] = 1,
+    count: Annotated[int, Query(alias="_count", ge=1, le=500)] = PAGE_SIZE,
+    cursor: Annotated[str | None, Query(alias="_cursor", max_length=20)] = None,
 ) -> FhirResponse:
-    """The traces, for the patient (and who acts for him) and his administrators (ACC-4)."""
+    """The traces, for the patient (and who acts for him) and his administrators (ACC-4),
+    newest first. Each read is itself traced, so pages follow a cursor on the chain (the
+    ``next`` link), never an offset that the read just shifted."""
     patient_id, ins = _patient_target(request)
+    if cursor is not None and not (cursor.isdigit() and int(cursor) > 0):
+        raise _bad_cursor()
     if patient_id is None:
         patient_id = person_id_for_ins(rt.uow, ins or "")
         if patient_id is None:
             raise NotFound()
-    history = read_history(rt, ctx, patient_id, page)
+    history = read_history(rt, ctx, patient_id, before=int(cursor) if cursor else None, size=count)
     base = _base(request)
     entries = [search_entry(base, audit_event(e, patient_id)) for e in history.entries]
     links = [{"relation": "self", "url": str(request.url)}]
-    if page * PAGE_SIZE < history.total:
-        links.append(
-            {"relation": "next", "url": str(request.url.include_query_params(_page=page + 1))}
-        )
+    if history.next_before is not None:
+        links.append(_next_link(request, str(history.next_before)))
     return FhirResponse(bundle("searchset", entries, total=history.total, links=links))
