@@ -24,6 +24,7 @@ from test_fhir_flow import (
 )
 
 from carnet.clock import FixedClock
+from carnet.context import AccessMode
 from carnet.demo.load import pdf
 from carnet.identity.models import Pro
 from carnet.population.models import Patient
@@ -326,3 +327,100 @@ def test_issue_16_document_reference_pages_by_cursor_and_count(
     assert not before & after
     assert "page.new" not in after
     outcome(api.client.get(next_url.replace("_cursor=", "_cursor=x"), headers=http(api, gp)), 422)
+
+
+def test_issue_16_bris_de_glace_without_reason_is_an_error_whatever_the_record(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    """ACC-6: the missing reason is said (400), for a patient that exists or not: decided on
+    the request alone. The attempt is still traced (tests/fhir/test_fhir_flow.py)."""
+    patient, gp = pair
+    no_reason = http(api, gp, AccessMode.BRIS_DE_GLACE)
+    for ins in (patient.ins, "299999999999999"):
+        for path in ("/fhir/DocumentReference", "/fhir/List"):
+            answer = api.client.get(
+                path,
+                params={"patient.identifier": f"{INS_NIR}|{ins}", "status": "current"},
+                headers=no_reason,
+            )
+            body = outcome(answer, 400)
+            assert body["issue"][0]["details"]["coding"][0]["code"] == "reason_required"
+    observations = api.client.get(
+        "/fhir/Observation", params={"patient": patient.id}, headers=no_reason
+    )
+    outcome(observations, 400)
+    with_reason = http(api, gp, AccessMode.BRIS_DE_GLACE, "Patient inconscient")
+    assert search(api, gp, patient, AccessMode.BRIS_DE_GLACE, "Patient inconscient")
+    assert (
+        api.client.get(
+            "/fhir/Observation", params={"patient": patient.id}, headers=with_reason
+        ).status_code
+        == 200
+    )
+
+
+def test_issue_16_unknown_search_parameters_warned_or_refused_when_strict(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, gp = pair
+    _consent(api, gp, patient)
+    _publish(api, gp, patient, "warn.1")
+    lenient = search(api, gp, patient, params={"_sort": "-date", "foo": "bar"})
+    outcomes = [e for e in lenient["entry"] if e["search"]["mode"] == "outcome"]
+    assert len(outcomes) == 1
+    issue = outcomes[0]["resource"]["issue"][0]
+    assert issue["severity"] == "warning"
+    assert issue["expression"] == ["_sort", "foo"]
+    assert [
+        e["resource"]["masterIdentifier"]["value"]
+        for e in lenient["entry"]
+        if e["search"]["mode"] == "match"
+    ] == ["warn.1"]
+    strict = api.client.get(
+        "/fhir/DocumentReference",
+        params={
+            "patient.identifier": f"{INS_NIR}|{patient.ins}",
+            "status": "current",
+            "foo": "bar",
+        },
+        headers={**http(api, gp), "Prefer": "handling=strict"},
+    )
+    assert "foo" in outcome(strict, 400)["issue"][0]["diagnostics"]
+    for path, params in (
+        ("/fhir/AuditEvent", {"patient": patient.id, "foo": "1"}),
+        ("/fhir/Observation", {"patient": patient.id, "foo": "1"}),
+        ("/fhir/List", {"patient": patient.id, "foo": "1"}),
+        ("/fhir/Patient", {"identifier": f"{INS_NIR}|{patient.ins}", "foo": "1"}),
+    ):
+        headers = api.as_patient(patient) if "AuditEvent" in path else http(api, gp)
+        warned = api.client.get(path, params=params, headers=headers)
+        assert warned.status_code == 200, (path, warned.text)
+        bundle = valid(warned.json())
+        assert [e["search"]["mode"] for e in bundle["entry"]].count("outcome") == 1, path
+        refused = api.client.get(
+            path, params=params, headers={**headers, "Prefer": "handling=strict"}
+        )
+        outcome(refused, 400)
+    # with the parameters known, strict handling changes nothing
+    assert (
+        api.client.get(
+            "/fhir/DocumentReference",
+            params={
+                "patient.identifier": f"{INS_NIR}|{patient.ins}",
+                "status": "current",
+                "_count": "5",
+            },
+            headers={**http(api, gp), "Prefer": "handling=strict"},
+        ).status_code
+        == 200
+    )
+
+
+def test_issue_16_unknown_status_is_refused(api: Api, pair: tuple[Patient, Pro]) -> None:
+    patient, gp = pair
+    answer = api.client.get(
+        "/fhir/DocumentReference",
+        params={"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current,bogus"},
+        headers=http(api, gp),
+    )
+    assert "bogus" in outcome(answer, 400)["issue"][0]["diagnostics"]

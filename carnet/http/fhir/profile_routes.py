@@ -25,6 +25,7 @@ from carnet.http.deps import AnyCtx, RuntimeDep
 from carnet.http.fhir import codes
 from carnet.http.fhir import profile_inbound as inbound
 from carnet.http.fhir.response import FhirResponse, json_only
+from carnet.http.fhir.search import checked_params, nothing_found
 from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
 from carnet.population.service import person_id_for_ins
 from carnet.profile import entourage, fhir, service
@@ -155,6 +156,7 @@ def search(
             ]
             found = [r for r in found if r["resourceType"] == kind]
     except NotFound:
+        nothing_found(ctx)
         return []
     since, until = _dates(q.getlist("date"))
     if since or until:
@@ -193,10 +195,18 @@ def _ids(fhir_id: str) -> tuple[str, str, str]:
     return parsed
 
 
+#: What every search of the profile takes (``code`` too, for Observation).
+PROFILE_PARAMS = frozenset({"patient", "patient.identifier", "date"})
+
+
 def _search_route(kind: str) -> Callable[..., FhirResponse]:
     def search_resources(rt: RuntimeDep, ctx: AnyCtx, request: Request) -> FhirResponse:
         pid = _patient_id(rt, request)
-        return FhirResponse(_bundle(request, search(rt, ctx, kind, pid, request)))
+        known = PROFILE_PARAMS | ({"code"} if kind == "Observation" else set())
+        warnings = checked_params(request, frozenset(known))
+        found = _bundle(request, search(rt, ctx, kind, pid, request))
+        found["entry"] += warnings
+        return FhirResponse(found)
 
     search_resources.__doc__ = f"{kind} of a patient's medical profile (ACC-7 for pros)."
     return search_resources

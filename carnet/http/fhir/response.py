@@ -59,6 +59,14 @@ def operation_outcome(
     }
 
 
+class BadRequest(Refusal):
+    """A search FHIR cannot run as asked (unknown status, a parameter refused under
+    ``Prefer: handling=strict``, a bris de glace with no reason)."""
+
+    code = "bad_request"
+    status = 400
+
+
 class NotAcceptable(Refusal):
     """The caller asked for a format this server does not write (FHIR XML)."""
 

@@ -22,7 +22,8 @@ from carnet.errors import Invalid, NotFound, PreconditionFailed
 from carnet.http.deps import AnyCtx, ProCtx, RuntimeDep
 from carnet.http.fhir import codes, inbound, patch
 from carnet.http.fhir.capability import capability_statement
-from carnet.http.fhir.response import FhirResponse, json_only
+from carnet.http.fhir.response import BadRequest, FhirResponse, json_only
+from carnet.http.fhir.search import DOCUMENT_PARAMS, checked_params, nothing_found
 from carnet.http.fhir.shapes import (
     audit_event,
     bundle,
@@ -90,12 +91,13 @@ def search_patient(
     """TD0.2: 0 or 1 Patient; ``active`` tells whether the space is open; an extension carries
     the caller's authorisation status."""
     system = _split_token(identifier)[0] or ""
+    warnings = checked_params(request, frozenset({"identifier"}))
     try:
         found = pro_cases.find_patient(rt, ctx, _ins_param(identifier))
     except NotFound:
-        return FhirResponse(bundle("searchset", [], total=0))
+        return FhirResponse(bundle("searchset", warnings, total=0))
     entry = search_entry(_base(request), patient_resource(found, system))
-    return FhirResponse(bundle("searchset", [entry], total=1))
+    return FhirResponse(bundle("searchset", [entry, *warnings], total=1))
 
 
 @router.get("/Patient/{patient_id}")
@@ -208,7 +210,15 @@ def _date_bounds(values: list[str]) -> tuple[datetime | None, datetime | None]:
 
 def _document_filter(request: Request) -> DocumentFilter:
     q = request.query_params
-    status = [STATUS_IN.get(s.strip(), "?") for v in q.getlist("status") for s in v.split(",")]
+    given = [s.strip() for v in q.getlist("status") for s in v.split(",")]
+    unknown = sorted({s for s in given if s not in STATUS_IN})
+    if unknown:
+        raise BadRequest(
+            f"Statut inconnu : {', '.join(unknown)} (current, superseded, entered-in-error).",
+            f"Unknown status: {', '.join(unknown)} (current, superseded, entered-in-error).",
+            code="bad_status",
+        )
+    status = [STATUS_IN[s] for s in given]
     if not status:
         raise Invalid(
             "Le paramètre status est obligatoire.",
@@ -300,9 +310,11 @@ def find_documents(
     cursor (the ``next`` link): stable, not an offset."""
     patient_id, ins = _patient_target(request)
     flt = _document_filter(request)
+    warnings = checked_params(request, DOCUMENT_PARAMS)
     try:
         _, documents = records.list_documents(rt, ctx, patient_id, flt, ins=ins)
     except NotFound:
+        nothing_found(ctx)
         documents = []
     base = _base(request)
     rest = _after_cursor(list(documents), cursor)
@@ -311,7 +323,7 @@ def find_documents(
     if len(rest) > count:
         links.append(_next_link(request, _document_cursor(page[-1])))
     entries = [search_entry(base, document_reference(d)) for d in page]
-    return FhirResponse(bundle("searchset", entries, total=len(documents), links=links))
+    return FhirResponse(bundle("searchset", entries + warnings, total=len(documents), links=links))
 
 
 def _ids(fhir_id: str) -> tuple[str, str]:
@@ -358,18 +370,23 @@ def read_submission_set(rt: RuntimeDep, ctx: ProCtx, fhir_id: str) -> FhirRespon
     return FhirResponse(submission_set(patient_id, set_id, list(documents)), headers=etag(1))
 
 
+LIST_PARAMS = frozenset({"patient", "patient.identifier", "code", "identifier"})
+
+
 @router.get("/List")
 def find_submission_sets(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirResponse:
     """ITI-66 Find Document Lists: the patient's SubmissionSets, as far as the caller sees their
     documents, newest first."""
     patient_id, ins = _patient_target(request)
+    warnings = checked_params(request, LIST_PARAMS)
     q = request.query_params
     if "code" in q and _split_token(q["code"])[1] != "submissionset":
-        return FhirResponse(bundle("searchset", [], total=0))
+        return FhirResponse(bundle("searchset", warnings, total=0))
     flt = DocumentFilter(status=("current", "superseded"), include_archived=True)
     try:
         pid, documents = records.list_documents(rt, ctx, patient_id, flt, ins=ins)
     except NotFound:
+        nothing_found(ctx)
         pid, documents = "", []
     sets: dict[str, list[AnyDocument]] = {}
     for d in documents:
@@ -382,7 +399,7 @@ def find_submission_sets(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirR
     lists.sort(key=lambda r: (r["date"], r["id"]), reverse=True)
     base = _base(request)
     entries = [search_entry(base, r) for r in lists]
-    return FhirResponse(bundle("searchset", entries, total=len(entries)))
+    return FhirResponse(bundle("searchset", entries + warnings, total=len(entries)))
 
 
 @router.get("/Binary/{fhir_id}")
@@ -488,6 +505,7 @@ def audit_events(
     newest first. Each read is itself traced, so pages follow a cursor on the chain (the
     ``next`` link), never an offset that the read just shifted."""
     patient_id, ins = _patient_target(request)
+    warnings = checked_params(request, frozenset({"patient", "patient.identifier"}))
     if cursor is not None and not (cursor.isdigit() and int(cursor) > 0):
         raise _bad_cursor()
     if patient_id is None:
@@ -500,4 +518,4 @@ def audit_events(
     links = [{"relation": "self", "url": str(request.url)}]
     if history.next_before is not None:
         links.append(_next_link(request, str(history.next_before)))
-    return FhirResponse(bundle("searchset", entries, total=history.total, links=links))
+    return FhirResponse(bundle("searchset", entries + warnings, total=history.total, links=links))
