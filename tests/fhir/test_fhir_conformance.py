@@ -424,3 +424,50 @@ def test_issue_16_unknown_status_is_refused(api: Api, pair: tuple[Patient, Pro])
         headers=http(api, gp),
     )
     assert "bogus" in outcome(answer, 400)["issue"][0]["diagnostics"]
+
+
+def test_doc_6_fhir_lists_archived_documents_like_the_json_api(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    """DOC-6: archived documents are out of default lists — on the JSON API and on FHIR alike;
+    isArchived=true asks for them (only), isArchived=true,false for everything."""
+    patient, gp = pair
+    _consent(api, gp, patient)
+    _publish(api, gp, patient, "kept", "shelved")
+    shelved = next(
+        e["resource"]
+        for e in search(api, gp, patient)["entry"]
+        if e["resource"]["masterIdentifier"]["value"] == "shelved"
+    )
+    archived = api.client.patch(
+        f"/fhir/DocumentReference/{shelved['id']}",
+        json=[{"op": "replace", "path": "/extension/0/valueBoolean", "value": True}],
+        headers={**http(api, gp), "Content-Type": "application/json-patch+json"},
+    )
+    assert archived.status_code == 200, archived.text
+    as_json = api.client.get(f"/api/v1/pro/patients/{patient.id}/documents", headers=http(api, gp))
+    assert [d["unique_id"] for d in as_json.json()["documents"]] == ["kept"]
+    assert [
+        e["resource"]["masterIdentifier"]["value"] for e in search(api, gp, patient)["entry"]
+    ] == ["kept"]
+    only = search(api, gp, patient, isArchived="true")
+    assert [e["resource"]["masterIdentifier"]["value"] for e in only["entry"]] == ["shelved"]
+    both = search(api, gp, patient, isArchived="true,false")
+    assert sorted(e["resource"]["masterIdentifier"]["value"] for e in both["entry"]) == [
+        "kept",
+        "shelved",
+    ]
+    with_json = api.client.get(
+        f"/api/v1/pro/patients/{patient.id}/documents",
+        params={"archived": "true"},
+        headers=http(api, gp),
+    )
+    assert sorted(d["unique_id"] for d in with_json.json()["documents"]) == ["kept", "shelved"]
+    outcome(
+        api.client.get(
+            "/fhir/DocumentReference",
+            params={"patient": patient.id, "status": "current", "isArchived": "maybe"},
+            headers=http(api, gp),
+        ),
+        400,
+    )

@@ -228,7 +228,13 @@ def _document_filter(request: Request) -> DocumentFilter:
     created_since, created_until = _date_bounds(q.getlist("date"))
     period_since, period_until = _date_bounds(q.getlist("period"))
     author = q.get("author.identifier")
-    archived = q.get("isArchived")
+    archived = {a.strip() for v in q.getlist("isArchived") for a in v.split(",")}
+    if archived - {"true", "false"}:
+        raise BadRequest(
+            "isArchived : true, false, ou true,false pour les deux.",
+            "isArchived: true, false, or true,false for both.",
+            code="bad_archived",
+        )
     return DocumentFilter(
         status=tuple(status),
         type_code=_split_token(q["type"])[1] if "type" in q else None,
@@ -240,8 +246,10 @@ def _document_filter(request: Request) -> DocumentFilter:
         author_id=_split_token(author)[1].removeprefix("8") if author else None,
         security_label=_split_token(q["security-label"])[1] if "security-label" in q else None,
         unique_id=_split_token(q["identifier"])[1] if "identifier" in q else None,
-        only_archived=archived == "true",
-        include_archived=archived is None,
+        # DOC-6: archived documents are out of default lists, as on the JSON API; asked for
+        # with isArchived=true (them only) or isArchived=true,false (everything).
+        only_archived=archived == {"true"},
+        include_archived=archived == {"true", "false"},
     )
 
 
