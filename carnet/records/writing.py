@@ -49,6 +49,8 @@ class NewDocument:
     invisible_until: date | None = None
     #: PDSm metadata as submitted (JSON), kept and returned as sent (issue 16).
     submitted: str | None = None
+    #: The class (TRE_A03) the producer gave, checked against the type's (never corrected).
+    class_code: str | None = None
 
 
 def uploader_of(ctx: RequestContext) -> Uploader:
@@ -121,6 +123,7 @@ def new_row(
             new.masked,
             new.invisible_patient,
             new.invisible_representatives,
+            new.class_code,
         ),
         record.facts.patient.age,
     )

@@ -471,3 +471,138 @@ def test_doc_6_fhir_lists_archived_documents_like_the_json_api(
         ),
         400,
     )
+
+
+CONTAINED = [
+    {
+        "resourceType": "PractitionerRole",
+        "id": "author-role",
+        "practitioner": {"reference": "#author"},
+        "organization": {"reference": "#org"},
+        "code": [{"coding": [{"system": "urn:oid:1.2.250.1.71.1.2.7", "code": "10"}]}],
+    },
+    {
+        "resourceType": "Practitioner",
+        "id": "author",
+        "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "810000099999"}],
+        "name": [{"family": "AUTRE", "given": ["Anne"]}],
+    },
+    {
+        "resourceType": "Organization",
+        "id": "org",
+        "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "1123456789"}],
+        "name": "Cabinet du Parc",
+    },
+    {
+        "resourceType": "Patient",
+        "id": "src",
+        "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "277076322082910"}],
+    },
+]
+PDSM_METADATA: dict[str, Any] = {
+    "contained": CONTAINED,
+    "identifier": [
+        {
+            "use": "official",
+            "system": "urn:ietf:rfc:3986",
+            "value": "urn:uuid:0d6c6a4b-4b8e-4b9a-9d2c-0a1b2c3d4e5f",
+        }
+    ],
+    "author": [{"reference": "#author-role"}, {"reference": "#org"}],
+    "context": {
+        "facilityType": {
+            "coding": [
+                {
+                    "system": "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite",
+                    "code": "SA07",
+                }
+            ]
+        },
+        "practiceSetting": {
+            "coding": [
+                {
+                    "system": "https://mos.esante.gouv.fr/NOS/TRE_A00-ProducteurDocNonPS/FHIR/TRE-A00-ProducteurDocNonPS",
+                    "code": "ETABLISSEMENT",
+                }
+            ]
+        },
+        "sourcePatientInfo": {"reference": "#src"},
+    },
+}
+FORMAT = {
+    "system": "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",
+    "code": "urn:ihe:iti:xds:2017:mimeTypeSufficient",
+}
+
+
+def _with_pdsm_metadata(resource: dict[str, Any]) -> dict[str, Any]:
+    resource = {**resource, **PDSM_METADATA}
+    resource["masterIdentifier"] = {
+        "system": "urn:ietf:rfc:3986",
+        "value": resource["masterIdentifier"]["value"],
+        "use": "usual",
+    }
+    content = dict(resource["content"][0])
+    content["format"] = FORMAT
+    content["attachment"] = {**content["attachment"], "language": "fr-FR"}
+    resource["content"] = [content]
+    return resource
+
+
+def _kept(resource: dict[str, Any], gp: Pro) -> None:
+    assert resource["contained"] == CONTAINED
+    assert resource["author"] == PDSM_METADATA["author"]
+    assert resource["identifier"] == PDSM_METADATA["identifier"]
+    assert resource["masterIdentifier"]["use"] == "usual"
+    for key in ("facilityType", "practiceSetting", "sourcePatientInfo"):
+        assert resource["context"][key] == PDSM_METADATA["context"][key]
+    assert resource["content"][0]["format"] == FORMAT
+    assert resource["content"][0]["attachment"]["language"] == "fr-FR"
+    uploader = [e for e in resource["extension"] if e["url"].endswith("document-uploader")]
+    assert uploader[0]["valueReference"]["identifier"]["value"] == "8" + gp.rpps
+
+
+def test_issue_16_pdsm_metadata_kept_as_submitted(api: Api, pair: tuple[Patient, Pro]) -> None:
+    """Author (PractitionerRole and Organization, contained), entryUUID, format, language,
+    facility type, practice setting, sourcePatientInfo: returned as sent, on ITI-65 and ITI-105;
+    the pro whose token uploaded is still the uploader (and the author searched by identifier)."""
+    patient, gp = pair
+    _consent(api, gp, patient)
+    content = pdf("metadata")
+    bundle = provide_bundle(
+        (_with_pdsm_metadata(document_reference(patient, content, unique_id="meta.1")), content)
+    )
+    answer = api.client.post("/fhir", json=bundle, headers=http(api, gp))
+    assert answer.status_code == 200, answer.text
+    location = answer.json()["entry"][1]["response"]["location"]
+    _kept(valid(_get(api, gp, location).json()), gp)
+    simple = _with_pdsm_metadata(simplified(patient, pdf("meta 2"), "meta.2"))
+    created = api.client.post("/fhir/DocumentReference", json=simple, headers=http(api, gp))
+    assert created.status_code == 201, created.text
+    _kept(valid(created.json()), gp)
+    mine = search(
+        api, gp, patient, params={"author.identifier": f"urn:oid:1.2.250.1.71.4.2.1|8{gp.rpps}"}
+    )
+    assert sorted(e["resource"]["masterIdentifier"]["value"] for e in mine["entry"]) == [
+        "meta.1",
+        "meta.2",
+    ]
+    for entry in mine["entry"]:
+        _kept(entry["resource"], gp)
+
+
+def test_issue_16_type_class_mismatch_refused_naming_both(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, gp = pair
+    resource = simplified(patient, pdf("classe"), "class.1")  # 11488-4: class 10
+    resource["category"] = [{"coding": [{"system": "urn:oid:1.2.250.1.213.1.1.4.1", "code": "11"}]}]
+    answer = api.client.post("/fhir/DocumentReference", json=resource, headers=http(api, gp))
+    body = outcome(answer, 422)
+    assert "11" in body["issue"][0]["diagnostics"]
+    assert "11488-4" in body["issue"][0]["diagnostics"]
+    assert body["issue"][0]["details"]["coding"][0]["code"] == "type_class_mismatch"
+    assert search(api, gp, patient, params={"isArchived": "true,false"})["entry"] == []
+    resource["category"][0]["coding"][0]["code"] = "10"
+    agreed = api.client.post("/fhir/DocumentReference", json=resource, headers=http(api, gp))
+    assert agreed.status_code == 201, agreed.text

@@ -162,14 +162,15 @@ async def transaction(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirResp
 @router.post("/DocumentReference", status_code=201)
 async def publish_simplified(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirResponse:
     """ITI-105 Simplified Publish: the content in ``attachment.data``."""
-    dr = inbound.document_reference(await _json(request))
+    body = await _json(request)
+    dr = inbound.document_reference(body)
     target = inbound.patient_ref(dr.subject)
     document = (
         await run_in_threadpool(
             records.publish,
             rt,
             ctx,
-            [inbound.submission(dr)],
+            [inbound.submission(dr, raw=body)],
             patient_id=target.patient_id,
             ins=target.ins,
         )

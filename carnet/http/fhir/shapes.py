@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import datetime
 from typing import Any
 
@@ -95,12 +96,36 @@ def document_reference(d: AnyDocument) -> dict[str, Any]:
     }
     if d.service_date:
         resource["context"] = {"period": {"start": d.service_date.isoformat()}}
+    if d.submitted:
+        _as_submitted(resource, d)
     if d.replaces_id:
         target = fhir_id_of(d.patient_id, d.replaces_id)
         resource["relatesTo"] = [
             {"code": "replaces", "target": {"reference": f"DocumentReference/{target}"}}
         ]
     return resource
+
+
+def _as_submitted(resource: dict[str, Any], d: AnyDocument) -> None:
+    """PDSm metadata given back as the producer submitted it (``inbound.submitted_metadata``);
+    when he named the author, the pro whose token uploaded it is still said, as the uploader."""
+    kept: dict[str, Any] = json.loads(d.submitted or "{}")
+    if "author" in kept:
+        resource["author"] = kept["author"]
+        resource["extension"].append({"url": codes.UPLOADER, "valueReference": _author(d)})
+    for key in ("contained", "identifier", "masterIdentifier"):
+        if key in kept:
+            resource[key] = kept[key]
+    context = {
+        k: kept[k] for k in ("facilityType", "practiceSetting", "sourcePatientInfo") if k in kept
+    }
+    if context:
+        resource["context"] = {**resource.get("context", {}), **context}
+    content = resource["content"][0]
+    if "format" in kept:
+        content["format"] = kept["format"]
+    if "language" in kept:
+        content["attachment"]["language"] = kept["language"]
 
 
 def patient_resource(found: FoundPatient, system: str) -> dict[str, Any]:
