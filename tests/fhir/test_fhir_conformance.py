@@ -4,6 +4,7 @@ with fhirpy where a client follows references by itself."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from test_fhir_door import outcome, simplified
 from test_fhir_flow import (
     FHIR_JSON,
     INS_NIR,
+    TRE_A07,
     client,
     document_reference,
     http,
@@ -606,3 +608,85 @@ def test_issue_16_type_class_mismatch_refused_naming_both(
     resource["category"][0]["coding"][0]["code"] = "10"
     agreed = api.client.post("/fhir/DocumentReference", json=resource, headers=http(api, gp))
     assert agreed.status_code == 201, agreed.text
+
+
+IS_ARCHIVED = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-isArchived"
+
+
+def test_issue_16_fhirpy_patch_without_bending(api: Api, pair: tuple[Patient, Pro]) -> None:
+    """fhirpy's ``patch()`` sends the fields to change as an object (``application/json``):
+    taken as a JSON Merge Patch, limited like JSON Patch to status, securityLabel and
+    isArchived."""
+    patient, gp = pair
+    _consent(api, gp, patient)
+    _publish(api, gp, patient, "fhirpy.1")
+    fhir = client(api, gp)
+    document = (
+        fhir.resources("DocumentReference")
+        .search(**{"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"})
+        .first()
+    )
+    assert document is not None
+    document.patch(extension=[{"url": IS_ARCHIVED, "valueBoolean": True}])
+    assert document["meta"]["versionId"] == "2"
+    assert search(api, gp, patient, isArchived="true")["entry"][0]["resource"]["id"] == document.id
+    label = [{"coding": [{"system": TRE_A07, "code": "MASQUE_PS"}]}]
+    patched = fhir.patch("DocumentReference", document.id, securityLabel=label)
+    assert patched["securityLabel"] == label
+    assert patched["meta"]["versionId"] == "3"
+    # the same limits as JSON Patch: anything else is 405, and nothing changed
+    refused = api.client.patch(
+        f"/fhir/DocumentReference/{document.id}",
+        json={"description": "autre titre"},
+        headers={**http(api, gp), "Content-Type": "application/merge-patch+json"},
+    )
+    assert "/description" in outcome(refused, 405)["issue"][0]["diagnostics"]
+    unarchived = api.client.patch(
+        f"/fhir/DocumentReference/{document.id}",
+        json={"extension": [{"url": IS_ARCHIVED, "valueBoolean": False}]},
+        headers={
+            **http(api, gp),
+            "Content-Type": "application/merge-patch+json",
+            "If-Match": 'W/"3"',
+        },
+    )
+    assert unarchived.status_code == 200, unarchived.text
+    assert unarchived.headers["ETag"] == 'W/"4"'
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ([1, "x"], "application/json-patch+json"),
+        ([{"path": "/status"}], "application/json-patch+json"),
+        ({"status": "entered-in-error"}, "application/json-patch+json"),
+        (
+            [{"op": "replace", "path": "/status", "value": "current"}],
+            "application/merge-patch+json",
+        ),
+        (None, "application/json"),
+        ("x", "application/json"),
+        ({"securityLabel": "x"}, "application/merge-patch+json"),
+        ({"extension": [{"valueBoolean": True}]}, "application/merge-patch+json"),
+        ({"resourceType": "Parameters", "parameter": []}, "application/fhir+json"),
+    ],
+)
+def test_issue_16_malformed_patches_are_4xx(
+    api: Api, pair: tuple[Patient, Pro], body: Any, content_type: str
+) -> None:
+    patient, gp = pair
+    created = api.client.post(
+        "/fhir/DocumentReference",
+        json=simplified(patient, pdf("p"), "bad.patch"),
+        headers=http(api, gp),
+    )
+    assert created.status_code == 201, created.text
+    fhir_id = created.json()["id"]
+    answer = api.client.patch(
+        f"/fhir/DocumentReference/{fhir_id}",
+        content=json.dumps(body),
+        headers={**http(api, gp), "Content-Type": content_type},
+    )
+    assert 400 <= answer.status_code < 500, answer.text
+    outcome(answer, answer.status_code)
+    assert _get(api, gp, f"DocumentReference/{fhir_id}/_history/1").status_code == 200

@@ -26,7 +26,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         "implementation": {"description": "Carnet — DMP (PDSm / IHE MHD)", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json"],
-        "patchFormat": ["application/json-patch+json"],
+        "patchFormat": ["application/json-patch+json", "application/merge-patch+json"],
         "instantiates": [
             "https://interop.esante.gouv.fr/ig/fhir/pdsm/CapabilityStatement/PDSm-DocumentRecipient"
         ],

@@ -430,6 +430,10 @@ def retrieve(
     return Response(data, media_type=document.mime_type)
 
 
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
 def _version(if_match: str) -> int:
     """``W/"3"`` → 3 (the ETags this door gives); anything else is a version no one has."""
     try:
@@ -448,17 +452,25 @@ async def _patch(
     document_id: str,
     if_match: str | None,
 ) -> FhirResponse:
-    operations = await _json(request)
-    if not isinstance(operations, list):
+    body = await _json(request)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (
+        (isinstance(body, list) and kind != MERGE_PATCH)
+        or (isinstance(body, dict) and kind != JSON_PATCH)
+    ):
         raise Invalid(
-            "Un tableau JSON Patch est attendu.",
-            "A JSON Patch array is expected.",
+            "JSON Patch (un tableau d'opérations) ou JSON Merge Patch (un objet) attendu, "
+            "selon le Content-Type.",
+            "JSON Patch (an array of operations) or JSON Merge Patch (an object) expected, "
+            "as the Content-Type says.",
             code="bad_patch",
         )
     current = await run_in_threadpool(records.get_document, rt, ctx, patient_id, document_id)
     expected = _version(if_match) if if_match else current.meta_version
     before = document_reference(current)
-    change = patch.change_between(before, patch.apply(before, operations))
+    after = patch.apply(before, body) if isinstance(body, list) else patch.merge(before, body)
+    inbound.document_reference(after)  # what the patch made is still a DocumentReference
+    change = patch.change_between(before, after)
     updated = await run_in_threadpool(
         partial(update_metadata, expected_version=expected),
         rt,
@@ -478,7 +490,8 @@ async def update_document_metadata(
     fhir_id: str,
     if_match: Annotated[str | None, Header()] = None,
 ) -> FhirResponse:
-    """Metadata update: status, securityLabel and isArchived only (anything else: 405)."""
+    """Metadata update: status, securityLabel and isArchived only (anything else: 405), by JSON
+    Patch or JSON Merge Patch (an object: what fhirpy's ``patch()`` sends)."""
     patient_id, document_id = _ids(fhir_id)
     return await _patch(rt, ctx, request, patient_id, document_id, if_match)
 
