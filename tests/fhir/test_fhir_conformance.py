@@ -4,6 +4,7 @@ with fhirpy where a client follows references by itself."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import Any
@@ -25,11 +26,15 @@ from test_fhir_flow import (
     valid,
 )
 
+from carnet.audit.proofs import check_inclusion
+from carnet.audit.rules import Action
 from carnet.clock import FixedClock
 from carnet.context import AccessMode
 from carnet.demo.load import pdf
+from carnet.http.fhir.shapes import AUDIT_KINDS
 from carnet.identity.models import Pro
 from carnet.population.models import Patient
+from carnet.transparency import service as transparency
 
 
 @pytest.fixture
@@ -690,3 +695,57 @@ def test_issue_16_malformed_patches_are_4xx(
     assert 400 <= answer.status_code < 500, answer.text
     outcome(answer, answer.status_code)
     assert _get(api, gp, f"DocumentReference/{fhir_id}/_history/1").status_code == 200
+
+
+def test_tr_3_audit_events_carry_their_inclusion_proof(api: Api, pair: tuple[Patient, Pro]) -> None:
+    """Issue 17's leftover: a pro's software (or the patient's) checks each AuditEvent against
+    the signed log with the key alone — the same proof as the JSON API's."""
+    patient, gp = pair
+    _consent(api, gp, patient)
+    _publish(api, gp, patient, "proof.1")
+    before = api.client.get(
+        "/fhir/AuditEvent", params={"patient": patient.id}, headers=api.as_patient(patient)
+    )
+    assert all(
+        "extension" not in e["resource"] for e in valid(before.json())["entry"]
+    )  # no head yet
+    transparency.advance(api.rt)
+    key = base64.b64decode(api.client.get("/api/v1/transparency/key").json()["public_key"])
+    answer = api.client.get(
+        "/fhir/AuditEvent", params={"patient": patient.id}, headers=api.as_patient(patient)
+    )
+    events = [e["resource"] for e in valid(answer.json())["entry"]]
+    proven = [e for e in events if "extension" in e]
+    assert proven
+    for event in proven:
+        extension = event["extension"][0]
+        assert extension["url"].endswith("trace-inclusion-proof")
+        proof = json.loads(base64.b64decode(extension["valueAttachment"]["data"]))
+        assert proof["trace_id"] == event["id"]
+        assert check_inclusion(proof, key) == []
+        same = api.client.get(
+            f"/api/v1/patients/{patient.id}/history/{event['id']}/proof",
+            headers=api.as_patient(patient),
+        )
+        assert same.json()["inclusion_path"] == proof["inclusion_path"]
+
+
+def test_issue_17_every_trace_action_has_an_audit_event_mapping() -> None:
+    """AUDIT_KINDS maps every Action (profile and lifecycle acts included): a new act must say
+    what it is on FHIR, not fall back silently."""
+    assert set(Action) <= set(AUDIT_KINDS)
+    interactions = {
+        "read",
+        "vread",
+        "update",
+        "patch",
+        "delete",
+        "history",
+        "create",
+        "search-type",
+        "transaction",
+        "batch",
+        "operation",
+    }
+    assert {kind for kind, _ in AUDIT_KINDS.values()} <= interactions
+    assert {code for _, code in AUDIT_KINDS.values()} <= {"C", "R", "U", "D", "E"}

@@ -42,6 +42,7 @@ from carnet.records import service as records
 from carnet.records.acts import update_metadata
 from carnet.records.reading import DocumentFilter
 from carnet.records.service import AnyDocument
+from carnet.transparency.service import page_proofs
 
 router = APIRouter(
     prefix="/fhir",
@@ -536,7 +537,13 @@ def audit_events(
             raise NotFound()
     history = read_history(rt, ctx, patient_id, before=int(cursor) if cursor else None, size=count)
     base = _base(request)
-    entries = [search_entry(base, audit_event(e, patient_id)) for e in history.entries]
+    proofs = page_proofs(rt, patient_id, history)
+    entries = [
+        search_entry(
+            base, audit_event(e, patient_id, proofs[e.id].to_json() if e.id in proofs else None)
+        )
+        for e in history.entries
+    ]
     links = [{"relation": "self", "url": str(request.url)}]
     if history.next_before is not None:
         links.append(_next_link(request, str(history.next_before)))

@@ -10,6 +10,7 @@ from typing import Any
 
 from carnet.access.history import HistoryEntry
 from carnet.access.pro import DeclaredConsent, FoundPatient
+from carnet.audit.rules import Action
 from carnet.http.fhir import codes
 from carnet.population.models import Patient
 from carnet.records.catalog import TYPES
@@ -303,20 +304,74 @@ def search_entry(base: str, resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-#: IHE BALP-ish mapping of the trace vocabulary: (DICOM/HL7 subtype, FHIR action code).
+#: IHE BALP-ish mapping of the trace vocabulary: (FHIR restful-interaction, AuditEvent action
+#: code C/R/U/D/E). Every ``Action`` has one (tests/fhir checks it): an act the vocabulary
+#: gains must say here what it is, not fall back silently.
 AUDIT_KINDS: dict[str, tuple[str, str]] = {
-    "read_document": ("read", "R"),
-    "list_documents": ("search-type", "E"),
-    "upload_document": ("create", "C"),
-    "replace_document": ("update", "U"),
-    "delete_document": ("delete", "D"),
-    "find_patient": ("search-type", "E"),
-    "read_history": ("search-type", "E"),
+    Action.READ_DOCUMENT: ("read", "R"),
+    Action.LIST_DOCUMENTS: ("search-type", "E"),
+    Action.UPLOAD_DOCUMENT: ("create", "C"),
+    Action.REPLACE_DOCUMENT: ("update", "U"),
+    Action.DELETE_DOCUMENT: ("delete", "D"),
+    Action.ARCHIVE_DOCUMENT: ("patch", "U"),
+    Action.UNARCHIVE_DOCUMENT: ("patch", "U"),
+    Action.MASK_DOCUMENT: ("patch", "U"),
+    Action.UNMASK_DOCUMENT: ("patch", "U"),
+    Action.SHOW_TO_PATIENT: ("patch", "U"),
+    Action.HIDE_FROM_PATIENT: ("patch", "U"),
+    Action.DECLARE_CONSENT: ("create", "C"),
+    Action.FIND_PATIENT: ("search-type", "E"),
+    Action.BLOCK_PRO: ("update", "U"),
+    Action.UNBLOCK_PRO: ("update", "U"),
+    Action.AUTHORISE_PRO: ("update", "U"),
+    Action.DESIGNATE_ADMINISTRATOR: ("update", "U"),
+    Action.REVOKE_ADMINISTRATOR: ("update", "U"),
+    Action.SET_MEDECIN_TRAITANT: ("update", "U"),
+    Action.CHANGE_SETTINGS: ("update", "U"),
+    Action.READ_SETTINGS: ("read", "R"),
+    Action.READ_NOTIFICATIONS: ("search-type", "E"),
+    Action.READ_HISTORY: ("search-type", "E"),
+    Action.LOG_IN: ("operation", "E"),
+    Action.ACTIVATE_PROFILE: ("operation", "U"),
+    Action.QUALIFY_INS: ("operation", "E"),
+    Action.IMPORT_POPULATION: ("batch", "C"),
+    Action.IMPORT_DIRECTORY: ("batch", "C"),
+    Action.RECEIVE_MESSAGE: ("create", "C"),
+    Action.LIST_MESSAGES: ("search-type", "E"),
+    Action.READ_MESSAGE: ("read", "R"),
+    Action.SEND_MESSAGE: ("create", "C"),
+    Action.SEND_READ_RECEIPT: ("create", "C"),
+    Action.READ_ATTACHMENT: ("read", "R"),
+    Action.SAVE_ATTACHMENT: ("create", "C"),
+    Action.MESSAGE_UNDELIVERABLE: ("operation", "E"),
+    Action.READ_PROFILE: ("read", "R"),
+    Action.CHANGE_PROFILE: ("update", "U"),
+    Action.IMPORT_CARE: ("batch", "C"),
+    Action.CLOSE_PROFILE: ("operation", "U"),
+    Action.OPPOSE_PROFILE: ("operation", "U"),
+    Action.WITHDRAW_OPPOSITION: ("operation", "U"),
+    Action.REOPEN_PROFILE: ("operation", "U"),
+    Action.COME_OF_AGE: ("operation", "U"),
+    Action.ISSUE_ACTIVATION_CODE: ("operation", "E"),
+    Action.REQUEST_ACTIVATION_CODE: ("operation", "E"),
+    Action.SHARE_PROFILE: ("operation", "U"),
+    Action.RECORD_REQUEST: ("create", "C"),
+    Action.REQUEST_EXPORT: ("operation", "E"),
+    Action.EXPORT_RECORD: ("operation", "R"),
+    Action.DESTROY_ARCHIVES: ("delete", "D"),
+    Action.YEARLY_STATEMENT: ("operation", "E"),
+    Action.RUN_JOBS: ("operation", "E"),
 }
 
 
-def audit_event(entry: HistoryEntry, patient_id: str) -> dict[str, Any]:
-    subtype, action = AUDIT_KINDS.get(entry.action, ("update", "U"))
+def audit_event(
+    entry: HistoryEntry, patient_id: str, proof: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One line of the history as an AuditEvent; with its inclusion proof in the transparency
+    log (TR-3) as an extension once the line is in a signed head — the same document as
+    ``GET /api/v1/patients/{pid}/history/{trace_id}/proof``, which ``carnet verify-proof``
+    checks."""
+    subtype, action = AUDIT_KINDS.get(entry.action, ("operation", "E"))
     agent_who: dict[str, Any] = (
         {
             "identifier": {"system": codes.ID_NAT_PS, "value": "8" + entry.actor_id},
@@ -352,6 +407,17 @@ def audit_event(entry: HistoryEntry, patient_id: str) -> dict[str, Any]:
             }
         ],
     }
+    if proof is not None:
+        data = json.dumps(proof, separators=(",", ":"), ensure_ascii=False).encode()
+        event["extension"] = [
+            {
+                "url": codes.INCLUSION_PROOF,
+                "valueAttachment": {
+                    "contentType": "application/json",
+                    "data": base64.b64encode(data).decode(),
+                },
+            }
+        ]
     if entry.mode != "normal":
         event["purposeOfEvent"] = [
             {
