@@ -83,13 +83,25 @@ class HistoryPage:
     total: int
     #: The trace rows behind ``entries``, in order: what their inclusion proofs are of (TR-3).
     rows: tuple[Trace, ...] = ()
+    #: The cursor of the next page (``before=``), None on the last: reading a page traces the
+    #: read, newest, so pages cut by offset would shift; a cursor on the chain's ``seq`` doesn't.
+    next_before: int | None = None
 
 
 class History:
     def __init__(self, record: Record) -> None:
         self.record = record
 
-    def page(self, page: int = 1, flt: HistoryFilter | None = None) -> HistoryPage:
+    def page(
+        self,
+        page: int = 1,
+        flt: HistoryFilter | None = None,
+        *,
+        before: int | None = None,
+        size: int = PAGE_SIZE,
+    ) -> HistoryPage:
+        """One page, newest first: the ``page``-th by offset, or — stable while the history
+        grows, each read of it traced — the ``size`` lines older than the ``before`` cursor."""
         r = self.record
         r.require(Action.READ_HISTORY, Purpose.HISTORY)
         documents = {
@@ -107,15 +119,18 @@ class History:
         ]
         where = _matching(r.patient_id, flt or HistoryFilter(), hidden, hidden_actions(r.facts))
         total = r.session.execute(select(func.count()).select_from(Trace).where(where)).scalar_one()
-        start = (max(page, 1) - 1) * PAGE_SIZE
-        rows = list(
-            r.session.scalars(
-                select(Trace).where(where).order_by(Trace.seq.desc()).offset(start).limit(PAGE_SIZE)
-            )
-        )
+        query = select(Trace).where(where).order_by(Trace.seq.desc())
+        if before is not None:
+            query = query.where(Trace.seq < before)
+        else:
+            query = query.offset((max(page, 1) - 1) * size)
+        rows = list(r.session.scalars(query.limit(size + 1)))
+        more, rows = len(rows) > size, rows[:size]
         entries = _entries(r, rows, {i: d.title for i, d in documents.items()})
-        r.trace(Action.READ_HISTORY, detail={"page": page})
-        return HistoryPage(entries, page, total, tuple(rows))
+        r.trace(
+            Action.READ_HISTORY, detail={"page": page} if before is None else {"before": before}
+        )
+        return HistoryPage(entries, page, total, tuple(rows), rows[-1].seq if more else None)
 
     def line(self, trace_id: str) -> Trace:
         """One line of the history, for its inclusion proof (TR-3): only a line the reader

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from carnet.access import gate
-from carnet.access.rules import Authorisation, Purpose, authorisation_status
+from carnet.access.rules import Authorisation, Purpose, Why, authorisation_status
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Forbidden, NotFound
@@ -16,7 +16,15 @@ from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime
 
-__all__ = ["Authorisation", "FoundPatient", "declare_consent", "find_patient"]
+__all__ = [
+    "Authorisation",
+    "DeclaredConsent",
+    "FoundPatient",
+    "declare_consent",
+    "find_patient",
+    "read_consent",
+    "read_patient",
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,8 @@ class FoundPatient:
     active: bool
     authorisation: Authorisation
     closed_at: datetime | None
+    #: A pro's view (TD0.2, with his authorisation status); else the patient's side's own.
+    for_pro: bool = True
 
 
 def find_patient(rt: Runtime, ctx: RequestContext, ins: str) -> FoundPatient:
@@ -47,6 +57,60 @@ def find_patient(rt: Runtime, ctx: RequestContext, ins: str) -> FoundPatient:
         return FoundPatient(
             patient, active, authorisation_status(record.facts.relation), patient.closed_at
         )
+
+
+def read_patient(rt: Runtime, ctx: RequestContext, patient_id: str) -> FoundPatient:
+    """FHIR ``Patient/{id}`` (issue 16): what the caller may know of the patient, traced — for a
+    pro, what TD0.2 tells him by INS, reached by the id Carnet's own references carry; for the
+    patient's side (himself, who acts for him), his own space. Anyone else, and an opposed
+    person, is answered like an unknown id."""
+    purpose = Purpose.LOOKUP if ctx.pro is not None else Purpose.SPACE
+    with rt.transaction() as session:
+        record = gate.open(
+            session, rt, ctx, purpose=purpose, action=Action.FIND_PATIENT, patient_id=patient_id
+        )
+        record.trace(Action.FIND_PATIENT)
+        patient = record.identity()
+        active = patient.state in (ProfileState.CREATED, ProfileState.ACTIVATED)
+        return FoundPatient(
+            patient,
+            active,
+            authorisation_status(record.facts.relation),
+            patient.closed_at,
+            for_pro=record.is_pro,
+        )
+
+
+@dataclass(frozen=True)
+class DeclaredConsent:
+    """ACC-2 as FHIR ``Consent`` shows it: the pro's own declaration, and whether it holds."""
+
+    patient_id: str
+    rpps: str
+    active: bool
+
+
+def read_consent(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> DeclaredConsent:
+    """The consent a pro declared (the ``Location`` of his ``POST Consent``), for him alone: his
+    status on the record says whether it still holds (``EXPIRE`` once he left the list). Any
+    other pro, a patient, a pro who never declared one: answered like an absent one."""
+    if ctx.pro is None or ctx.pro.rpps != rpps:
+        raise NotFound()
+    with rt.transaction() as session:
+        record = gate.open(
+            session,
+            rt,
+            ctx,
+            purpose=Purpose.LOOKUP,
+            action=Action.FIND_PATIENT,
+            ins=None,
+            patient_id=patient_id,
+        )
+        status = authorisation_status(record.facts.relation)
+        if status is Authorisation.NON_EXISTE:
+            record.refuse(Action.FIND_PATIENT, Why.ABSENT)
+        record.trace(Action.FIND_PATIENT)
+        return DeclaredConsent(record.patient_id, rpps, status is Authorisation.VALIDE)
 
 
 def declare_consent(

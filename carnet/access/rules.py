@@ -184,6 +184,12 @@ def card_may(level: AuthLevel, purpose: Purpose) -> bool:
     return level is not AuthLevel.CPE or purpose not in _READING
 
 
+def reason_missing(mode: AccessMode, reason: str | None) -> bool:
+    """ACC-6: a bris de glace states its reason; without one it opens nothing. Decided on the
+    request alone, so a door may say so whatever the record (it reveals nothing of it)."""
+    return mode is AccessMode.BRIS_DE_GLACE and not (reason and reason.strip())
+
+
 def _decide_pro(facts: RecordFacts) -> Decision:
     who, relation, patient, request = facts.requester, facts.relation, facts.patient, facts.request
     if not card_may(who.level, Purpose.READ):
@@ -199,7 +205,7 @@ def _decide_pro(facts: RecordFacts) -> Decision:
     if request.mode is AccessMode.BRIS_DE_GLACE:
         if not patient.emergency_others:
             return _deny(Why.EMERGENCY_REFUSED)  # ACC-6
-        if not (request.reason and request.reason.strip()):
+        if reason_missing(request.mode, request.reason):
             return _deny(Why.NO_REASON)  # ACC-6: a justification is required
         return _allow(Why.EMERGENCY_BRIS_DE_GLACE, emergency=True)
     if relation.authorised or relation.administrator or relation.medecin_traitant:

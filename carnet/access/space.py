@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from carnet import clock
 from carnet.access import acts, gate
-from carnet.access.history import HistoryFilter, HistoryPage
+from carnet.access.history import PAGE_SIZE, HistoryFilter, HistoryPage
 from carnet.access.record import Record
 from carnet.access.record_space import ProRelation, SettingsView
 from carnet.access.rules import (
@@ -186,8 +186,12 @@ def read_history(
     patient_id: str,
     page: int = 1,
     flt: HistoryFilter | None = None,
+    *,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
 ) -> HistoryPage:
-    """TR-1: the patient's side reads his history; a pro, only as an administrator (ACC-4)."""
+    """TR-1: the patient's side reads his history; a pro, only as an administrator (ACC-4).
+    ``before`` (a line's ``seq``) pages by cursor: stable while reading it adds lines."""
     with rt.transaction() as session:
         record = gate.open(
             session,
@@ -197,7 +201,7 @@ def read_history(
             action=Action.READ_HISTORY,
             patient_id=patient_id,
         )
-        return record.history.page(page, flt)
+        return record.history.page(page, flt, before=before, size=size)
 
 
 def block_at_patients_request(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -> None:

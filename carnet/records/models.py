@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db.base import Base
@@ -54,6 +54,12 @@ class Document(Base):
     #: DOC-3: a document invisible to the patient for a while (pending an announcement
     #: consultation) becomes visible on this day, by the daily job, unless shown earlier.
     invisible_until: Mapped[date | None] = mapped_column(Date)
+    #: The submission set (IHE XDS/MHD SubmissionSet, FHIR ``List``) the document came in: the
+    #: documents one request published share it. NULL for documents stored before 0013.
+    submission_set_id: Mapped[str | None] = mapped_column(String(32))
+    #: PDSm metadata as the producer submitted it (author, format, facility type, practice
+    #: setting, language, entryUUID, sourcePatientInfo), JSON, returned as sent.
+    submitted: Mapped[str | None] = mapped_column(Text)
 
 
 class DocumentRow(NamedTuple):
@@ -96,6 +102,8 @@ class DocumentRow(NamedTuple):
     meta_version: int
     deleted_at: datetime | None
     invisible_until: date | None
+    submission_set_id: str | None = None
+    submitted: str | None = None
 
 
 ROW_COLUMNS = tuple(Document.__table__.c[name] for name in DocumentRow._fields)

@@ -41,6 +41,8 @@ class DocumentFilter:
     security_label: str | None = None
     created_since: datetime | None = None
     created_until: datetime | None = None
+    #: The documents of one submission set (a FHIR ``List``, IHE MHD).
+    submission_set: str | None = None
 
     @property
     def archived_narrowing(self) -> bool | None:
@@ -66,6 +68,7 @@ class DocumentFilter:
             and (self.text is None or self.text.lower() in d.title.lower())
             and (self.unique_id is None or d.unique_id == self.unique_id)
             and (self.security_label is None or self.security_label in confidentiality_codes(d))
+            and (self.submission_set is None or d.submission_set_id == self.submission_set)
         )
 
 

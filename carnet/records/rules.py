@@ -34,6 +34,8 @@ class Upload:
     masked: bool = False
     invisible_patient: bool = False
     invisible_representatives: bool = False
+    #: The class (TRE_A03) the producer gave, if he gave one: it must be the type's.
+    class_code: str | None = None
 
 
 def check_upload(upload: Upload, patient_age: int) -> str:
@@ -43,6 +45,17 @@ def check_upload(upload: Upload, patient_age: int) -> str:
             f"Type de document inconnu : {upload.type_code}.",
             f"Unknown document type: {upload.type_code}.",
             code="unknown_type",
+        )
+    expected = TYPES[upload.type_code].class_code
+    if upload.class_code is not None and upload.class_code != expected:
+        # The class follows from the type (TRE_A03 / TRE_A05): a contradiction is the
+        # producer's to fix, not Carnet's to « correct » silently.
+        raise Invalid(
+            f"La classe {upload.class_code} ne correspond pas au type {upload.type_code} "
+            f"(classe attendue : {expected}).",
+            f"Class {upload.class_code} does not match type {upload.type_code} "
+            f"(expected class: {expected}).",
+            code="type_class_mismatch",
         )
     if upload.uploader is Uploader.OPERATOR and upload.type_code not in OPERATOR_TYPES:
         raise Invalid(

@@ -47,6 +47,10 @@ class NewDocument:
     invisible_representatives: bool = False
     #: DOC-3: with ``invisible_patient``, the day the daily job shows the document to him.
     invisible_until: date | None = None
+    #: PDSm metadata as submitted (JSON), kept and returned as sent (issue 16).
+    submitted: str | None = None
+    #: The class (TRE_A03) the producer gave, checked against the type's (never corrected).
+    class_code: str | None = None
 
 
 def uploader_of(ctx: RequestContext) -> Uploader:
@@ -119,6 +123,7 @@ def new_row(
             new.masked,
             new.invisible_patient,
             new.invisible_representatives,
+            new.class_code,
         ),
         record.facts.patient.age,
     )
@@ -162,6 +167,8 @@ def new_row(
         meta_version=1,
         deleted_at=None,
         invisible_until=new.invisible_until if new.invisible_patient else None,
+        submission_set_id=ctx.request_id,
+        submitted=new.submitted,
     )
     # A Core insert: nothing in this transaction reads the new row back through the session,
     # and the caller gets the same values as a plain row.

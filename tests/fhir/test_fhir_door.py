@@ -40,6 +40,7 @@ def test_capability_statement_parses(api: Api) -> None:
         "DocumentReference",
         "Binary",
         "AuditEvent",
+        "List",  # IHE MHD SubmissionSets (issue 16)
         # The medical profile (tests/fhir/test_fhir_profile.py).
         "Observation",
         "Immunization",

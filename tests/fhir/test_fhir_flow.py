@@ -338,7 +338,14 @@ def test_acc_6_bris_de_glace_needs_a_reason_and_shows_in_audit_events(
     api: Api, world: dict[str, Any]
 ) -> None:
     patient, pro = _published(api, world), world["emergency"]
-    assert search(api, pro, patient, AccessMode.BRIS_DE_GLACE)["entry"] == []
+    no_reason = api.client.get(
+        "/fhir/DocumentReference",
+        params={"patient.identifier": f"{INS_NIR}|{patient.ins}", "status": "current"},
+        headers=http(api, pro, AccessMode.BRIS_DE_GLACE),
+    )
+    # issue 16: an error the caller can act on, not an empty Bundle
+    assert no_reason.status_code == 400, no_reason.text
+    assert valid(no_reason.json())["issue"][0]["details"]["coding"][0]["code"] == "reason_required"
     assert ids(search(api, pro, patient, AccessMode.BRIS_DE_GLACE, "Patient inconscient")) == [
         "assessment",
         "stay",

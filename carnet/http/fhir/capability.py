@@ -26,7 +26,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         "implementation": {"description": "Carnet — DMP (PDSm / IHE MHD)", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json"],
-        "patchFormat": ["application/json-patch+json"],
+        "patchFormat": ["application/json-patch+json", "application/merge-patch+json"],
         "instantiates": [
             "https://interop.esante.gouv.fr/ig/fhir/pdsm/CapabilityStatement/PDSm-DocumentRecipient"
         ],
@@ -52,7 +52,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "resource": [
                     {
                         "type": "Patient",
-                        "interaction": [{"code": "search-type"}],
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "searchParam": _params(("identifier", "token")),
                         "operation": patient_operations(),
                     },
@@ -66,6 +66,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "interaction": [
                             {"code": "create"},
                             {"code": "read"},
+                            {"code": "vread"},
                             {"code": "search-type"},
                             {"code": "patch"},
                         ],
@@ -86,6 +87,17 @@ def capability_statement(base: str) -> dict[str, Any]:
                         ),
                     },
                     {"type": "Binary", "interaction": [{"code": "read"}]},
+                    {
+                        "type": "List",
+                        "documentation": "IHE MHD SubmissionSets (ITI-66)",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": _params(
+                            ("patient", "reference"),
+                            ("patient.identifier", "token"),
+                            ("code", "token"),
+                            ("identifier", "token"),
+                        ),
+                    },
                     {
                         "type": "AuditEvent",
                         "interaction": [{"code": "search-type"}],

@@ -26,6 +26,10 @@ IS_ARCHIVED = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/p
 #: Carnet's extensions on Patient (TD0.2): the caller's authorisation status and the closure date.
 AUTHORISATION = "https://carnet.example/fhir/StructureDefinition/dmp-authorisation-status"
 CLOSURE_DATE = "https://carnet.example/fhir/StructureDefinition/profile-closure-date"
+#: Who uploaded a document whose author the producer named (PDSm author kept as submitted).
+UPLOADER = "https://carnet.example/fhir/StructureDefinition/document-uploader"
+#: A trace's inclusion proof in the transparency log (TR-3), on its AuditEvent.
+INCLUSION_PROOF = "https://carnet.example/fhir/StructureDefinition/trace-inclusion-proof"
 BIRTH_PLACE = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
 INSEE_CODE = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
 

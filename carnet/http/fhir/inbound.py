@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -33,8 +34,8 @@ def _invalid(fr: str, en: str, code: str = "invalid_resource") -> Invalid:
     return Invalid(fr, en, code=code)
 
 
-def parse(model: type[Any], body: dict[str, Any]) -> Any:
-    if body.get("resourceType") != model.get_resource_type():
+def parse(model: type[Any], body: Any) -> Any:
+    if not isinstance(body, dict) or body.get("resourceType") != model.get_resource_type():
         raise _invalid(
             f"Ressource {model.get_resource_type()} attendue.",
             f"A {model.get_resource_type()} resource is expected.",
@@ -115,7 +116,58 @@ def _checked_content(dr: DocumentReference, data: bytes) -> bytes:
     return data
 
 
-def submission(dr: DocumentReference, data: bytes | None = None) -> Submission:
+#: What PDSm metadata Carnet keeps as submitted and returns (it decides nothing on it).
+KEPT_ROOT = ("author", "contained", "identifier")
+KEPT_CONTEXT = ("facilityType", "practiceSetting", "sourcePatientInfo")
+SUBMITTED_MAX = 64_000
+
+
+def submitted_metadata(raw: dict[str, Any]) -> str | None:
+    """The producer's metadata Carnet does not decide on, as he sent it (JSON): the author
+    (PractitionerRole, Organization — often contained), entryUUID (``identifier``), format,
+    language, facility type, practice setting, sourcePatientInfo; ``masterIdentifier`` when it
+    says more than the unique id. None when there is nothing beyond what Carnet stores."""
+    kept: dict[str, Any] = {k: raw[k] for k in KEPT_ROOT if raw.get(k)}
+    master = raw.get("masterIdentifier")
+    if isinstance(master, dict) and set(master) - {"system", "value"} | (
+        {"system"} if master.get("system") not in (None, codes.RFC3986) else set()
+    ):
+        kept["masterIdentifier"] = master
+    context = raw.get("context")
+    if isinstance(context, dict):
+        kept.update({k: context[k] for k in KEPT_CONTEXT if context.get(k)})
+    content = raw.get("content")
+    first = content[0] if isinstance(content, list) and content else {}
+    if isinstance(first, dict):
+        if first.get("format"):
+            kept["format"] = first["format"]
+        attachment = first.get("attachment")
+        if isinstance(attachment, dict) and attachment.get("language"):
+            kept["language"] = attachment["language"]
+    if not kept:
+        return None
+    text = json.dumps(kept, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    if len(text) > SUBMITTED_MAX:
+        raise _invalid(
+            "Métadonnées trop volumineuses (64 ko au plus).",
+            "Metadata too large (64 kB at most).",
+            "metadata_too_large",
+        )
+    return text
+
+
+def _class_code(dr: DocumentReference) -> str | None:
+    """The class (TRE_A03) the producer gave in ``category``, if any: checked, never corrected."""
+    for concept in dr.category or []:
+        for coding in concept.coding or []:
+            if coding.system == codes.CLASS_SYSTEM and coding.code:
+                return str(coding.code)
+    return None
+
+
+def submission(
+    dr: DocumentReference, data: bytes | None = None, raw: dict[str, Any] | None = None
+) -> Submission:
     if not dr.content:
         raise _invalid("Le contenu (content) est obligatoire.", "content is required.")
     attachment = dr.content[0].attachment
@@ -136,6 +188,8 @@ def submission(dr: DocumentReference, data: bytes | None = None) -> Submission:
         masked=flags.masked,
         invisible_patient=flags.invisible_patient,
         invisible_representatives=flags.invisible_representatives,
+        submitted=submitted_metadata(raw) if raw is not None else None,
+        class_code=_class_code(dr),
     )
     return Submission(new, replaces=_replaces(dr))
 
@@ -146,6 +200,9 @@ class ParsedBundle:
     submissions: list[Submission]
     entry_kinds: list[str]
     document_positions: list[int]
+    #: Each Binary entry's position → the position of the DocumentReference it is the content
+    #: of: the Binary's id is its document's (``Binary/{id}``, ITI-68).
+    binary_documents: dict[int, int]
 
 
 def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
@@ -156,6 +213,7 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
             "Un Bundle de type transaction est attendu.", "A transaction Bundle is expected."
         )
     binaries: dict[str, Binary] = {}
+    binary_positions: dict[str, int] = {}
     references: list[tuple[int, DocumentReference]] = []
     kinds: list[str] = []
     for position, entry in enumerate(bundle.entry or []):
@@ -164,6 +222,7 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
         kinds.append(kind)
         if kind == "Binary" and entry.fullUrl:
             binaries[str(entry.fullUrl)] = resource
+            binary_positions[str(entry.fullUrl)] = position
         elif kind == "DocumentReference":
             references.append((position, resource))
         elif kind != "List":
@@ -179,8 +238,11 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
     if len(patients) != 1:
         raise _invalid("Un lot concerne un seul patient.", "A bundle concerns one patient.")
     submissions = []
-    for _, dr in references:
+    binary_documents: dict[int, int] = {}
+    for position, dr in references:
         url = dr.content[0].attachment.url if dr.content else None
+        if str(url or "") in binary_positions:
+            binary_documents[binary_positions[str(url)]] = position
         binary = binaries.get(str(url or ""))
         if binary is None and (not dr.content or dr.content[0].attachment.data is None):
             raise _invalid(
@@ -188,10 +250,13 @@ def provide_bundle(body: dict[str, Any]) -> ParsedBundle:
             )
         if binary is not None and dr.content[0].attachment.contentType in (None, ""):
             dr.content[0].attachment.contentType = binary.contentType
+        raw = body["entry"][position]["resource"]
         submissions.append(
-            submission(dr, bytes(binary.data) if binary is not None and binary.data else None)
+            submission(dr, bytes(binary.data) if binary is not None and binary.data else None, raw)
         )
-    return ParsedBundle(patients.pop(), submissions, kinds, [p for p, _ in references])
+    return ParsedBundle(
+        patients.pop(), submissions, kinds, [p for p, _ in references], binary_documents
+    )
 
 
 def document_reference(body: dict[str, Any]) -> DocumentReference:

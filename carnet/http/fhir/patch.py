@@ -1,5 +1,6 @@
-"""JSON Patch (RFC 6902) on a DocumentReference's metadata, limited to what PDSm lets change:
-``status``, ``securityLabel`` and the ``isArchived`` extension. Anything else answers 405."""
+"""JSON Patch (RFC 6902) — or JSON Merge Patch (RFC 7386), what generic clients such as fhirpy
+send — on a DocumentReference's metadata, limited to what PDSm lets change: ``status``,
+``securityLabel`` and the ``isArchived`` extension. Anything else answers 405."""
 
 from __future__ import annotations
 
@@ -34,9 +35,27 @@ def _parent(document: Any, tokens: list[str]) -> tuple[Any, str]:
     return target, tokens[-1]
 
 
-def apply(resource: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+#: Extensions Carnet computes (never the client's to change, nor to drop by sending the rest).
+COMPUTED_EXTENSIONS = frozenset({codes.IS_ARCHIVED, codes.UPLOADER})
+
+
+def _other_extensions(resource: dict[str, Any]) -> list[Any]:
+    return [
+        e
+        for e in resource.get("extension", [])
+        if not isinstance(e, dict) or e.get("url") not in COMPUTED_EXTENSIONS
+    ]
+
+
+def apply(resource: dict[str, Any], operations: list[Any]) -> dict[str, Any]:
     patched = copy.deepcopy(resource)
     for op in operations:
+        if not isinstance(op, dict) or not isinstance(op.get("op"), str):
+            raise Invalid(
+                "Chaque opération JSON Patch est un objet avec « op » et « path ».",
+                "Each JSON Patch operation is an object with « op » and « path ».",
+                code="bad_patch",
+            )
         kind, path = op.get("op"), str(op.get("path", ""))
         tokens = _tokens(path)
         if tokens[0] not in ALLOWED_ROOTS or kind in ("move", "copy"):
@@ -78,11 +97,43 @@ def apply(resource: dict[str, Any], operations: list[dict[str, Any]]) -> dict[st
             raise Invalid(
                 f"Chemin JSON Patch introuvable : {path}.", f"JSON Patch path not found: {path}."
             ) from None
-    if [e for e in patched.get("extension", []) if e.get("url") != codes.IS_ARCHIVED] != [
-        e for e in resource.get("extension", []) if e.get("url") != codes.IS_ARCHIVED
-    ]:
-        raise _not_supported("/extension")
+    _unchanged_outside(resource, patched)
     return patched
+
+
+def _merged(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge member by member, ``null`` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merged(result.get(key), value)
+    return result
+
+
+def merge(resource: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON Merge Patch (what fhirpy's ``patch()`` sends: the fields to change, as an object)."""
+    if patch.get("resourceType", resource["resourceType"]) != resource["resourceType"]:
+        raise Invalid(
+            "Patch FHIRPath (Parameters) non pris en charge : JSON Patch ou JSON Merge Patch.",
+            "FHIRPath Patch (Parameters) is not supported: JSON Patch or JSON Merge Patch.",
+            code="bad_patch",
+        )
+    patched: dict[str, Any] = _merged(resource, patch)
+    _unchanged_outside(resource, patched)
+    return patched
+
+
+def _unchanged_outside(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Nothing but status, securityLabel and isArchived changed (405 naming what did)."""
+    for key in sorted(set(before) | set(after)):
+        if key not in ALLOWED_ROOTS and key != "meta" and before.get(key) != after.get(key):
+            raise _not_supported(f"/{key}")
+    if any(e not in _other_extensions(before) for e in _other_extensions(after)):
+        raise _not_supported("/extension")
 
 
 def change_between(before: dict[str, Any], after: dict[str, Any]) -> MetadataChange:
@@ -95,9 +146,9 @@ def change_between(before: dict[str, Any], after: dict[str, Any]) -> MetadataCha
 
     def archived(resource: dict[str, Any]) -> bool:
         return any(
-            e.get("valueBoolean")
+            e.get("valueBoolean") is True
             for e in resource.get("extension", [])
-            if e.get("url") == codes.IS_ARCHIVED
+            if isinstance(e, dict) and e.get("url") == codes.IS_ARCHIVED
         )
 
     status = after.get("status")

@@ -14,16 +14,19 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from carnet.access.pro import read_consent
 from carnet.access.rules import Section
 from carnet.context import RequestContext
 from carnet.errors import Invalid, NotFound
 from carnet.http.deps import AnyCtx, RuntimeDep
 from carnet.http.fhir import codes
 from carnet.http.fhir import profile_inbound as inbound
-from carnet.http.fhir.response import FhirResponse
+from carnet.http.fhir.response import FhirResponse, json_only
+from carnet.http.fhir.search import checked_params, nothing_found
+from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
 from carnet.population.service import person_id_for_ins
 from carnet.profile import entourage, fhir, service
 from carnet.profile.catalog import MEASURES
@@ -31,7 +34,12 @@ from carnet.profile.ips import ips_bundle
 from carnet.profile.summary import read_summary
 from carnet.runtime import Runtime
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"], default_response_class=FhirResponse)
+router = APIRouter(
+    prefix="/fhir",
+    tags=["FHIR"],
+    default_response_class=FhirResponse,
+    dependencies=[Depends(json_only)],
+)
 
 #: The resources of the profile's sections of entries, and where their rows live.
 ENTRY_TYPES: dict[str, tuple[Section, ...]] = {
@@ -148,6 +156,7 @@ def search(
             ]
             found = [r for r in found if r["resourceType"] == kind]
     except NotFound:
+        nothing_found(ctx)
         return []
     since, until = _dates(q.getlist("date"))
     if since or until:
@@ -186,10 +195,18 @@ def _ids(fhir_id: str) -> tuple[str, str, str]:
     return parsed
 
 
+#: What every search of the profile takes (``code`` too, for Observation).
+PROFILE_PARAMS = frozenset({"patient", "patient.identifier", "date"})
+
+
 def _search_route(kind: str) -> Callable[..., FhirResponse]:
     def search_resources(rt: RuntimeDep, ctx: AnyCtx, request: Request) -> FhirResponse:
         pid = _patient_id(rt, request)
-        return FhirResponse(_bundle(request, search(rt, ctx, kind, pid, request)))
+        known = PROFILE_PARAMS | ({"code"} if kind == "Observation" else set())
+        warnings = checked_params(request, frozenset(known))
+        found = _bundle(request, search(rt, ctx, kind, pid, request))
+        found["entry"] += warnings
+        return FhirResponse(found)
 
     search_resources.__doc__ = f"{kind} of a patient's medical profile (ACC-7 for pros)."
     return search_resources
@@ -197,6 +214,10 @@ def _search_route(kind: str) -> Callable[..., FhirResponse]:
 
 def _read_route(kind: str) -> Callable[..., FhirResponse]:
     def read_resource(rt: RuntimeDep, ctx: AnyCtx, request: Request, fhir_id: str) -> FhirResponse:
+        declared = parse_consent_id(fhir_id) if kind == "Consent" else None
+        if declared is not None:  # ACC-2's consent, where ``POST Consent`` said it is
+            found = read_consent(rt, ctx, *declared)
+            return FhirResponse(declared_consent(found), headers=etag(1))
         _, pid, _ = _ids(fhir_id)
         for resource in search(rt, ctx, kind, pid, request):
             if resource["id"] == fhir_id:

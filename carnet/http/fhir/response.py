@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import Response
 
+from carnet.errors import Refusal
 from carnet.http.fhir.codes import FHIR_JSON
 
 ISSUE_CODES = {
@@ -15,6 +17,7 @@ ISSUE_CODES = {
     403: "forbidden",
     404: "not-found",
     405: "not-supported",
+    406: "not-supported",
     409: "conflict",
     412: "conflict",
     422: "invalid",
@@ -54,3 +57,50 @@ def operation_outcome(
             }
         ],
     }
+
+
+class BadRequest(Refusal):
+    """A search FHIR cannot run as asked (unknown status, a parameter refused under
+    ``Prefer: handling=strict``, a bris de glace with no reason)."""
+
+    code = "bad_request"
+    status = 400
+
+
+class NotAcceptable(Refusal):
+    """The caller asked for a format this server does not write (FHIR XML)."""
+
+    code = "not_acceptable"
+    status = 406
+
+
+def _xml(media_type: str) -> bool:
+    return media_type == "xml" or media_type.endswith(("/xml", "+xml"))
+
+
+def _media_range(part: str) -> tuple[str, bool]:
+    """``type/subtype`` and whether it is accepted at all (``q=0`` refuses it)."""
+    media, *params = (p.strip().lower() for p in part.split(";"))
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip() == "q":
+            try:
+                return media, float(value) > 0
+            except ValueError:
+                return media, True
+    return media, bool(media)
+
+
+def json_only(request: Request) -> None:
+    """FHIR XML is not written here (the CapabilityStatement says JSON): a request that asks
+    only for XML — ``_format=xml`` or an ``Accept`` naming XML types and nothing else — is
+    answered 406 with an OperationOutcome rather than JSON it did not ask for."""
+    wanted = request.query_params.get("_format", "").strip().lower()
+    accepted = [
+        media for media, q in map(_media_range, request.headers.get("accept", "").split(",")) if q
+    ]
+    if _xml(wanted) or (accepted and all(_xml(a) for a in accepted)):
+        raise NotAcceptable(
+            "Ce serveur FHIR ne répond qu'en JSON (application/fhir+json) : XML non pris en charge.",
+            "This FHIR server answers in JSON only (application/fhir+json): XML is not supported.",
+        )

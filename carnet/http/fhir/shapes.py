@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import datetime
 from typing import Any
 
 from carnet.access.history import HistoryEntry
-from carnet.access.pro import FoundPatient
+from carnet.access.pro import DeclaredConsent, FoundPatient
+from carnet.audit.rules import Action
 from carnet.http.fhir import codes
 from carnet.population.models import Patient
 from carnet.records.catalog import TYPES
@@ -95,6 +97,8 @@ def document_reference(d: AnyDocument) -> dict[str, Any]:
     }
     if d.service_date:
         resource["context"] = {"period": {"start": d.service_date.isoformat()}}
+    if d.submitted:
+        _as_submitted(resource, d)
     if d.replaces_id:
         target = fhir_id_of(d.patient_id, d.replaces_id)
         resource["relatesTo"] = [
@@ -103,10 +107,36 @@ def document_reference(d: AnyDocument) -> dict[str, Any]:
     return resource
 
 
+def _as_submitted(resource: dict[str, Any], d: AnyDocument) -> None:
+    """PDSm metadata given back as the producer submitted it (``inbound.submitted_metadata``);
+    when he named the author, the pro whose token uploaded it is still said, as the uploader."""
+    kept: dict[str, Any] = json.loads(d.submitted or "{}")
+    if "author" in kept:
+        resource["author"] = kept["author"]
+        resource["extension"].append({"url": codes.UPLOADER, "valueReference": _author(d)})
+    for key in ("contained", "identifier", "masterIdentifier"):
+        if key in kept:
+            resource[key] = kept[key]
+    context = {
+        k: kept[k] for k in ("facilityType", "practiceSetting", "sourcePatientInfo") if k in kept
+    }
+    if context:
+        resource["context"] = {**resource.get("context", {}), **context}
+    content = resource["content"][0]
+    if "format" in kept:
+        content["format"] = kept["format"]
+    if "language" in kept:
+        content["attachment"]["language"] = kept["language"]
+
+
 def patient_resource(found: FoundPatient, system: str) -> dict[str, Any]:
     p: Patient = found.patient
     extensions: list[dict[str, Any]] = [
-        {"url": codes.AUTHORISATION, "valueCode": found.authorisation.value},
+        *(
+            [{"url": codes.AUTHORISATION, "valueCode": found.authorisation.value}]
+            if found.for_pro
+            else []
+        ),
         {
             "url": codes.BIRTH_PLACE,
             "valueAddress": {
@@ -150,6 +180,106 @@ def patient_resource(found: FoundPatient, system: str) -> dict[str, Any]:
     }
 
 
+CONSENT_PREFIX = "acc2-"
+
+
+def declared_consent_id(patient_id: str, rpps: str) -> str:
+    """ACC-2's consent as a FHIR id: the patient and the pro who declared it (readable by him)."""
+    return f"{CONSENT_PREFIX}{patient_id}-{rpps}"
+
+
+def parse_consent_id(fhir_id: str) -> tuple[str, str] | None:
+    """``(patient_id, rpps)`` of a declared consent's id, or None for any other id."""
+    if not fhir_id.startswith(CONSENT_PREFIX):
+        return None
+    patient_id, _, rpps = fhir_id.removeprefix(CONSENT_PREFIX).partition("-")
+    if len(patient_id) != 32 or not rpps.isdigit() or len(rpps) > 20:
+        return None
+    return patient_id, rpps
+
+
+def declared_consent(consent: DeclaredConsent) -> dict[str, Any]:
+    """ACC-2 (PDSm « consentement ») as a Consent: the pro's declaration, active while he is on
+    the authorised list."""
+    return {
+        "resourceType": "Consent",
+        "id": declared_consent_id(consent.patient_id, consent.rpps),
+        "meta": {"versionId": "1"},
+        "status": "active" if consent.active else "inactive",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [
+            {"coding": [{"system": "http://loinc.org", "code": "59284-0"}]},
+        ],
+        "patient": {"reference": f"Patient/{consent.patient_id}"},
+        "performer": [{"identifier": {"system": codes.ID_NAT_PS, "value": "8" + consent.rpps}}],
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "INFA"}
+            ]
+        },
+        "provision": {
+            "actor": [
+                {
+                    "role": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                "code": "PRCP",
+                            }
+                        ]
+                    },
+                    "reference": {
+                        "identifier": {"system": codes.ID_NAT_PS, "value": "8" + consent.rpps}
+                    },
+                }
+            ]
+        },
+    }
+
+
+#: IHE MHD's code of a SubmissionSet List.
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+
+
+def submission_set(patient_id: str, set_id: str, documents: list[AnyDocument]) -> dict[str, Any]:
+    """A SubmissionSet (IHE MHD ``List``): the documents of one submission the caller may see."""
+    first = min(documents, key=lambda d: d.created_at)
+    return {
+        "resourceType": "List",
+        "id": fhir_id_of(patient_id, set_id),
+        "meta": {"versionId": "1"},
+        "identifier": [
+            {"use": "official", "system": codes.RFC3986, "value": f"urn:uuid:{_uuid(set_id)}"}
+        ],
+        "status": "current",
+        "mode": "working",
+        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "date": instant(first.created_at),
+        "source": _author(first),
+        "entry": [
+            {"item": {"reference": f"DocumentReference/{fhir_document_id(d)}"}}
+            for d in sorted(documents, key=lambda d: (d.created_at, d.id))
+        ],
+    }
+
+
+def _uuid(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
+def etag(version: int | str) -> dict[str, str]:
+    """The weak ETag of a resource version (what ``If-Match`` gives back)."""
+    return {"ETag": f'W/"{version}"'}
+
+
 def bundle(
     kind: str,
     entries: list[dict[str, Any]],
@@ -174,20 +304,74 @@ def search_entry(base: str, resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-#: IHE BALP-ish mapping of the trace vocabulary: (DICOM/HL7 subtype, FHIR action code).
+#: IHE BALP-ish mapping of the trace vocabulary: (FHIR restful-interaction, AuditEvent action
+#: code C/R/U/D/E). Every ``Action`` has one (tests/fhir checks it): an act the vocabulary
+#: gains must say here what it is, not fall back silently.
 AUDIT_KINDS: dict[str, tuple[str, str]] = {
-    "read_document": ("read", "R"),
-    "list_documents": ("search-type", "E"),
-    "upload_document": ("create", "C"),
-    "replace_document": ("update", "U"),
-    "delete_document": ("delete", "D"),
-    "find_patient": ("search-type", "E"),
-    "read_history": ("search-type", "E"),
+    Action.READ_DOCUMENT: ("read", "R"),
+    Action.LIST_DOCUMENTS: ("search-type", "E"),
+    Action.UPLOAD_DOCUMENT: ("create", "C"),
+    Action.REPLACE_DOCUMENT: ("update", "U"),
+    Action.DELETE_DOCUMENT: ("delete", "D"),
+    Action.ARCHIVE_DOCUMENT: ("patch", "U"),
+    Action.UNARCHIVE_DOCUMENT: ("patch", "U"),
+    Action.MASK_DOCUMENT: ("patch", "U"),
+    Action.UNMASK_DOCUMENT: ("patch", "U"),
+    Action.SHOW_TO_PATIENT: ("patch", "U"),
+    Action.HIDE_FROM_PATIENT: ("patch", "U"),
+    Action.DECLARE_CONSENT: ("create", "C"),
+    Action.FIND_PATIENT: ("search-type", "E"),
+    Action.BLOCK_PRO: ("update", "U"),
+    Action.UNBLOCK_PRO: ("update", "U"),
+    Action.AUTHORISE_PRO: ("update", "U"),
+    Action.DESIGNATE_ADMINISTRATOR: ("update", "U"),
+    Action.REVOKE_ADMINISTRATOR: ("update", "U"),
+    Action.SET_MEDECIN_TRAITANT: ("update", "U"),
+    Action.CHANGE_SETTINGS: ("update", "U"),
+    Action.READ_SETTINGS: ("read", "R"),
+    Action.READ_NOTIFICATIONS: ("search-type", "E"),
+    Action.READ_HISTORY: ("search-type", "E"),
+    Action.LOG_IN: ("operation", "E"),
+    Action.ACTIVATE_PROFILE: ("operation", "U"),
+    Action.QUALIFY_INS: ("operation", "E"),
+    Action.IMPORT_POPULATION: ("batch", "C"),
+    Action.IMPORT_DIRECTORY: ("batch", "C"),
+    Action.RECEIVE_MESSAGE: ("create", "C"),
+    Action.LIST_MESSAGES: ("search-type", "E"),
+    Action.READ_MESSAGE: ("read", "R"),
+    Action.SEND_MESSAGE: ("create", "C"),
+    Action.SEND_READ_RECEIPT: ("create", "C"),
+    Action.READ_ATTACHMENT: ("read", "R"),
+    Action.SAVE_ATTACHMENT: ("create", "C"),
+    Action.MESSAGE_UNDELIVERABLE: ("operation", "E"),
+    Action.READ_PROFILE: ("read", "R"),
+    Action.CHANGE_PROFILE: ("update", "U"),
+    Action.IMPORT_CARE: ("batch", "C"),
+    Action.CLOSE_PROFILE: ("operation", "U"),
+    Action.OPPOSE_PROFILE: ("operation", "U"),
+    Action.WITHDRAW_OPPOSITION: ("operation", "U"),
+    Action.REOPEN_PROFILE: ("operation", "U"),
+    Action.COME_OF_AGE: ("operation", "U"),
+    Action.ISSUE_ACTIVATION_CODE: ("operation", "E"),
+    Action.REQUEST_ACTIVATION_CODE: ("operation", "E"),
+    Action.SHARE_PROFILE: ("operation", "U"),
+    Action.RECORD_REQUEST: ("create", "C"),
+    Action.REQUEST_EXPORT: ("operation", "E"),
+    Action.EXPORT_RECORD: ("operation", "R"),
+    Action.DESTROY_ARCHIVES: ("delete", "D"),
+    Action.YEARLY_STATEMENT: ("operation", "E"),
+    Action.RUN_JOBS: ("operation", "E"),
 }
 
 
-def audit_event(entry: HistoryEntry, patient_id: str) -> dict[str, Any]:
-    subtype, action = AUDIT_KINDS.get(entry.action, ("update", "U"))
+def audit_event(
+    entry: HistoryEntry, patient_id: str, proof: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One line of the history as an AuditEvent; with its inclusion proof in the transparency
+    log (TR-3) as an extension once the line is in a signed head — the same document as
+    ``GET /api/v1/patients/{pid}/history/{trace_id}/proof``, which ``carnet verify-proof``
+    checks."""
+    subtype, action = AUDIT_KINDS.get(entry.action, ("operation", "E"))
     agent_who: dict[str, Any] = (
         {
             "identifier": {"system": codes.ID_NAT_PS, "value": "8" + entry.actor_id},
@@ -223,6 +407,17 @@ def audit_event(entry: HistoryEntry, patient_id: str) -> dict[str, Any]:
             }
         ],
     }
+    if proof is not None:
+        data = json.dumps(proof, separators=(",", ":"), ensure_ascii=False).encode()
+        event["extension"] = [
+            {
+                "url": codes.INCLUSION_PROOF,
+                "valueAttachment": {
+                    "contentType": "application/json",
+                    "data": base64.b64encode(data).decode(),
+                },
+            }
+        ]
     if entry.mode != "normal":
         event["purposeOfEvent"] = [
             {

@@ -1,0 +1,77 @@
+"""What every FHIR search here does with what it was asked: parameters it does not know (refused
+under ``Prefer: handling=strict``, else a warning in the Bundle), and a refusal that is the
+request's own fault (a bris de glace with no reason) told rather than answered as nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from carnet.access.rules import reason_missing
+from carnet.context import RequestContext
+from carnet.http.fhir.response import BadRequest
+
+#: Parameters every search here takes (the result's format and paging).
+COMMON_PARAMS = frozenset({"_format", "_count", "_cursor"})
+DOCUMENT_PARAMS = frozenset(
+    {
+        "patient",
+        "patient.identifier",
+        "status",
+        "type",
+        "category",
+        "date",
+        "period",
+        "author.identifier",
+        "security-label",
+        "identifier",
+        "isArchived",
+    }
+)
+
+
+def checked_params(request: Request, known: frozenset[str]) -> list[dict[str, Any]]:
+    """Search parameters this server does not know: refused (400) under ``Prefer:
+    handling=strict``, else ignored and said so — an OperationOutcome warning in the Bundle
+    (``search.mode = outcome``), never silently."""
+    unknown = sorted(set(request.query_params) - known - COMMON_PARAMS)
+    if not unknown:
+        return []
+    names = ", ".join(unknown)
+    prefer = request.headers.get("prefer", "").replace(" ", "").lower()
+    if "handling=strict" in prefer.split(";") or "handling=strict" in prefer.split(","):
+        raise BadRequest(
+            f"Paramètres de recherche non pris en charge : {names}.",
+            f"Unsupported search parameters: {names}.",
+            code="unknown_parameter",
+        )
+    return [
+        {
+            "resource": {
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    {
+                        "severity": "warning",
+                        "code": "not-supported",
+                        "details": {"text": f"Unsupported search parameters, ignored: {names}."},
+                        "diagnostics": f"Paramètres de recherche ignorés (non pris en charge) : {names}.",
+                        "expression": unknown,
+                    }
+                ],
+            },
+            "search": {"mode": "outcome"},
+        }
+    ]
+
+
+def nothing_found(ctx: RequestContext) -> None:
+    """A search refused answers an empty Bundle, like one that finds nothing — unless the
+    request itself is wrong: a bris de glace with no reason (ACC-6) is an error the caller can
+    act on. Decided on the request alone: it tells nothing of the record."""
+    if reason_missing(ctx.mode, ctx.reason):
+        raise BadRequest(
+            "Bris de glace : le motif (en-tête X-Access-Reason) est obligatoire.",
+            "Break-glass access: the reason (X-Access-Reason header) is required.",
+            code="reason_required",
+        )
