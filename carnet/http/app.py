@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 import carnet
 from carnet.auth.verify import TokenVerifier
-from carnet.http import errors, metrics
+from carnet.http import errors, intake, metrics
 from carnet.http.api import lifecycle, messages, patient, pro, transparency
 from carnet.http.api import profile as profile_api
 from carnet.http.fhir import profile_routes as fhir_profile
@@ -26,6 +26,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
     app.state.verifier = verifier or TokenVerifier.from_settings(runtime.settings)
     app.state.insi_limiter = RateLimiter(runtime.settings.insi_rate_per_minute)
     errors.install(app)
+    app.add_middleware(intake.Intake, answer=errors.send_refusal)
     app.add_middleware(metrics.RequestCounter)
 
     @app.get("/healthz", tags=["operations"])

@@ -77,15 +77,27 @@ def _committed(request: Request) -> bool:
     return not isinstance(commits, Commits) or commits.count > 0
 
 
+def refusal_response(request: Request, exc: Refusal) -> Response:
+    issue = "security" if isinstance(exc, LevelTooLow) else None
+    return _answer(
+        request, exc.status, exc.code, exc.fr, exc.en, refusal_headers(exc) or None, issue
+    )
+
+
+async def send_refusal(scope: Scope, receive: Receive, send: Send, exc: Refusal) -> None:
+    """A refusal answered by a middleware, before any route (``http.intake``). The body was
+    not read: the connection is closed after the answer rather than read to its end."""
+    response = refusal_response(Request(scope, receive), exc)
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(CommitCounting)
 
     @app.exception_handler(Refusal)
     async def on_refusal(request: Request, exc: Refusal) -> Response:
-        issue = "security" if isinstance(exc, LevelTooLow) else None
-        return _answer(
-            request, exc.status, exc.code, exc.fr, exc.en, refusal_headers(exc) or None, issue
-        )
+        return refusal_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -122,6 +134,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> Response:
+        if isinstance(exc.__cause__, Refusal):  # a body cut short while a form was parsed
+            return refusal_response(request, exc.__cause__)
         code, fr, en = HTTP_TEXTS.get(
             exc.status_code, ("http_error", "Requête refusée.", "Request refused.")
         )

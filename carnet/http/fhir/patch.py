@@ -37,6 +37,12 @@ def _parent(document: Any, tokens: list[str]) -> tuple[Any, str]:
 def apply(resource: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
     patched = copy.deepcopy(resource)
     for op in operations:
+        if not isinstance(op, dict) or not isinstance(op.get("path", ""), str):
+            raise Invalid(
+                "Chaque opération JSON Patch est un objet avec op et path.",
+                "Each JSON Patch operation is an object with op and path.",
+                code="bad_patch",
+            )
         kind, path = op.get("op"), str(op.get("path", ""))
         tokens = _tokens(path)
         if tokens[0] not in ALLOWED_ROOTS or kind in ("move", "copy"):

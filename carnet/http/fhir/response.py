@@ -17,6 +17,7 @@ ISSUE_CODES = {
     405: "not-supported",
     409: "conflict",
     412: "conflict",
+    413: "too-costly",
     422: "invalid",
     429: "throttled",
     500: "exception",
