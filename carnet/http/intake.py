@@ -143,14 +143,14 @@ class Intake:
         path: str = scope["path"]
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         cap = _cap(settings, path, content_type)
-        length = _announced_length(headers)
-        if length is not None and length > cap:
-            raise TooLarge(cap)
         door = path.startswith(BEARER_DOORS)
         if door and path not in PUBLIC_BODY_PATHS:
             verifier = scope["app"].state.verifier
             claims = await verifier.verify_async(bearer_token(headers.get("authorization")))
             scope.setdefault("state", {})[CLAIMS_STATE] = claims
+        length = _announced_length(headers)
+        if length is not None and length > cap:
+            raise TooLarge(cap)
         capped = _capped(receive, cap, scope)
         if not door or content_type in FORM_TYPES:
             return capped
