@@ -15,6 +15,7 @@ from carnet.errors import Forbidden, Invalid, Unauthenticated
 from carnet.population.insi import RateLimiter
 from carnet.population.service import person_id_for_ins
 from carnet.runtime import Runtime
+from carnet.texts import checked_reason
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -104,7 +105,7 @@ def _pro(
         claims.level,
         door=_door(request),
         mode=mode,
-        reason=header_text(x_access_reason),
+        reason=checked_reason(header_text(x_access_reason)),
     )
 
 

@@ -119,6 +119,7 @@ def new_row(
             new.masked,
             new.invisible_patient,
             new.invisible_representatives,
+            new.title,
         ),
         record.facts.patient.age,
     )
