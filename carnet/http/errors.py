@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from carnet.db.uow import Commits, counting_commits
 from carnet.errors import LevelTooLow, ProviderUnavailable, Refusal
 from carnet.http.fhir.response import FhirResponse, operation_outcome
+from carnet.http.headers import add_defaults
 from carnet.logs import get_logger
 
 log = get_logger(__name__)
@@ -130,7 +131,11 @@ def install(app: FastAPI) -> None:
         else:
             fr = "Erreur interne : l'exploitant est alerté. Rien n'a été enregistré pour cette requête."
             en = "Internal error: the operator is alerted. Nothing was recorded for this request."
-        return _answer(request, 500, "internal_error", fr, en)
+        response = _answer(request, 500, "internal_error", fr, en)
+        add_defaults(
+            response.headers
+        )  # sent from outside the middlewares (Starlette's last resort)
+        return response
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> Response:
