@@ -165,6 +165,9 @@ def sender_refusal(facts: SenderFacts) -> tuple[str, str] | None:
 class ConversationFacts:
     state: ConversationState
     pharmacy: bool
+    #: The counterpart is an organisational mailbox: a pharmacy's is one the patient may write
+    #: to first (MSG-9); a pharmacist's personal mailbox is not (issue 16).
+    organisational: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +180,11 @@ class CounterpartFacts:
 
 
 def reply_refusal(conversation: ConversationFacts) -> tuple[str, str] | None:
-    """MSG-2, MSG-3: the patient answers only inside an open conversation."""
+    """MSG-2, MSG-3: the patient answers only inside an open conversation. He is told he may
+    write a new message only where he may (``start_refusal``): to a pharmacy's organisational
+    mailbox, not to a pharmacist's personal one."""
     if conversation.state is ConversationState.CLOSED:
-        if conversation.pharmacy:
+        if conversation.pharmacy and conversation.organisational:
             return (
                 "La pharmacie a clôturé cette conversation. Vous pouvez lui écrire un nouveau message.",
                 "The pharmacy closed this conversation. You may write it a new message.",

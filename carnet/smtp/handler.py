@@ -22,7 +22,7 @@ from carnet.messaging.refusals import MessageRefused, SenderRefused, Undeliverab
 from carnet.messaging.rules import RecipientProblem
 from carnet.relay.rules import domain_of
 from carnet.runtime import Runtime
-from carnet.smtp.replies import reply, temporary
+from carnet.smtp.replies import BARE_NEWLINE, BARE_NEWLINE_TEXTS, reply, temporary
 
 log = get_logger(__name__)
 
@@ -118,9 +118,32 @@ class MssanteHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
+    async def handle_EHLO(  # noqa: N802
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """What aiosmtpd offers, plus what it does without saying: PIPELINING (RFC 2920: it
+        reads commands as they come) and ENHANCEDSTATUSCODES (RFC 2034: every reply carries
+        one, ``server.CarnetSMTP.push``)."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
+
     async def handle_DATA(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        if BARE_NEWLINE.search(envelope.original_content or b""):
+            answer = reply(550, "5.5.2", *BARE_NEWLINE_TEXTS, utf8=envelope.smtp_utf8)
+            return self._refused(
+                "data",
+                "bare_newline",
+                answer,
+                envelope.mail_from,
+                recipients=len(envelope.rcpt_tos),
+            )
         mail = InboundMail(
             sender=envelope.mail_from or "",
             recipients=tuple(envelope.rcpt_tos),

@@ -24,6 +24,7 @@ from aiosmtpd.smtp import SMTP
 from carnet.runtime import Runtime
 from carnet.settings import Settings
 from carnet.smtp.handler import MssanteHandler
+from carnet.smtp.replies import with_enhanced_codes
 from carnet.smtp.tls import server_context
 
 IDENT = "Carnet MSSante ESMTP"  # ASCII: the greeting goes to every client
@@ -64,6 +65,7 @@ class CarnetSMTP(SMTP):
             timeout=settings.smtp_timeout_seconds,
             loop=loop,
         )
+        self._in_ehlo = False
         self._life_seconds = settings.smtp_session_max_seconds
         self._life: asyncio.TimerHandle | None = None
         self._connections = connections
@@ -79,6 +81,21 @@ class CarnetSMTP(SMTP):
         if len(address.rpartition("@")[0]) > self.local_part_limit:
             return None, None
         return address, plain.group(2) or ""
+
+    async def smtp_EHLO(self, hostname: str) -> None:  # noqa: N802 - aiosmtpd's name
+        self._in_ehlo = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._in_ehlo = False
+
+    async def push(self, status: Any) -> None:
+        """Every reply after EHLO with an enhanced status code (ENHANCEDSTATUSCODES, RFC 2034
+        §4), aiosmtpd's own included; the EHLO reply itself and 3xx go as they are."""
+        extended = self.session is not None and self.session.extended_smtp
+        if isinstance(status, str) and extended and not self._in_ehlo:
+            status = with_enhanced_codes(status)
+        await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._life is None

@@ -74,14 +74,13 @@ def test_smtp_smuggling_never_yields_a_second_message(
     client.send(
         b"Subject: vrai\r\nMessage-ID: <vrai@x>\r\n\r\ntexte" + terminator + smuggled + b".\r\n"
     )
-    assert client.reply().startswith(b"250")
+    # Each terminator holds a bare CR or LF: the message is refused whole (issue 16, as
+    # Postfix's smtpd_forbid_bare_newline), and never read as two.
+    assert client.reply().startswith(b"550-5.5.2")
     assert client.command(b"QUIT").startswith(b"221")
     client.close()
     assert _messages(rt, victim) == []
-    [stored] = _messages(rt, patient)
-    opened = messaging.read_message(rt, patient_ctx(patient), patient.id, stored.id)
-    assert opened.subject == "vrai"
-    assert "smuggled" in (opened.body or "")
+    assert _messages(rt, patient) == []
     _still_answers(door)
 
 
