@@ -26,6 +26,9 @@ from carnet.smtp.replies import BARE_NEWLINE, BARE_NEWLINE_TEXTS, reply, tempora
 
 log = get_logger(__name__)
 
+NULL_PATH = "<>"
+"""``MAIL FROM:<>`` as the envelope keeps it (aiosmtpd wants a non-empty sender)."""
+
 #: RFC 3463 for each reason a patient address receives nothing (MSG-4): a malformed INS is a bad
 #: address syntax, a closed profile a disabled mailbox, an unknown or opposed one an unknown
 #: mailbox; an address of another domain is no delivery we are authorised to make.
@@ -72,7 +75,9 @@ class MssanteHandler:
     ) -> str:
         verified = _client_certificate_verified(session)
         try:
-            if (
+            if address == NULL_PATH:  # a report: judged at DATA on what it reports on
+                messaging.null_sender_status(self.rt, client_certificate_verified=verified)
+            elif (
                 messaging.known_sender(self.rt, address, client_certificate_verified=verified)
                 is None
             ):
@@ -144,8 +149,9 @@ class MssanteHandler:
                 envelope.mail_from,
                 recipients=len(envelope.rcpt_tos),
             )
+        sender = envelope.mail_from or ""
         mail = InboundMail(
-            sender=envelope.mail_from or "",
+            sender="" if sender == NULL_PATH else sender,
             recipients=tuple(envelope.rcpt_tos),
             raw=envelope.original_content or b"",
         )

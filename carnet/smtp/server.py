@@ -23,7 +23,7 @@ from aiosmtpd.smtp import SMTP
 
 from carnet.runtime import Runtime
 from carnet.settings import Settings
-from carnet.smtp.handler import MssanteHandler
+from carnet.smtp.handler import NULL_PATH, MssanteHandler
 from carnet.smtp.replies import with_enhanced_codes
 from carnet.smtp.tls import server_context
 
@@ -36,6 +36,9 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _PLAIN_PATH = re.compile(
     rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>(?:[ \t]+([^ \t(][^(]*?))?[ \t]*"
 )
+
+#: The null reverse-path (RFC 5321 §4.5.5): bounces and read receipts come with it.
+_NULL_PATH = re.compile(r"[ \t]*<>(?:[ \t]+([^ \t(][^(]*?))?[ \t]*")
 
 
 class CarnetSMTP(SMTP):
@@ -74,6 +77,9 @@ class CarnetSMTP(SMTP):
         """aiosmtpd parses a path with the e-mail package's header parser (a third of the CPU
         of a received message); the plain form is matched directly, anything else (quoted
         local parts, address literals, comments, UTF-8) goes to aiosmtpd's parser as before."""
+        null = _NULL_PATH.fullmatch(arg)
+        if null is not None:  # MAIL FROM:<>, for reports (the handler refuses it at RCPT TO)
+            return NULL_PATH, null.group(1) or ""
         plain = _PLAIN_PATH.fullmatch(arg)
         if plain is None:
             return super()._getaddr(arg)

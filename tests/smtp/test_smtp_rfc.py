@@ -14,10 +14,17 @@ import aiosmtplib
 import pytest
 from factories import add_patient, add_pro, patient_ctx
 from smtp_support import Raw, add_establishment, add_mailbox, address_of, mail, running_smtp
+from sqlalchemy import select
 
+from carnet import clock
+from carnet.context import RequestContext
 from carnet.identity.models import Mailbox
 from carnet.messaging import service as messaging
+from carnet.messaging.mime import Receipt, compose_receipt
+from carnet.messaging.models import Message
 from carnet.messaging.refusals import WritingRefused
+from carnet.messaging.reports import read_report
+from carnet.messaging.rules import ReportKind, report_notice
 from carnet.runtime import Runtime
 from carnet.smtp.server import SmtpServer
 
@@ -201,3 +208,152 @@ def test_issue16_after_a_pharmacists_fin_on_his_own_mailbox_the_patient_is_not_t
     assert "ne pouvez plus y répondre" in refused.value.fr
     with pytest.raises(WritingRefused):  # indeed: he may not start one there
         messaging.write_to_pharmacy(rt, ctx, patient.id, pharmacist.address, "Bonjour")
+
+
+def _sent_message_id(rt: Runtime, patient_id: str) -> str:
+    with rt.transaction() as session:
+        found = session.scalars(
+            select(Message.rfc_message_id).where(
+                Message.patient_id == patient_id, Message.direction == "out"
+            )
+        ).first()
+    assert found is not None
+    return found
+
+
+def _dsn(original_id: str, recipient: str, action: str = "failed") -> bytes:
+    """A delivery status notification as Postfix writes one (RFC 3464)."""
+    return (
+        "From: MAILER-DAEMON@mx.pharmacie.fr (Mail Delivery System)\r\n"
+        "To: patient\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <dsn-1@mx.pharmacie.fr>\r\nAuto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nThis is the mail system.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.pharmacie.fr\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
+        f"Action: {action}\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: patient\r\nSubject: Mon ordonnance\r\nMessage-ID: {original_id}\r\n\r\n"
+        "--B--\r\n"
+    ).encode()
+
+
+def _notices(rt: Runtime, patient_id: str) -> list[tuple[str, str]]:
+    ctx = patient_ctx_of(patient_id)
+    [conversation] = messaging.list_conversations(rt, ctx, patient_id).conversations
+    detail = messaging.read_conversation(rt, ctx, patient_id, conversation.id)
+    return [
+        (m.subject, messaging.read_message(rt, ctx, patient_id, m.id).body or "")
+        for m in detail.messages
+        if m.direction == "notice"
+    ]
+
+
+def patient_ctx_of(patient_id: str) -> RequestContext:
+    return RequestContext.for_patient(patient_id)
+
+
+def test_issue16_a_bounce_with_the_null_reverse_path_reaches_the_conversation(
+    rt: Runtime, door: SmtpServer
+) -> None:
+    """smtplib: ``MAIL FROM:<>`` is accepted; the DSN becomes a notice in the conversation of
+    the message it reports on (RFC 5321 §4.5.5, RFC 3464); sent twice, filed once."""
+    patient = add_patient(rt)
+    pharmacy = add_mailbox(rt, kind="ORG", establishment=add_establishment(rt))
+    messaging.write_to_pharmacy(rt, patient_ctx(patient), patient.id, pharmacy.address, "Bonjour")
+    original = _sent_message_id(rt, patient.id)
+    report = _dsn(original, pharmacy.address)
+    with smtplib.SMTP("127.0.0.1", door.port, timeout=10) as client:
+        client.ehlo()
+        code, text = client.mail("")
+        assert (code, text[:5]) == (250, b"2.1.0")
+        assert client.rcpt(address_of(rt, patient))[0] == 250
+        assert client.data(report)[0] == 250
+        client.sendmail("", [address_of(rt, patient)], report)  # a retry after a lost 250
+    [(subject, body)] = _notices(rt, patient.id)
+    assert subject == "Message non distribué"
+    assert f"n'a pas pu être distribué à {pharmacy.address}" in body
+    assert "5.1.1" in body
+    assert "could not be delivered" in body
+
+
+def test_issue16_a_read_receipt_with_the_null_reverse_path_reaches_the_conversation(
+    rt: Runtime, door: SmtpServer
+) -> None:
+    """aiosmtplib, an MDN as Carnet itself writes them (RFC 8098)."""
+    patient = add_patient(rt)
+    pharmacy = add_mailbox(rt, kind="ORG", establishment=add_establishment(rt))
+    messaging.write_to_pharmacy(rt, patient_ctx(patient), patient.id, pharmacy.address, "Bonjour")
+    original = _sent_message_id(rt, patient.id)
+    mdn = compose_receipt(
+        Receipt(
+            message_id="<mdn-1@pharmacie.fr>",
+            patient_address=pharmacy.address,
+            patient_name="Pharmacie du Marché",
+            to=address_of(rt, patient),
+            original_message_id=original,
+            original_subject="Ordonnance",
+            date=clock.now(),
+            reporting_ua="pharmacie.fr; Logiciel officinal",
+        )
+    )
+
+    async def send() -> None:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=door.port, start_tls=False) as c:
+            errors, _ = await c.sendmail("", [address_of(rt, patient)], mdn)
+            assert errors == {}
+
+    asyncio.run(send())
+    [(subject, body)] = _notices(rt, patient.id)
+    assert subject == "Accusé de lecture"
+    assert f"a été ouvert par {pharmacy.address}" in body
+
+
+def test_issue16_a_null_sender_mail_about_nothing_the_patient_sent_is_refused(
+    rt: Runtime, door: SmtpServer
+) -> None:
+    """The null reverse-path is for reports only: no way to drop text in a mailbox."""
+    patient = add_patient(rt)
+    with smtplib.SMTP("127.0.0.1", door.port, timeout=10) as client:
+        client.ehlo()
+        assert client.mail("")[0] == 250
+        assert client.rcpt(address_of(rt, patient))[0] == 250
+        code, text = client.data(_dsn("<never-sent@x>", "a@b.fr"))
+        assert code == 554
+        assert text.startswith(b"5.6.0 ")
+        assert text.isascii()
+        client.rset()
+        client.mail("")
+        assert client.rcpt("quelquun@ailleurs.fr")[0] == 550
+        client.rset()
+        client.mail("")
+        spam = b"Subject: Gagnez\r\nMessage-ID: <s@x>\r\n\r\nCliquez\r\n"
+        assert client.rcpt(address_of(rt, patient))[0] == 250
+        assert client.data(spam)[0] == 554
+    assert messaging.list_conversations(rt, patient_ctx(patient), patient.id).conversations == ()
+
+
+@pytest.mark.parametrize(
+    ("action", "kind", "subject"),
+    [
+        ("failed", ReportKind.FAILED, "Message non distribué"),
+        ("delayed", ReportKind.DELAYED, "Distribution retardée"),
+        ("delivered", ReportKind.DELIVERED, "Avis de remise"),
+        ("relayed", ReportKind.DELIVERED, "Avis de remise"),
+        ("unknown", ReportKind.OTHER, "Avis sur votre message"),
+    ],
+)
+def test_issue16_reports_are_read_by_their_action(
+    action: str, kind: ReportKind, subject: str
+) -> None:
+    report = read_report(_dsn("<o@x>", "dr@x.fr", action))
+    assert report.kind is kind
+    assert report.original_ids == ("<o@x>",)
+    assert report.recipient == "dr@x.fr"
+    assert report.message_id == "<dsn-1@mx.pharmacie.fr>"
+    notice = report_notice(report.kind, "dr@x.fr", "Objet", report.detail)
+    assert notice[0] == subject
+    assert notice[2].isascii()
