@@ -24,7 +24,7 @@ from aiosmtpd.smtp import SMTP
 from carnet.runtime import Runtime
 from carnet.settings import Settings
 from carnet.smtp.handler import NULL_PATH, MssanteHandler
-from carnet.smtp.replies import with_enhanced_codes
+from carnet.smtp.replies import ascii_text, with_enhanced_codes
 from carnet.smtp.tls import server_context
 
 IDENT = "Carnet MSSante ESMTP"  # ASCII: the greeting goes to every client
@@ -69,6 +69,7 @@ class CarnetSMTP(SMTP):
             loop=loop,
         )
         self._in_ehlo = False
+        self._data_utf8 = False
         self._life_seconds = settings.smtp_session_max_seconds
         self._life: asyncio.TimerHandle | None = None
         self._connections = connections
@@ -95,12 +96,25 @@ class CarnetSMTP(SMTP):
         finally:
             self._in_ehlo = False
 
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's name
+        """aiosmtpd resets the envelope before it sends DATA's reply: the transaction's
+        SMTPUTF8 is kept for that reply."""
+        self._data_utf8 = bool(self.envelope and self.envelope.smtp_utf8)
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._data_utf8 = False
+
     async def push(self, status: Any) -> None:
         """Every reply after EHLO with an enhanced status code (ENHANCEDSTATUSCODES, RFC 2034
-        §4), aiosmtpd's own included; the EHLO reply itself and 3xx go as they are."""
+        §4), aiosmtpd's own included; the EHLO reply itself and 3xx go as they are. In ASCII
+        unless the transaction negotiated SMTPUTF8 (RFC 6531)."""
         extended = self.session is not None and self.session.extended_smtp
         if isinstance(status, str) and extended and not self._in_ehlo:
             status = with_enhanced_codes(status)
+        utf8 = self._data_utf8 or bool(self.envelope and self.envelope.smtp_utf8)
+        if isinstance(status, str) and not utf8:
+            status = ascii_text(status)  # aiosmtpd echoes commands: UTF-8 only if negotiated
         await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

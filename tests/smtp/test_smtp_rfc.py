@@ -357,3 +357,19 @@ def test_issue16_reports_are_read_by_their_action(
     notice = report_notice(report.kind, "dr@x.fr", "Objet", report.detail)
     assert notice[0] == subject
     assert notice[2].isascii()
+
+
+def test_issue16_replies_echoing_utf8_stay_ascii_without_smtputf8(
+    rt: Runtime, door: SmtpServer, doctor: Mailbox
+) -> None:
+    """Whatever a client without SMTPUTF8 sends (UTF-8 commands, UTF-8 addresses echoed in
+    the refusal), every byte of every reply is ASCII."""
+    client = Raw(door.port)
+    client.command(b"EHLO mss.exemple.fr")
+    assert client.command("CLÔTURE été".encode()).startswith(b"500 5.5.2 ")
+    assert client.command(b"MAIL FROM:<" + doctor.address.encode() + b">").startswith(b"250")
+    refused = client.command("RCPT TO:<élève@patient.mssante.fr>".encode())
+    assert refused.startswith(b"5")
+    client.command(b"QUIT")
+    client.close()
+    assert client.transcript.isascii()
