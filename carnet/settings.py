@@ -189,6 +189,21 @@ class Settings(BaseSettings):
         description="At most one fetch of discovery or keys per this many seconds (an unknown key "
         "id triggers one); also the Retry-After of a 503.",
     )
+    http_max_json_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        description="Largest request body on the JSON API, FHIR and web forms, in bytes (beyond: "
+        "413, checked from Content-Length before any byte is read, then while it streams).",
+    )
+    http_max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        description="Largest request body where a document is uploaded (multipart forms, the "
+        "JSON API's document uploads, FHIR ITI-65 and ITI-105), in bytes (beyond: 413).",
+    )
+    http_max_json_depth: int = Field(
+        default=64,
+        description="Deepest nesting of arrays and objects in a JSON body, checked before it is "
+        "parsed (beyond: 400).",
+    )
     token_ttl_seconds: int = Field(
         default=3600, description="Lifetime of the instance's own tokens."
     )

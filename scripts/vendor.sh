@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Vendors the web pages' front-end files from the npm registry into the package, so that the
 # running site loads nothing from outside. Run it by hand to update; commit what it writes.
-#   carnet/web/static/vendor/  htmx, Pico CSS, uPlot (served by the site)
+#   carnet/web/static/vendor/  htmx, Pico CSS, uPlot, Swagger UI (served by the site; /docs)
 #   tests/web/vendor/          axe-core (injected by the browser tests only, never served)
 # Versions are pinned here and recorded in each folder's VENDORED.txt.
 set -euo pipefail
@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 HTMX=2.0.11
 PICO=2.1.1
 UPLOT=1.6.32
+SWAGGER=5.35.0
 AXE=4.11.0
 
 site=carnet/web/static/vendor
@@ -32,6 +33,9 @@ cp "$pico/css/pico.min.css" "$site/pico.min.css"
 uplot=$(fetch uplot "$UPLOT")
 cp "$uplot/dist/uPlot.iife.min.js" "$site/uPlot.iife.min.js"
 cp "$uplot/dist/uPlot.min.css" "$site/uPlot.min.css"
+swagger=$(fetch swagger-ui-dist "$SWAGGER")
+cp "$swagger/swagger-ui-bundle.js" "$site/swagger-ui-bundle.js"
+cp "$swagger/swagger-ui.css" "$site/swagger-ui.css"
 axe=$(fetch axe-core "$AXE")
 cp "$axe/axe.min.js" "$tests/axe.min.js"
 
@@ -40,6 +44,7 @@ Front-end files vendored from the npm registry by scripts/vendor.sh (do not edit
 htmx.org $HTMX (BSD-2-Clause): htmx.min.js
 @picocss/pico $PICO (MIT): pico.min.css
 uplot $UPLOT (MIT): uPlot.iife.min.js, uPlot.min.css
+swagger-ui-dist $SWAGGER (Apache-2.0): swagger-ui-bundle.js, swagger-ui.css
 TXT
 cat > "$tests/VENDORED.txt" <<TXT
 Vendored from the npm registry by scripts/vendor.sh, for the browser tests only (never served).

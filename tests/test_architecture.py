@@ -339,6 +339,10 @@ PATIENT_READ_ALLOWANCES: dict[tuple[str, str], str] = {
     " message it already filed (same Message-ID)",
     ("carnet/messaging/filing.py", "carnet.messaging.models.Conversation"): "the SMTP door files"
     " a message in its open conversation (MSG-3)",
+    ("carnet/messaging/reports.py", "carnet.messaging.models.Message"): "the SMTP door finds"
+    " the message a null-sender report is about, among those the patient sent (issue 16)",
+    ("carnet/messaging/reports.py", "carnet.messaging.models.Conversation"): "the SMTP door"
+    " files a report's notice in the conversation of the message it is about",
     ("carnet/messaging/inbound.py", "carnet.population.models.Patient"): "RCPT TO: whether an"
     " address names a profile that receives (MSG-4)",
     ("carnet/hosted/mailbox.py", "carnet.messaging.models.HostedMail"): "a hosted pro's own"

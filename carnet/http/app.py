@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 import carnet
 from carnet.auth.verify import TokenVerifier
-from carnet.http import errors, metrics
+from carnet.http import docs, errors, headers, intake, metrics
 from carnet.http.api import lifecycle, messages, patient, pro, transparency
 from carnet.http.api import profile as profile_api
 from carnet.http.fhir import profile_routes as fhir_profile
@@ -21,12 +21,16 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
         title="Carnet",
         version=carnet.__version__,
         description="Dossier médical partagé et messagerie sécurisée de santé — API JSON.",
+        docs_url=None,  # /docs is carnet.http.docs: Swagger UI vendored, no CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.verifier = verifier or TokenVerifier.from_settings(runtime.settings)
     app.state.insi_limiter = RateLimiter(runtime.settings.insi_rate_per_minute)
     errors.install(app)
+    app.add_middleware(intake.Intake, answer=errors.send_refusal)
     app.add_middleware(metrics.RequestCounter)
+    app.add_middleware(headers.SecurityHeaders)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -35,6 +39,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
         return {"status": "ok", "version": carnet.__version__}
 
     app.include_router(metrics.router)
+    app.include_router(docs.router)
     app.include_router(patient.router)
     app.include_router(lifecycle.router)
     app.include_router(pro.router)

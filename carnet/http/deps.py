@@ -15,6 +15,7 @@ from carnet.errors import Forbidden, Invalid, Unauthenticated
 from carnet.population.insi import RateLimiter
 from carnet.population.service import person_id_for_ins
 from carnet.runtime import Runtime
+from carnet.texts import checked_reason
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -36,7 +37,11 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
-def _bearer(authorization: str | None) -> str:
+CLAIMS_STATE = "claims"
+"""Where ``http.intake`` leaves the claims it verified before reading the body."""
+
+
+def bearer_token(authorization: str | None) -> str:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthenticated(
             "Jeton d'accès manquant (en-tête Authorization: Bearer).",
@@ -61,12 +66,17 @@ def _door(request: Request) -> Door:
 
 
 async def bearer_claims(
+    request: Request,
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Claims:
     """The verified caller. Async: a token whose key the provider must first give waits for it
-    (at most its timeout) on the event loop, holding none of the threads other requests need."""
-    return await verifier.verify_async(_bearer(authorization))
+    (at most its timeout) on the event loop, holding none of the threads other requests need.
+    A request with a body had its token verified before the body was read (``http.intake``)."""
+    verified: Claims | None = getattr(request.state, CLAIMS_STATE, None)
+    if verified is not None:
+        return verified
+    return await verifier.verify_async(bearer_token(authorization))
 
 
 BearerClaims = Annotated[Claims, Depends(bearer_claims)]
@@ -95,7 +105,7 @@ def _pro(
         claims.level,
         door=_door(request),
         mode=mode,
-        reason=header_text(x_access_reason),
+        reason=checked_reason(header_text(x_access_reason)),
     )
 
 

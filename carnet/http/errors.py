@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from carnet.db.uow import Commits, counting_commits
 from carnet.errors import LevelTooLow, ProviderUnavailable, Refusal
 from carnet.http.fhir.response import FhirResponse, operation_outcome
+from carnet.http.headers import add_defaults
 from carnet.logs import get_logger
 
 log = get_logger(__name__)
@@ -77,15 +78,27 @@ def _committed(request: Request) -> bool:
     return not isinstance(commits, Commits) or commits.count > 0
 
 
+def refusal_response(request: Request, exc: Refusal) -> Response:
+    issue = "security" if isinstance(exc, LevelTooLow) else None
+    return _answer(
+        request, exc.status, exc.code, exc.fr, exc.en, refusal_headers(exc) or None, issue
+    )
+
+
+async def send_refusal(scope: Scope, receive: Receive, send: Send, exc: Refusal) -> None:
+    """A refusal answered by a middleware, before any route (``http.intake``). The body was
+    not read: the connection is closed after the answer rather than read to its end."""
+    response = refusal_response(Request(scope, receive), exc)
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(CommitCounting)
 
     @app.exception_handler(Refusal)
     async def on_refusal(request: Request, exc: Refusal) -> Response:
-        issue = "security" if isinstance(exc, LevelTooLow) else None
-        return _answer(
-            request, exc.status, exc.code, exc.fr, exc.en, refusal_headers(exc) or None, issue
-        )
+        return refusal_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -118,10 +131,16 @@ def install(app: FastAPI) -> None:
         else:
             fr = "Erreur interne : l'exploitant est alerté. Rien n'a été enregistré pour cette requête."
             en = "Internal error: the operator is alerted. Nothing was recorded for this request."
-        return _answer(request, 500, "internal_error", fr, en)
+        response = _answer(request, 500, "internal_error", fr, en)
+        add_defaults(
+            response.headers
+        )  # sent from outside the middlewares (Starlette's last resort)
+        return response
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> Response:
+        if isinstance(exc.__cause__, Refusal):  # a body cut short while a form was parsed
+            return refusal_response(request, exc.__cause__)
         code, fr, en = HTTP_TEXTS.get(
             exc.status_code, ("http_error", "Requête refusée.", "Request refused.")
         )

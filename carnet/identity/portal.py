@@ -22,8 +22,7 @@ from carnet.identity.models import Pro
 from carnet.identity.portal_models import ProAccessMode, ProSession
 from carnet.ids import new_secret
 from carnet.settings import Settings
-
-MAX_REASON = 500
+from carnet.texts import checked_reason
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ def choose_mode(
 ) -> None:
     """ACC-6: the mode (and for bris de glace the reason, asked first) the pro enters a record
     in; the gate decides at each read whether it lets him in."""
-    reason = (reason or "").strip()[:MAX_REASON] or None
+    reason = checked_reason((reason or "").strip() or None)
     if mode is AccessMode.BRIS_DE_GLACE and reason is None:
         raise Invalid(
             "Le bris de glace exige un motif : décrivez le risque immédiat pour le patient.",

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
@@ -33,11 +34,13 @@ from carnet.messaging.batching import Batch, Batcher
 from carnet.messaging.filing import Copy, Delivered, Job, file_later
 from carnet.messaging.queries import DirectoryEntry, directory_entry
 from carnet.messaging.refusals import MessageRefused, SenderRefused, Undeliverable
+from carnet.messaging.reports import receive_report
 from carnet.messaging.rules import (
     RecipientProblem,
     SenderFacts,
     ins_of_address,
     normalized_message_id,
+    null_sender_refusal,
     recipient_problem,
     sender_refusal,
 )
@@ -51,6 +54,7 @@ __all__ = [
     "forget_recipient",
     "known_recipient",
     "known_sender",
+    "null_sender_status",
     "receive_message",
     "recipient_status",
     "sender_status",
@@ -140,6 +144,20 @@ def known_sender(
     return _judge_sender(rt, address, entry, client_certificate_verified)
 
 
+def null_sender_status(rt: Runtime, *, client_certificate_verified: bool = False) -> None:
+    """``MAIL FROM:<>`` (a report): no directory entry to check; only the trust space's
+    certificate when one is required (MSG-2)."""
+    refusal = null_sender_refusal(
+        SenderFacts(
+            mailbox_kind=None,
+            client_certificate_required=rt.settings.smtp_client_ca_file is not None,
+            client_certificate_verified=client_certificate_verified,
+        )
+    )
+    if refusal is not None:
+        raise SenderRefused(*refusal)
+
+
 def _judge_sender(
     rt: Runtime, address: str, entry: DirectoryEntry | None, client_certificate_verified: bool
 ) -> DirectoryEntry:
@@ -155,7 +173,7 @@ def _judge_sender(
     return entry
 
 
-def _patient_for(session: Session, rt: Runtime, address: str) -> str:
+def _patient_for(session: Session, address: str, *, rt: Runtime) -> str:
     """The id of the patient an address names, or ``Undeliverable`` with the MSG-4 text."""
     try:
         ins = ins_of_address(address, rt.settings.patient_mail_domain)
@@ -181,7 +199,7 @@ def recipient_status(rt: Runtime, address: str) -> str:
     if known is not None:
         return known
     patient_id: str = rt.state(Batcher).run(
-        rt, lambda session, _: _patient_for(session, rt, address)
+        rt, lambda session, _: _patient_for(session, address, rt=rt)
     )
     _memory(rt).recipients.put(address.lower(), patient_id)
     return patient_id
@@ -210,7 +228,7 @@ def _copies(rt: Runtime, addresses: Sequence[str]) -> list[Copy]:
 
         def work(session: Session, _: Batch) -> None:
             for address in named:
-                patient_id = ids[address] or _patient_for(session, rt, address)
+                patient_id = ids[address] or _patient_for(session, address, rt=rt)
                 ids[address] = patient_id
                 if keys.get(patient_id) is None:
                     keys[patient_id] = current_key(session, rt.master_key, patient_id)
@@ -235,6 +253,8 @@ def receive_message(rt: Runtime, mail: InboundMail) -> list[Delivered]:
     A message already filed (same sender, same Message-ID — a sending server that retries after
     a lost ``250``) is not filed twice; one without a Message-ID is known by its bytes' hash.
     """
+    if mail.sender in ("", "<>"):  # the null reverse-path: a report (RFC 5321 §4.5.5)
+        return receive_report(rt, mail.raw, mail.recipients, partial(_patient_for, rt=rt))
     try:
         parsed = mime.parse(mail.raw)
     except mime.Unreadable as unreadable:

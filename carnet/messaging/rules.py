@@ -143,14 +143,24 @@ class SenderFacts:
     client_certificate_verified: bool = False
 
 
-def sender_refusal(facts: SenderFacts) -> tuple[str, str] | None:
-    """MSG-2: only a health actor with an MSSanté mailbox writes to a patient; in production the
-    server also proves itself with a certificate of the trust space's authority."""
+def null_sender_refusal(facts: SenderFacts) -> tuple[str, str] | None:
+    """``MAIL FROM:<>`` (a report, issue 16) names no mailbox to look up: only the trust
+    space's client certificate is checked, when one is required; what the report says is
+    judged at DATA (``messaging.reports``)."""
     if facts.client_certificate_required and not facts.client_certificate_verified:
         return (
             "Connexion refusée : un certificat client de l'espace de confiance MSSanté est requis.",
             "Refused: a client certificate of the MSSanté trust space is required.",
         )
+    return None
+
+
+def sender_refusal(facts: SenderFacts) -> tuple[str, str] | None:
+    """MSG-2: only a health actor with an MSSanté mailbox writes to a patient; in production the
+    server also proves itself with a certificate of the trust space's authority."""
+    uncertified = null_sender_refusal(facts)
+    if uncertified is not None:
+        return uncertified
     if facts.mailbox_kind not in MAILBOX_KINDS:
         return (
             "Expéditeur refusé : cette adresse n'est pas une boîte aux lettres de l'espace de "
@@ -165,6 +175,9 @@ def sender_refusal(facts: SenderFacts) -> tuple[str, str] | None:
 class ConversationFacts:
     state: ConversationState
     pharmacy: bool
+    #: The counterpart is an organisational mailbox: a pharmacy's is one the patient may write
+    #: to first (MSG-9); a pharmacist's personal mailbox is not (issue 16).
+    organisational: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +190,11 @@ class CounterpartFacts:
 
 
 def reply_refusal(conversation: ConversationFacts) -> tuple[str, str] | None:
-    """MSG-2, MSG-3: the patient answers only inside an open conversation."""
+    """MSG-2, MSG-3: the patient answers only inside an open conversation. He is told he may
+    write a new message only where he may (``start_refusal``): to a pharmacy's organisational
+    mailbox, not to a pharmacist's personal one."""
     if conversation.state is ConversationState.CLOSED:
-        if conversation.pharmacy:
+        if conversation.pharmacy and conversation.organisational:
             return (
                 "La pharmacie a clôturé cette conversation. Vous pouvez lui écrire un nouveau message.",
                 "The pharmacy closed this conversation. You may write it a new message.",
@@ -282,6 +297,59 @@ def reply_references(parent_references: Sequence[str], parent_id: str) -> list[s
     if len(chain) > MAX_REFERENCES:
         chain = [chain[0], *chain[-(MAX_REFERENCES - 1) :]]
     return chain
+
+
+# --------------------------------------------------------------------------------------------
+# Reports that come back with the null reverse-path (issue 16, RFC 3464, RFC 8098)
+# --------------------------------------------------------------------------------------------
+
+
+class ReportKind(StrEnum):
+    READ = "read"
+    DELIVERED = "delivered"
+    DELAYED = "delayed"
+    FAILED = "failed"
+    OTHER = "other"
+
+
+def report_notice(
+    kind: ReportKind, recipient: str, subject: str, detail: str | None
+) -> tuple[str, str, str]:
+    """The notice filed in the conversation for a report on the patient's message: its
+    subject, the French text, the English text."""
+    quoted_fr, quoted_en = f"« {subject} »", f'"{subject}"'
+    why_fr = f" ({detail})" if detail else ""
+    if kind is ReportKind.READ:
+        return (
+            "Accusé de lecture",
+            f"Votre message {quoted_fr} a été ouvert par {recipient}.",
+            f"Your message {quoted_en} was opened by {recipient}.",
+        )
+    if kind is ReportKind.DELIVERED:
+        return (
+            "Avis de remise",
+            f"Votre message {quoted_fr} a été remis à {recipient}.",
+            f"Your message {quoted_en} was delivered to {recipient}.",
+        )
+    if kind is ReportKind.DELAYED:
+        return (
+            "Distribution retardée",
+            f"Votre message {quoted_fr} n'a pas encore pu être remis à {recipient}{why_fr} ; "
+            "de nouvelles tentatives sont en cours, rien à faire pour l'instant.",
+            f"Your message {quoted_en} could not be delivered to {recipient} yet{why_fr}; "
+            "it is being retried, nothing to do for now.",
+        )
+    if kind is ReportKind.FAILED:
+        return (
+            "Message non distribué",
+            f"Votre message {quoted_fr} n'a pas pu être distribué à {recipient}{why_fr}.",
+            f"Your message {quoted_en} could not be delivered to {recipient}{why_fr}.",
+        )
+    return (
+        "Avis sur votre message",
+        f"Un avis automatique est arrivé au sujet de votre message {quoted_fr} ({recipient}).",
+        f"An automatic report arrived about your message {quoted_en} ({recipient}).",
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from carnet.messaging.delivery import MailKind, queue_mail
 from carnet.messaging.inbound import (
     known_recipient,
     known_sender,
+    null_sender_status,
     receive_message,
     recipient_status,
     sender_status,
@@ -51,6 +52,7 @@ __all__ = [
     "PharmacyOffer",
     "known_recipient",
     "known_sender",
+    "null_sender_status",
     "pharmacies_for",
     "receive_message",
     "recipient_status",

@@ -212,7 +212,11 @@ def reply(
             conversation_id, Action.SEND_MESSAGE, trace=False
         )
         refusal = reply_refusal(
-            ConversationFacts(ConversationState(conversation.state), conversation.pharmacy)
+            ConversationFacts(
+                ConversationState(conversation.state),
+                conversation.pharmacy,
+                organisational=conversation.counterpart_kind == "ORG",
+            )
         )
         if refusal is not None:
             refuse(record, Action.SEND_MESSAGE, conversation.id, refusal)

@@ -9,6 +9,7 @@ from carnet.errors import Forbidden, Invalid
 from carnet.population.rules import MAJORITY_AGE
 from carnet.records import content as kinds
 from carnet.records.catalog import OPERATOR_TYPES, PATIENT_TYPES, TYPES
+from carnet.texts import checked_title
 
 
 class Uploader(StrEnum):
@@ -36,10 +37,12 @@ class Upload:
     invisible_representatives: bool = False
     #: The class (TRE_A03) the producer gave, if he gave one: it must be the type's.
     class_code: str | None = None
+    title: str = ""
 
 
 def check_upload(upload: Upload, patient_age: int) -> str:
     """The MIME type to store, or ``Invalid`` saying what is wrong (nothing is then stored)."""
+    checked_title(upload.title)
     if upload.type_code not in TYPES:
         raise Invalid(
             f"Type de document inconnu : {upload.type_code}.",

@@ -124,6 +124,7 @@ def new_row(
             new.invisible_patient,
             new.invisible_representatives,
             new.class_code,
+            new.title,
         ),
         record.facts.patient.age,
     )

@@ -22,9 +22,12 @@ from carnet.messaging.refusals import MessageRefused, SenderRefused, Undeliverab
 from carnet.messaging.rules import RecipientProblem
 from carnet.relay.rules import domain_of
 from carnet.runtime import Runtime
-from carnet.smtp.replies import reply, temporary
+from carnet.smtp.replies import BARE_NEWLINE, BARE_NEWLINE_TEXTS, reply, temporary
 
 log = get_logger(__name__)
+
+NULL_PATH = "<>"
+"""``MAIL FROM:<>`` as the envelope keeps it (aiosmtpd wants a non-empty sender)."""
 
 #: RFC 3463 for each reason a patient address receives nothing (MSG-4): a malformed INS is a bad
 #: address syntax, a closed profile a disabled mailbox, an unknown or opposed one an unknown
@@ -72,7 +75,9 @@ class MssanteHandler:
     ) -> str:
         verified = _client_certificate_verified(session)
         try:
-            if (
+            if address == NULL_PATH:  # a report: judged at DATA on what it reports on
+                messaging.null_sender_status(self.rt, client_certificate_verified=verified)
+            elif (
                 messaging.known_sender(self.rt, address, client_certificate_verified=verified)
                 is None
             ):
@@ -118,11 +123,35 @@ class MssanteHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
+    async def handle_EHLO(  # noqa: N802
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """What aiosmtpd offers, plus what it does without saying: PIPELINING (RFC 2920: it
+        reads commands as they come) and ENHANCEDSTATUSCODES (RFC 2034: every reply carries
+        one, ``server.CarnetSMTP.push``)."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
+
     async def handle_DATA(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        if BARE_NEWLINE.search(envelope.original_content or b""):
+            answer = reply(550, "5.5.2", *BARE_NEWLINE_TEXTS, utf8=envelope.smtp_utf8)
+            return self._refused(
+                "data",
+                "bare_newline",
+                answer,
+                envelope.mail_from,
+                recipients=len(envelope.rcpt_tos),
+            )
+        sender = envelope.mail_from or ""
         mail = InboundMail(
-            sender=envelope.mail_from or "",
+            sender="" if sender == NULL_PATH else sender,
             recipients=tuple(envelope.rcpt_tos),
             raw=envelope.original_content or b"",
         )

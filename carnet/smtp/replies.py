@@ -78,3 +78,54 @@ TEMPORARY_TEXTS = (
 
 def temporary(*, utf8: bool = False) -> str:
     return reply(451, "4.3.0", *TEMPORARY_TEXTS, utf8=utf8)
+
+
+#: RFC 3463 for the replies aiosmtpd writes itself (syntax, sequence, size), by reply code: once
+#: ENHANCEDSTATUSCODES is advertised every 2xx, 4xx and 5xx reply carries one (RFC 2034 §4).
+DEFAULT_ENHANCED = {
+    221: "2.0.0",
+    235: "2.7.0",
+    250: "2.0.0",
+    251: "2.1.5",
+    252: "2.0.0",
+    421: "4.3.0",
+    451: "4.3.0",
+    452: "4.3.1",
+    454: "4.7.0",
+    500: "5.5.2",
+    501: "5.5.4",
+    502: "5.5.1",
+    503: "5.5.1",
+    504: "5.5.4",
+    530: "5.7.0",
+    535: "5.7.8",
+    552: "5.3.4",
+    553: "5.1.3",
+    555: "5.5.4",
+}
+_LINE = re.compile(r"([245]\d\d)([ -])(?!\d\.\d{1,3}\.\d{1,3}(?: |$))(.*)", re.DOTALL)
+
+
+def with_enhanced_codes(status: str) -> str:
+    """Each line of ``status`` with an enhanced status code (RFC 2034), when it has none."""
+    lines = []
+    for line in status.split("\r\n"):
+        found = _LINE.fullmatch(line)
+        if found is not None:
+            code, sep, text = found.groups()
+            enhanced = DEFAULT_ENHANCED.get(int(code), f"{code[0]}.0.0")
+            line = f"{code}{sep}{enhanced} {text}".rstrip()
+        lines.append(line)
+    return "\r\n".join(lines)
+
+
+BARE_NEWLINE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+"""A CR or an LF alone in a message (what ``smtpd_forbid_bare_newline`` refuses in Postfix): read
+as a line break by some parsers and not by others, it lets a header be smuggled past the ones
+that check (``X-MSS-MES: FIN`` closing a conversation)."""
+
+BARE_NEWLINE_TEXTS = (
+    "Message refusé : il contient un CR ou un LF isolé ; les lignes se terminent par CRLF "
+    "(RFC 5321, 2.3.8).",
+    "Message refused: it contains a bare CR or LF; lines end with CRLF (RFC 5321, 2.3.8).",
+)

@@ -23,7 +23,8 @@ from aiosmtpd.smtp import SMTP
 
 from carnet.runtime import Runtime
 from carnet.settings import Settings
-from carnet.smtp.handler import MssanteHandler
+from carnet.smtp.handler import NULL_PATH, MssanteHandler
+from carnet.smtp.replies import ascii_text, with_enhanced_codes
 from carnet.smtp.tls import server_context
 
 IDENT = "Carnet MSSante ESMTP"  # ASCII: the greeting goes to every client
@@ -35,6 +36,9 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _PLAIN_PATH = re.compile(
     rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>(?:[ \t]+([^ \t(][^(]*?))?[ \t]*"
 )
+
+#: The null reverse-path (RFC 5321 §4.5.5): bounces and read receipts come with it.
+_NULL_PATH = re.compile(r"[ \t]*<>(?:[ \t]+([^ \t(][^(]*?))?[ \t]*")
 
 
 class CarnetSMTP(SMTP):
@@ -64,6 +68,8 @@ class CarnetSMTP(SMTP):
             timeout=settings.smtp_timeout_seconds,
             loop=loop,
         )
+        self._in_ehlo = False
+        self._data_utf8 = False
         self._life_seconds = settings.smtp_session_max_seconds
         self._life: asyncio.TimerHandle | None = None
         self._connections = connections
@@ -72,6 +78,9 @@ class CarnetSMTP(SMTP):
         """aiosmtpd parses a path with the e-mail package's header parser (a third of the CPU
         of a received message); the plain form is matched directly, anything else (quoted
         local parts, address literals, comments, UTF-8) goes to aiosmtpd's parser as before."""
+        null = _NULL_PATH.fullmatch(arg)
+        if null is not None:  # MAIL FROM:<>, for reports (the handler refuses it at RCPT TO)
+            return NULL_PATH, null.group(1) or ""
         plain = _PLAIN_PATH.fullmatch(arg)
         if plain is None:
             return super()._getaddr(arg)
@@ -79,6 +88,34 @@ class CarnetSMTP(SMTP):
         if len(address.rpartition("@")[0]) > self.local_part_limit:
             return None, None
         return address, plain.group(2) or ""
+
+    async def smtp_EHLO(self, hostname: str) -> None:  # noqa: N802 - aiosmtpd's name
+        self._in_ehlo = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._in_ehlo = False
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's name
+        """aiosmtpd resets the envelope before it sends DATA's reply: the transaction's
+        SMTPUTF8 is kept for that reply."""
+        self._data_utf8 = bool(self.envelope and self.envelope.smtp_utf8)
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._data_utf8 = False
+
+    async def push(self, status: Any) -> None:
+        """Every reply after EHLO with an enhanced status code (ENHANCEDSTATUSCODES, RFC 2034
+        §4), aiosmtpd's own included; the EHLO reply itself and 3xx go as they are. In ASCII
+        unless the transaction negotiated SMTPUTF8 (RFC 6531)."""
+        extended = self.session is not None and self.session.extended_smtp
+        if isinstance(status, str) and extended and not self._in_ehlo:
+            status = with_enhanced_codes(status)
+        utf8 = self._data_utf8 or bool(self.envelope and self.envelope.smtp_utf8)
+        if isinstance(status, str) and not utf8:
+            status = ascii_text(status)  # aiosmtpd echoes commands: UTF-8 only if negotiated
+        await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._life is None

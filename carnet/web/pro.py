@@ -10,6 +10,7 @@ deleting, masking (DOC-4, DOC-6, ACC-4). Each act calls the use case the pros' J
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import date
 from typing import Annotated
 
@@ -279,12 +280,14 @@ def choose_mode(
     mode: Annotated[str, Form(max_length=30)],
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """ACC-6: bris de glace (reason first) or régulation; the gate decides at each read."""
+    """ACC-6: bris de glace (reason first) or régulation; the gate decides at each read. The
+    reason is typed in a text area: its line breaks are spaces; other control characters are
+    refused (``texts.checked_reason``)."""
     try:
         chosen = AccessMode(mode)
     except ValueError:
         raise NotFound() from None
-    portal.choose_mode(rt.uow, me, patient_id, chosen, reason)
+    portal.choose_mode(rt.uow, me, patient_id, chosen, re.sub(r"\r\n|\r|\n", " ", reason))
     return redirect(request, f"/pro/patients/{patient_id}")
 
 

@@ -9,6 +9,7 @@ import smtplib
 import ssl
 from collections.abc import Iterator
 from email.parser import BytesParser
+from email.policy import SMTP as SMTP_POLICY
 from email.policy import default
 from pathlib import Path
 
@@ -232,7 +233,9 @@ def test_msg_4_a_profile_closed_between_rcpt_and_data_is_refused_at_data(
             row = session.get(Patient, patient.id)
             assert row is not None
             row.state = ProfileState.CLOSED.value
-        code, text = client.data(mail(doctor.address, address_of(rt, patient)).as_bytes())
+        code, text = client.data(
+            mail(doctor.address, address_of(rt, patient)).as_bytes(policy=SMTP_POLICY)
+        )
     assert code == 550
     assert text.startswith(b"5.2.1 ")
     assert "est cloturee." in text.decode("ascii")

@@ -74,14 +74,13 @@ def test_smtp_smuggling_never_yields_a_second_message(
     client.send(
         b"Subject: vrai\r\nMessage-ID: <vrai@x>\r\n\r\ntexte" + terminator + smuggled + b".\r\n"
     )
-    assert client.reply().startswith(b"250")
+    # Each terminator holds a bare CR or LF: the message is refused whole (issue 16, as
+    # Postfix's smtpd_forbid_bare_newline), and never read as two.
+    assert client.reply().startswith(b"550-5.5.2")
     assert client.command(b"QUIT").startswith(b"221")
     client.close()
     assert _messages(rt, victim) == []
-    [stored] = _messages(rt, patient)
-    opened = messaging.read_message(rt, patient_ctx(patient), patient.id, stored.id)
-    assert opened.subject == "vrai"
-    assert "smuggled" in (opened.body or "")
+    assert _messages(rt, patient) == []
     _still_answers(door)
 
 
@@ -224,7 +223,8 @@ def test_garbage_commands_and_bad_addresses(rt: Runtime, door: SmtpServer, docto
     client.command(b"EHLO mss.exemple.fr")
     assert client.command(b"\xff\xfe\x00").startswith(b"500")
     assert client.command(b"MAIL FROM:<a@b@c>").startswith(b"5")
-    assert client.command(b"MAIL FROM:<>").startswith(b"5")
+    assert client.command(b"MAIL FROM:<>").startswith(b"250")  # reports (issue 16)
+    assert client.command(b"RSET").startswith(b"250")
     client.command(b"MAIL FROM:<" + doctor.address.encode() + b">")
     assert client.command(b"RCPT TO:<" + b"9" * 80 + b"@patient.mssante.fr>").startswith(b"5")
     assert client.command(b"RCPT TO:<\xc3\xa9l\xc3\xa8ve@patient.mssante.fr>").startswith(b"550")

@@ -50,7 +50,11 @@ def _other_extensions(resource: dict[str, Any]) -> list[Any]:
 def apply(resource: dict[str, Any], operations: list[Any]) -> dict[str, Any]:
     patched = copy.deepcopy(resource)
     for op in operations:
-        if not isinstance(op, dict) or not isinstance(op.get("op"), str):
+        if (
+            not isinstance(op, dict)
+            or not isinstance(op.get("op"), str)
+            or not isinstance(op.get("path", ""), str)
+        ):
             raise Invalid(
                 "Chaque opération JSON Patch est un objet avec « op » et « path ».",
                 "Each JSON Patch operation is an object with « op » and « path ».",

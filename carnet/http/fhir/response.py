@@ -20,6 +20,7 @@ ISSUE_CODES = {
     406: "not-supported",
     409: "conflict",
     412: "conflict",
+    413: "too-costly",
     422: "invalid",
     429: "throttled",
     500: "exception",

@@ -58,10 +58,18 @@ def _base(request: Request) -> str:
 
 
 async def _json(request: Request) -> Any:
+    """The body: a JSON Patch array for PATCH, a resource (an object) otherwise."""
     try:
-        return json.loads(await request.body())
-    except ValueError:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
         raise Invalid("Corps JSON illisible.", "Unreadable JSON body.", code="bad_json") from None
+    if request.method == "PATCH" or isinstance(body, dict):
+        return body
+    raise Invalid(
+        "Une ressource FHIR (un objet JSON) est attendue.",
+        "A FHIR resource (a JSON object) is expected.",
+        code="bad_resource",
+    )
 
 
 def _split_token(value: str) -> tuple[str | None, str]:
