@@ -4,19 +4,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from carnet.access import gate
 from carnet.access.rules import Authorisation, Purpose, authorisation_status
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Forbidden, NotFound
-from carnet.identity.ins import validate_ins
+from carnet.identity.ins import InsStatus, validate_ins
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime
 
-__all__ = ["Authorisation", "FoundPatient", "declare_consent", "find_patient"]
+__all__ = [
+    "Authorisation",
+    "FoundPatient",
+    "PatientBanner",
+    "declare_consent",
+    "find_patient",
+    "patient_banner",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,47 @@ def find_patient(rt: Runtime, ctx: RequestContext, ins: str) -> FoundPatient:
         active = patient.state in (ProfileState.CREATED, ProfileState.ACTIVATED)
         return FoundPatient(
             patient, active, authorisation_status(record.facts.relation), patient.closed_at
+        )
+
+
+@dataclass(frozen=True)
+class PatientBanner:
+    """Who the patient is, shown at the top of every page of his record in the pro portal: the
+    pro checks he has the right patient before reading or writing (identitovigilance)."""
+
+    ins: str
+    ins_status: str
+    birth_names: str
+    used_name: str | None
+    first_names: str
+    birth_date: date
+    sex: str
+
+    @property
+    def qualified(self) -> bool:
+        """ID-3: an INS checked against the five traits (INSi) and recorded as such."""
+        return self.ins_status == InsStatus.QUALIFIEE.value
+
+
+def patient_banner(rt: Runtime, ctx: RequestContext, patient_id: str) -> PatientBanner | None:
+    """The identity traits of a patient the pro has found (PDSm TD0.2: the record's existence is
+    his to know), read through the record handle; ``None`` when there is no record for him. Not
+    traced on its own: it is shown beside the page's read, which is."""
+    with rt.transaction() as session:
+        try:
+            record = gate.open(
+                session,
+                rt,
+                ctx,
+                purpose=Purpose.LOOKUP,
+                action=Action.FIND_PATIENT,
+                patient_id=patient_id,
+            )
+        except NotFound:
+            return None
+        p = record.identity()
+        return PatientBanner(
+            p.ins, p.ins_status, p.birth_names, p.used_name, p.first_names, p.birth_date, p.sex
         )
 
 

@@ -52,6 +52,11 @@ def _ctx(rt: Rt, me: portal.PortalSession, patient_id: str) -> tuple[AccessMode,
     return portal.mode_for(rt.uow, me, patient_id)
 
 
+def _banner(rt: Rt, me: portal.PortalSession, patient_id: str) -> pro_cases.PatientBanner | None:
+    """Identitovigilance: who the patient is, on every page of his record."""
+    return pro_cases.patient_banner(rt, me.context(), patient_id)
+
+
 def _page(
     request: Request, template: str, me: portal.PortalSession | None, values: dict[str, object]
 ) -> Response:
@@ -243,6 +248,7 @@ def record(request: Request, rt: Rt, me: ProSession, patient_id: str) -> Respons
         me,
         {
             "title": "Dossier du patient",
+            "banner": _banner(rt, me, patient_id),
             "pid": patient_id,
             "mode": mode.value,
             "reason": reason,
@@ -301,6 +307,7 @@ def document_page(
         me,
         {
             "title": document.title,
+            "banner": _banner(rt, me, patient_id),
             "pid": patient_id,
             "mode": mode.value,
             "reason": reason,
