@@ -316,6 +316,9 @@ EN: dict[str, str] = {
     "Identité qualifiée": "Qualified identity",
     "Identité non qualifiée": "Identity not qualified",
     "à vérifier avec une pièce d'identité et le téléservice INSi": "to be checked against an identity document and the INSi service",
+    # phone first
+    "Menu": "Menu",
+    "L'aperçu n'est pas affiché sur un petit écran : ouvrez ou téléchargez le document.": "The preview is not shown on a small screen: open or download the document.",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

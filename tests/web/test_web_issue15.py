@@ -3,8 +3,11 @@ where a finding already held, a regression test), on a desktop and on a phone.""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from factories import add_patient, add_pro, pro_ctx, upload
-from web_support import Site, check_page
+from web_support import Site, assert_fits, check_page, crawl, set_password
 
 from carnet.population.models import Patient
 
@@ -57,3 +60,73 @@ def test_issue15_finding_1_an_unqualified_identity_says_so_even_before_access(si
     assert "Homme" in text
     assert "Identité non qualifiée" in text
     check_page(page)
+
+
+def _demo(site: Site) -> None:
+    from carnet.demo.load import load_demo
+
+    load_demo(site.rt, extra_patients=0)
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_issue15_phone_first_every_patient_page_fits_and_passes_axe(site: Site, width: int) -> None:
+    from carnet.demo import personas
+
+    _demo(site)
+    page = site.page()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/demo")
+    assert_fits(page)
+    check_page(page)
+    page.get_by_role(
+        "button", name=f"Se connecter : {personas.CLAIRE.first_names} {personas.CLAIRE.birth_names}"
+    ).click()
+    page.wait_for_url(re.compile(r"/espace"))
+    visited = crawl(page, page.url, "/espace", shots=f"crawl{width}")
+    assert len(visited) > 10, visited
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_issue15_phone_first_every_pro_page_fits_and_passes_axe(site: Site, width: int) -> None:
+    from carnet.demo import personas
+
+    _demo(site)
+    page = site.page()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/pro/")
+    assert_fits(page)
+    check_page(page)
+    page.get_by_label("Professionnel", exact=True).select_option(personas.DR_MARTIN.rpps)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Matricule INS (15 caractères)").fill(personas.CLAIRE.ins)
+    page.get_by_role("button", name="Ouvrir le dossier").click()
+    page.get_by_role("heading", name="Dossier du patient").wait_for()
+    visited = crawl(page, page.url, "/pro")
+    visited += crawl(page, "/pro/messagerie", "/pro/messagerie")
+    assert len(visited) > 3, visited
+
+
+def test_issue15_finding_2_on_a_phone_the_menu_folds_and_a_pdf_offers_download(site: Site) -> None:
+    """375 px: the menu behind « Menu » (no script needed), the documents as cards with their
+    acts in view, and a PDF (an empty box in a phone's frame) opened or downloaded instead."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt)
+    upload(site.rt, pro_ctx(doctor), patient, title="Compte rendu de consultation")
+
+    page = site.page()
+    page.set_viewport_size({"width": 375, "height": 800})
+    site.log_in(page, patient)
+    nav = page.get_by_role("link", name="Historique", exact=True)
+    assert not nav.is_visible()
+    row = page.locator("tr", has_text="Compte rendu de consultation")
+    assert row.get_by_role("button", name="Masquer").is_visible()
+    assert row.bounding_box()["width"] <= 375  # type: ignore[index]
+    check_page(page, "issue15_2_phone_documents")
+    page.get_by_role("link", name="Compte rendu de consultation", exact=True).click()
+    page.get_by_text("L'aperçu n'est pas affiché sur un petit écran").wait_for()
+    assert not page.locator("iframe.viewer").is_visible()
+    assert page.get_by_role("button", name=re.compile("^Télécharger")).is_visible()
+    check_page(page)
+    site.go(page, "Historique")
+    page.get_by_role("heading", name=re.compile("Historique")).first.wait_for()
