@@ -7,9 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from carnet.access import gate
-from carnet.access.rules import Authorisation, Purpose, authorisation_status
+from carnet.access.rules import (
+    Authorisation,
+    Decision,
+    Purpose,
+    authorisation_status,
+    emergency_offers,
+)
 from carnet.audit.rules import Action
-from carnet.context import RequestContext
+from carnet.context import AccessMode, RequestContext
 from carnet.errors import Forbidden, NotFound
 from carnet.identity.ins import InsStatus, validate_ins
 from carnet.population.models import Patient
@@ -69,6 +75,12 @@ class PatientBanner:
     birth_date: date
     sex: str
 
+    #: The record's decision in the pro's current mode (``rules.decide_record``): whether he
+    #: is let in, why, and whether as an emergency — the page says it, never more.
+    entry: Decision
+    #: The emergency modes to offer him (``rules.emergency_offers``).
+    offers: frozenset[AccessMode]
+
     @property
     def qualified(self) -> bool:
         """ID-3: an INS checked against the five traits (INSi) and recorded as such."""
@@ -93,7 +105,15 @@ def patient_banner(rt: Runtime, ctx: RequestContext, patient_id: str) -> Patient
             return None
         p = record.identity()
         return PatientBanner(
-            p.ins, p.ins_status, p.birth_names, p.used_name, p.first_names, p.birth_date, p.sex
+            p.ins,
+            p.ins_status,
+            p.birth_names,
+            p.used_name,
+            p.first_names,
+            p.birth_date,
+            p.sex,
+            record.entry,
+            emergency_offers(record.facts),
         )
 
 

@@ -319,6 +319,9 @@ EN: dict[str, str] = {
     # phone first
     "Menu": "Menu",
     "L'aperçu n'est pas affiché sur un petit écran : ouvrez ou téléchargez le document.": "The preview is not shown on a small screen: open or download the document.",
+    # emergencies (ACC-3, ACC-6)
+    "Vous n'avez pas accès à ce dossier : le patient vous a bloqué, y compris en urgence.": "You have no access to this record: the patient blocked you, in emergencies too.",
+    "Accès en urgence refusé pour ce dossier : cette tentative est tracée et le patient la voit dans son historique.": "Emergency access refused for this record: this attempt is traced and the patient sees it in his history.",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

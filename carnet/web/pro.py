@@ -52,9 +52,12 @@ def _ctx(rt: Rt, me: portal.PortalSession, patient_id: str) -> tuple[AccessMode,
     return portal.mode_for(rt.uow, me, patient_id)
 
 
-def _banner(rt: Rt, me: portal.PortalSession, patient_id: str) -> pro_cases.PatientBanner | None:
-    """Identitovigilance: who the patient is, on every page of his record."""
-    return pro_cases.patient_banner(rt, me.context(), patient_id)
+def _banner(
+    rt: Rt, me: portal.PortalSession, patient_id: str, mode: AccessMode, reason: str | None
+) -> pro_cases.PatientBanner | None:
+    """Identitovigilance: who the patient is, on every page of his record; with the record's
+    decision in the chosen mode (the emergency banner only over an emergency access)."""
+    return pro_cases.patient_banner(rt, me.context(mode, reason), patient_id)
 
 
 def _page(
@@ -248,7 +251,7 @@ def record(request: Request, rt: Rt, me: ProSession, patient_id: str) -> Respons
         me,
         {
             "title": "Dossier du patient",
-            "banner": _banner(rt, me, patient_id),
+            "banner": _banner(rt, me, patient_id, mode, reason),
             "pid": patient_id,
             "mode": mode.value,
             "reason": reason,
@@ -307,7 +310,7 @@ def document_page(
         me,
         {
             "title": document.title,
-            "banner": _banner(rt, me, patient_id),
+            "banner": _banner(rt, me, patient_id, mode, reason),
             "pid": patient_id,
             "mode": mode.value,
             "reason": reason,

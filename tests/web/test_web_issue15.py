@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from factories import add_patient, add_pro, pro_ctx, upload
+from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from web_support import Site, assert_fits, check_page, crawl, set_password
 
+from carnet.access import space
 from carnet.population.models import Patient
 
 
@@ -130,3 +131,59 @@ def test_issue15_finding_2_on_a_phone_the_menu_folds_and_a_pdf_offers_download(s
     check_page(page)
     site.go(page, "Historique")
     page.get_by_role("heading", name=re.compile("Historique")).first.wait_for()
+
+
+def test_issue15_finding_3_a_blocked_doctor_gets_no_emergency_banner_nor_form(site: Site) -> None:
+    """ACC-3: nothing, in emergencies too — no red « Accès en urgence » above the refusal."""
+    patient = add_patient(site.rt)
+    doctor = add_pro(site.rt, last_name="Lambert")
+    space.block(site.rt, patient_ctx(patient), patient.id, doctor.rpps)
+
+    page = site.page()
+    site.pro_log_in(page, doctor)
+    site.open_record(page, patient)
+    page.get_by_text("le patient vous a bloqué, y compris en urgence").wait_for()
+    assert page.locator("#mode-banner").count() == 0
+    assert page.get_by_role("button", name="Accéder en urgence (bris de glace)").count() == 0
+    check_page(page)
+
+
+def test_issue15_finding_3_regulation_offered_to_regulators_only_and_a_forced_try_is_refused(
+    site: Site,
+) -> None:
+    """ACC-6: « Accéder comme régulateur du SAMU » for the SAMU's regulators only; a pharmacist
+    who sends the mode anyway gets no emergency banner, and the patient's history shows a
+    refused attempt, not an emergency access."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    pharmacist = add_pro(site.rt, profession="21", specialty=None, last_name="Petit")
+    regulator = add_pro(site.rt, last_name="Samu", samu_regulator=True)
+    samu = "Accéder comme régulateur du SAMU-Centre 15"
+
+    page = site.page()
+    site.pro_log_in(page, regulator)
+    site.open_record(page, patient)
+    page.get_by_role("button", name=samu).click()
+    assert "centre de régulation" in page.locator("#mode-banner").inner_text()
+
+    page = site.page()
+    site.pro_log_in(page, pharmacist)
+    site.open_record(page, patient)
+    assert page.get_by_role("button", name=samu).count() == 0
+    page.evaluate(
+        """() => { const f = document.querySelector('form[action$="/consentement"]');
+            f.action = f.action.replace('/consentement', '/mode');
+            f.innerHTML += '<input type="hidden" name="mode" value="centre-de-regulation">';
+            f.querySelector('[name=consent]').removeAttribute('required');
+            f.submit(); }"""
+    )
+    page.get_by_text("Accès en urgence refusé pour ce dossier").wait_for()
+    assert page.locator("#mode-banner").count() == 0
+    check_page(page)
+
+    me = site.page()
+    site.log_in(me, patient)
+    site.go(me, "Historique")
+    line = me.locator("li", has_text="réservé aux régulateurs du SAMU")
+    assert "denied" in (line.first.get_attribute("class") or "")
+    assert "emergency" not in (line.first.get_attribute("class") or "")
