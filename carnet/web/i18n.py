@@ -322,6 +322,14 @@ EN: dict[str, str] = {
     # emergencies (ACC-3, ACC-6)
     "Vous n'avez pas accès à ce dossier : le patient vous a bloqué, y compris en urgence.": "You have no access to this record: the patient blocked you, in emergencies too.",
     "Accès en urgence refusé pour ce dossier : cette tentative est tracée et le patient la voit dans son historique.": "Emergency access refused for this record: this attempt is traced and the patient sees it in his history.",
+    # the portal's acts, said after them
+    "Document ajouté au dossier.": "Document added to the record.",
+    "Nouvelle version enregistrée ; l'ancienne est conservée.": "New version saved; the old one is kept.",
+    "Document masqué aux autres professionnels.": "Document masked from other professionals.",
+    "Document de nouveau visible des professionnels autorisés.": "Document visible again to authorised professionals.",
+    "Document rendu visible au patient.": "Document made visible to the patient.",
+    "Consentement déclaré : vous êtes dans l'équipe de soins du patient.": "Consent declared: you are in the patient's care team.",
+    "— Choisissez le type du document —": "— Choose the document's type —",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

@@ -41,6 +41,16 @@ router = APIRouter(prefix="/pro", route_class=PageRoute, include_in_schema=False
 OIDC_COOKIE = "carnet_oidc"
 P = "/patients/{patient_id}"
 PRO_TYPES = sorted((t for c, t in TYPES.items() if c not in PATIENT_TYPES), key=lambda t: t.label)
+#: What a pro's act on a record did, said after it (``?ok=``).
+NOTICES = {
+    "ajoute": "Document ajouté au dossier.",
+    "remplace": "Nouvelle version enregistrée ; l'ancienne est conservée.",
+    "supprime": "Document supprimé.",
+    "masque": "Document masqué aux autres professionnels.",
+    "demasque": "Document de nouveau visible des professionnels autorisés.",
+    "visible": "Document rendu visible au patient.",
+    "consentement": "Consentement déclaré : vous êtes dans l'équipe de soins du patient.",
+}
 
 
 def _callback(request: Request) -> str:
@@ -64,6 +74,7 @@ def _page(
     request: Request, template: str, me: portal.PortalSession | None, values: dict[str, object]
 ) -> Response:
     values.setdefault("me", me)
+    values.setdefault("notice", NOTICES.get(request.query_params.get("ok") or ""))
     values.setdefault("profession_label", views.profession_label(me.profession) if me else "")
     return render(request, template, values)
 
@@ -276,6 +287,7 @@ def consent(
     if consent:
         portal.choose_mode(rt.uow, me, patient_id, AccessMode.NORMAL, None)
         pro_cases.declare_consent(rt, me.context(), patient_id)
+        return redirect(request, f"/pro/patients/{patient_id}?ok=consentement")
     return redirect(request, f"/pro/patients/{patient_id}")
 
 
@@ -377,7 +389,7 @@ async def upload(
         file, title, type_code, service_date, masked, invisible_patient, invisible_representatives
     )
     await run_in_threadpool(records.upload_document, rt, me.context(), new, patient_id=patient_id)
-    return redirect(request, f"/pro/patients/{patient_id}")
+    return redirect(request, f"/pro/patients/{patient_id}?ok=ajoute")
 
 
 @router.post(P + "/documents/{document_id}/remplacer", dependencies=[Csrf])
@@ -397,7 +409,7 @@ async def replace(
     document = await run_in_threadpool(
         records.replace_document, rt, me.context(mode, reason), patient_id, document_id, new
     )
-    return redirect(request, f"/pro/patients/{patient_id}/documents/{document.id}")
+    return redirect(request, f"/pro/patients/{patient_id}/documents/{document.id}?ok=remplace")
 
 
 @router.post(P + "/documents/{document_id}/{act}", dependencies=[Csrf])
@@ -415,12 +427,16 @@ def act(
     ctx = me.context(mode, reason)
     if act == "supprimer":
         records.delete_document(rt, ctx, patient_id, document_id)
+        done = "supprime"
     elif act == "masquer":
         records.set_masked(rt, ctx, patient_id, document_id, True)
+        done = "masque"
     elif act == "demasquer":
         records.set_masked(rt, ctx, patient_id, document_id, False)
+        done = "demasque"
     elif act == "rendre-visible":
         records.show_to_patient(rt, ctx, patient_id, document_id)
+        done = "visible"
     else:
         raise NotFound()
-    return redirect(request, f"/pro/patients/{patient_id}")
+    return redirect(request, f"/pro/patients/{patient_id}?ok={done}")

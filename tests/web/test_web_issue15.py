@@ -4,12 +4,14 @@ where a finding already held, a regression test), on a desktop and on a phone.""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from web_support import Site, assert_fits, check_page, crawl, set_password
 
 from carnet.access import space
+from carnet.demo.load import pdf
 from carnet.population.models import Patient
 
 
@@ -187,3 +189,57 @@ def test_issue15_finding_3_regulation_offered_to_regulators_only_and_a_forced_tr
     line = me.locator("li", has_text="réservé aux régulateurs du SAMU")
     assert "denied" in (line.first.get_attribute("class") or "")
     assert "emergency" not in (line.first.get_attribute("class") or "")
+
+
+def test_issue15_finding_4_the_document_search_with_empty_dates_finds(site: Site) -> None:
+    """The form always sends its two dates: empty means no bound, not a 422 naming raw fields;
+    a date that is not one is refused in words."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt)
+    upload(site.rt, pro_ctx(doctor), patient, title="Compte rendu de consultation")
+    upload(site.rt, pro_ctx(doctor), patient, title="Ordonnance de kinésithérapie")
+
+    page = site.page()
+    site.log_in(page, patient)
+    page.get_by_text("Rechercher", exact=True).click()
+    page.get_by_label("Titre contient").fill("ordonnance")
+    page.get_by_role("button", name="Filtrer").click()
+    page.get_by_role("link", name="Ordonnance de kinésithérapie", exact=True).wait_for()
+    assert page.get_by_role("link", name="Compte rendu de consultation").count() == 0
+    assert "depuis=" in page.url  # the empty dates were sent
+    check_page(page)
+
+    answer = page.goto(page.url.split("?")[0] + "?depuis=hier&jusqu=")
+    assert answer is not None
+    assert answer.status == 422
+    page.get_by_text("La date de début n'est pas une date").wait_for()
+    assert "jusqu" not in page.locator("main").inner_text()
+
+
+def test_issue15_finding_5_the_pro_upload_asks_the_type_sorted_and_confirms(
+    site: Site, tmp_path: Path
+) -> None:
+    """No type pre-chosen (the first of 51 was « Attestation de vaccination COVID-19 »), the
+    types in alphabetical order, and a confirmation once the document is in."""
+    patient = add_patient(site.rt)
+    doctor = add_pro(site.rt)
+    report = tmp_path / "cr.pdf"
+    report.write_bytes(pdf("Compte rendu"))
+
+    page = site.page()
+    site.pro_log_in(page, doctor)
+    site.open_record(page, patient)
+    select = page.get_by_label("Type", exact=True)
+    assert select.input_value() == ""
+    labels = select.locator("option:not([disabled])").all_inner_texts()
+    assert labels == sorted(labels, key=str.casefold) and len(labels) > 20
+    page.get_by_label("Fichier", exact=True).set_input_files(str(report))
+    page.get_by_label("Titre", exact=True).fill("Compte rendu de consultation")
+    page.get_by_role("button", name="Ajouter").click()
+    assert page.locator("#doc-list").count() == 0  # the browser refused: no type chosen
+    select.select_option("11488-4")
+    page.get_by_role("button", name="Ajouter").click()
+    page.get_by_role("status").get_by_text("Document ajouté au dossier.").wait_for()
+    page.get_by_role("link", name="Compte rendu de consultation", exact=True).wait_for()
+    check_page(page)
