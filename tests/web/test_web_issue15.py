@@ -233,7 +233,8 @@ def test_issue15_finding_5_the_pro_upload_asks_the_type_sorted_and_confirms(
     select = page.get_by_label("Type", exact=True)
     assert select.input_value() == ""
     labels = select.locator("option:not([disabled])").all_inner_texts()
-    assert labels == sorted(labels, key=str.casefold) and len(labels) > 20
+    assert labels == sorted(labels, key=str.casefold)
+    assert len(labels) > 20
     page.get_by_label("Fichier", exact=True).set_input_files(str(report))
     page.get_by_label("Titre", exact=True).fill("Compte rendu de consultation")
     page.get_by_role("button", name="Ajouter").click()
