@@ -80,6 +80,8 @@ class PatientBanner:
     entry: Decision
     #: The emergency modes to offer him (``rules.emergency_offers``).
     offers: frozenset[AccessMode]
+    #: He administers the record at the patient's request (ACC-4): he may mask (DOC-4).
+    administrator: bool = False
 
     @property
     def qualified(self) -> bool:
@@ -114,6 +116,7 @@ def patient_banner(rt: Runtime, ctx: RequestContext, patient_id: str) -> Patient
             p.sex,
             record.entry,
             emergency_offers(record.facts),
+            record.facts.relation.administrator,
         )
 
 

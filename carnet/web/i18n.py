@@ -330,6 +330,9 @@ EN: dict[str, str] = {
     "Document rendu visible au patient.": "Document made visible to the patient.",
     "Consentement déclaré : vous êtes dans l'équipe de soins du patient.": "Consent declared: you are in the patient's care team.",
     "— Choisissez le type du document —": "— Choose the document's type —",
+    # a minor (LC-7)
+    "Espace géré par ses représentants légaux (ou son tuteur) : connectez-vous comme l'un d'eux.": "Space managed by the legal representatives (or guardian): log in as one of them.",
+    "Votre espace est géré par vos représentants légaux jusqu'à vos 18 ans : ils le consultent pour vous. À votre majorité, vous recevrez votre propre code d'activation.": "Your space is managed by your legal representatives until you are 18: they read it for you. When you come of age, you will receive your own activation code.",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

@@ -10,6 +10,7 @@ deleting, masking (DOC-4, DOC-6, ACC-4). Each act calls the use case the pros' J
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
@@ -30,7 +31,8 @@ from carnet.population.insi import RateLimiter
 from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, TYPES
 from carnet.records.content import PRO_MAX_BYTES
-from carnet.records.service import DocumentFilter, NewDocument
+from carnet.records.rules import Act, Actor, may_act
+from carnet.records.service import AnyDocument, DocumentFilter, NewDocument
 from carnet.runtime import Runtime
 from carnet.web import views
 from carnet.web.deps import PRO_COOKIE, Csrf, PageRoute, ProSession, Rt
@@ -70,10 +72,29 @@ def _banner(
     return pro_cases.patient_banner(rt, me.context(mode, reason), patient_id)
 
 
+def _may(
+    me: portal.PortalSession, banner: pro_cases.PatientBanner | None
+) -> Callable[[str, AnyDocument], bool]:
+    """Which acts to offer on a document: the act rule's answer (records.rules.may_act), so no
+    button leads to a refusal (issue 15 finding 6)."""
+
+    def may(act: str, document: AnyDocument) -> bool:
+        actor = Actor(
+            is_patient_side=False,
+            is_author=document.author_id == me.rpps,
+            is_administrator=bool(banner and banner.administrator),
+        )
+        return may_act(Act(act), actor)
+
+    return may
+
+
 def _page(
     request: Request, template: str, me: portal.PortalSession | None, values: dict[str, object]
 ) -> Response:
     values.setdefault("me", me)
+    if me is not None and "banner" in values:
+        values.setdefault("may", _may(me, values["banner"]))  # type: ignore[arg-type]
     values.setdefault("notice", NOTICES.get(request.query_params.get("ok") or ""))
     values.setdefault("profession_label", views.profession_label(me.profession) if me else "")
     return render(request, template, values)

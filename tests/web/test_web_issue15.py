@@ -244,3 +244,55 @@ def test_issue15_finding_5_the_pro_upload_asks_the_type_sorted_and_confirms(
     page.get_by_role("status").get_by_text("Document ajouté au dossier.").wait_for()
     page.get_by_role("link", name="Compte rendu de consultation", exact=True).wait_for()
     check_page(page)
+
+
+def test_issue15_finding_6_a_minor_logging_in_is_told_who_manages_his_space(site: Site) -> None:
+    """LC-7: a minor's space is his representatives' until 18 — said, not « introuvable »."""
+    from carnet.demo import personas
+
+    _demo(site)
+    page = site.page()
+    page.goto("/demo")
+    lea = f"{personas.LEA.first_names} {personas.LEA.birth_names}"
+    row = page.locator("tr", has_text=lea)
+    assert row.get_by_role("button").count() == 0
+    row.get_by_text(re.compile("géré par ses représentants légaux")).wait_for()
+    csrf = page.locator("input[name=csrf]").first.input_value()
+    answer = page.request.post("/demo/patient", form={"csrf": csrf, "ins": personas.LEA.ins})
+    assert answer.ok
+    page.goto("/espaces")
+    page.get_by_text("Votre espace est géré par vos représentants légaux").wait_for()
+    assert "introuvable" not in page.content()
+    check_page(page)
+
+
+def test_issue15_finding_6_unmask_offered_only_when_allowed_and_retour_stays_in_the_portal(
+    site: Site,
+) -> None:
+    """The médecin traitant sees a patient-masked document (ACC-5) but may not unmask it
+    (DOC-4: the patient, an administrator or the author): no « Démasquer » leading to a 403.
+    An error page's « Retour » leads back into the portal, not to the patient log-in."""
+    patient = add_patient(site.rt)
+    author = add_pro(site.rt, last_name="Roche")
+    gp = add_pro(site.rt, last_name="Bernard")
+    upload(site.rt, pro_ctx(author), patient, title="IRM du genou", type_code="18748-4")
+    with site.rt.transaction() as session:
+        from carnet.records.models import Document
+
+        for d in session.query(Document).filter_by(patient_id=patient.id):
+            d.masked = True
+    space.set_medecin_traitant(site.rt, patient_ctx(patient), patient.id, gp.rpps)
+
+    page = site.page()
+    site.pro_log_in(page, gp)
+    site.open_record(page, patient)
+    row = page.locator("tr", has_text="IRM du genou")
+    row.get_by_text("Masqué aux professionnels").wait_for()
+    assert row.get_by_role("button", name=re.compile("Démasquer")).count() == 0
+    assert row.get_by_role("button", name=re.compile("Supprimer")).count() == 0
+
+    page.goto(page.url + "/documents/" + "0" * 32)
+    page.get_by_role("heading", name="Erreur").wait_for()
+    page.get_by_role("link", name="Retour").click()
+    page.get_by_role("heading", name="Trouver un patient").wait_for()
+    check_page(page)
