@@ -23,7 +23,7 @@ from carnet.auth.verify import TokenVerifier
 
 if TYPE_CHECKING:  # the browser, the app and the models load only when a test asks for them
     from live_api import LiveApp
-    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright
     from smtp_support import Sink
 
     from carnet.identity.models import Pro
@@ -113,6 +113,17 @@ class Site:
         page.get_by_role("button", name="Ouvrir le dossier").click()
         page.get_by_role("heading", name="Dossier du patient").wait_for()
 
+    def menu(self, page: Page) -> Locator:
+        """The main menu, opened first on a phone (« Menu »)."""
+        narrow = page.locator("details.nav-narrow")
+        if narrow.is_visible() and narrow.get_attribute("open") is None:
+            narrow.locator("summary").click()
+        return page.get_by_role("navigation", name="Navigation principale")
+
+    def go(self, page: Page, name: str) -> None:
+        """Follow a link of the main menu."""
+        self.menu(page).get_by_role("link", name=name, exact=True).click()
+
     def deliver(self) -> None:
         """What ``carnet serve``'s outbox worker does after each act: the notification centre."""
         from carnet.notify.service import deliver_pending
@@ -137,6 +148,7 @@ def check_page(page: Page, name: str | None = None, *, axe: bool = True) -> None
     if name:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    assert_fits(page)
     kind = page_kind(page.url) + ("#" + name if name else "")
     if not axe or kind in _CHECKED:
         return
@@ -224,3 +236,74 @@ def form_token(client: httpx.Client, path: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert found, page.text[:500]
     return found.group(1)
+
+
+def overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the window (0: it fits, no sideways scroll)."""
+    found: int = page.evaluate(
+        "() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+    )
+    return found
+
+
+def sideways(page: Page) -> list[str]:
+    """Boxes inside the page that scroll sideways (a table in an ``overflow-auto`` box): on a
+    phone, what is beyond the edge is as good as hidden."""
+    found: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll('main *')].filter(e => {
+              const x = getComputedStyle(e).overflowX;
+              return (x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1
+                && e.tagName !== 'TEXTAREA' && e.tagName !== 'SELECT';
+            }).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className
+                + ' ' + e.scrollWidth + '>' + e.clientWidth)"""
+    )
+    return found
+
+
+def assert_fits(page: Page) -> None:
+    """Phone first (issue 15): no page scrolls sideways, nor any box in it; names the widest
+    elements if one does."""
+    inner = sideways(page)
+    assert inner == [], f"{page.url} has boxes scrolling sideways: {inner}"
+    tables: int = page.evaluate(
+        """() => window.innerWidth > 768 ? 0 : [...document.querySelectorAll('main table')]
+              .filter(t => getComputedStyle(t).display === 'table').length"""
+    )
+    assert tables == 0, f"{page.url}: {tables} table(s) not shown as cards on a phone"
+    extra = overflow(page)
+    if extra:
+        culprits = page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '')
+                    + (e.className && typeof e.className === 'string' ? '.' + e.className : '')
+                    + ' ' + Math.round(e.getBoundingClientRect().right))"""
+        )
+        raise AssertionError(f"{page.url} is {extra} px too wide: {culprits}")
+
+
+#: Addresses a crawl does not follow: files, downloads, log-out and the other side's pages.
+_NOT_PAGES = re.compile(r"/contenu|/fichier|/pieces/|\.pdf|/zip|telecharger|/deconnexion|#")
+
+
+def crawl(page: Page, start: str, prefix: str, *, limit: int = 60, shots: str = "") -> list[str]:
+    """Visit every kind of page reachable by links under ``prefix`` from ``start``: each fits the
+    window (``assert_fits``) and passes axe (``check_page``). Returns the addresses visited."""
+    queue, kinds, visited = [start], set[str](), list[str]()
+    while queue and len(visited) < limit:
+        url = queue.pop(0)
+        page.goto(url)
+        visited.append(page.url)
+        assert_fits(page)
+        check_page(page, shots + page_kind(page.url).replace("/", "_") if shots else None)
+        hrefs: list[str] = page.eval_on_selector_all(
+            "a[href]", "links => links.map(a => a.getAttribute('href'))"
+        )
+        for href in hrefs:
+            if not href.startswith(prefix) or _NOT_PAGES.search(href):
+                continue
+            kind = page_kind("x://h" + href)
+            if kind not in kinds:
+                kinds.add(kind)
+                queue.append(href)
+    return visited

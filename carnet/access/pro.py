@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from carnet.access import gate
-from carnet.access.rules import Authorisation, Purpose, Why, authorisation_status
+from carnet.access.rules import (
+    Authorisation,
+    Decision,
+    Purpose,
+    Why,
+    authorisation_status,
+    emergency_offers,
+)
 from carnet.audit.rules import Action
-from carnet.context import RequestContext
+from carnet.context import AccessMode, RequestContext
 from carnet.errors import Forbidden, NotFound
-from carnet.identity.ins import validate_ins
+from carnet.identity.ins import InsStatus, validate_ins
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime
@@ -20,8 +27,10 @@ __all__ = [
     "Authorisation",
     "DeclaredConsent",
     "FoundPatient",
+    "PatientBanner",
     "declare_consent",
     "find_patient",
+    "patient_banner",
     "read_consent",
     "read_patient",
 ]
@@ -111,6 +120,64 @@ def read_consent(rt: Runtime, ctx: RequestContext, patient_id: str, rpps: str) -
             record.refuse(Action.FIND_PATIENT, Why.ABSENT)
         record.trace(Action.FIND_PATIENT)
         return DeclaredConsent(record.patient_id, rpps, status is Authorisation.VALIDE)
+
+
+@dataclass(frozen=True)
+class PatientBanner:
+    """Who the patient is, shown at the top of every page of his record in the pro portal: the
+    pro checks he has the right patient before reading or writing (identitovigilance)."""
+
+    ins: str
+    ins_status: str
+    birth_names: str
+    used_name: str | None
+    first_names: str
+    birth_date: date
+    sex: str
+
+    #: The record's decision in the pro's current mode (``rules.decide_record``): whether he
+    #: is let in, why, and whether as an emergency — the page says it, never more.
+    entry: Decision
+    #: The emergency modes to offer him (``rules.emergency_offers``).
+    offers: frozenset[AccessMode]
+    #: He administers the record at the patient's request (ACC-4): he may mask (DOC-4).
+    administrator: bool = False
+
+    @property
+    def qualified(self) -> bool:
+        """ID-3: an INS checked against the five traits (INSi) and recorded as such."""
+        return self.ins_status == InsStatus.QUALIFIEE.value
+
+
+def patient_banner(rt: Runtime, ctx: RequestContext, patient_id: str) -> PatientBanner | None:
+    """The identity traits of a patient the pro has found (PDSm TD0.2: the record's existence is
+    his to know), read through the record handle; ``None`` when there is no record for him. Not
+    traced on its own: it is shown beside the page's read, which is."""
+    with rt.transaction() as session:
+        try:
+            record = gate.open(
+                session,
+                rt,
+                ctx,
+                purpose=Purpose.LOOKUP,
+                action=Action.FIND_PATIENT,
+                patient_id=patient_id,
+            )
+        except NotFound:
+            return None
+        p = record.identity()
+        return PatientBanner(
+            p.ins,
+            p.ins_status,
+            p.birth_names,
+            p.used_name,
+            p.first_names,
+            p.birth_date,
+            p.sex,
+            record.entry,
+            emergency_offers(record.facts),
+            record.facts.relation.administrator,
+        )
 
 
 def declare_consent(

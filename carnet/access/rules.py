@@ -215,6 +215,21 @@ def _decide_pro(facts: RecordFacts) -> Decision:
     return _deny(Why.NO_CONSENT)
 
 
+def emergency_offers(facts: RecordFacts) -> frozenset[AccessMode]:
+    """ACC-6: the emergency modes worth offering a pro on the record's page — régulation to the
+    SAMU's regulators only, bris de glace to any pro whose card may read; none to a pro the
+    patient blocked (ACC-3: nothing, in emergencies too) nor to anyone but a pro. Whether the
+    patient allows each is still ``decide_record``'s at each read (offering does not tell)."""
+    who = facts.requester
+    if who.kind is not RequesterKind.PRO or facts.relation.blocked:
+        return frozenset()
+    if not card_may(who.level, Purpose.READ):
+        return frozenset()
+    if who.samu_regulator:
+        return frozenset({AccessMode.BRIS_DE_GLACE, AccessMode.CENTRE_DE_REGULATION})
+    return frozenset({AccessMode.BRIS_DE_GLACE})
+
+
 #: DOC-5 as one table: for each refusal of the record a pro can meet, whether he still reads
 #: the documents he wrote. "Always" (seed 001) holds against consent and emergency refusals;
 #: not against a blocking (ACC-3: nothing at all), a card that may not read (ID-5), a profile

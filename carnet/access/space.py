@@ -55,7 +55,13 @@ def my_spaces(rt: Runtime, ctx: RequestContext) -> list[Space]:
         me = session.get(Patient, ctx.actor_id)
         if me is None:
             return []
-        spaces = [Space(me.id, me.first_names, me.birth_names, "self", me.state)]
+        # His own too, by the same decision: a minor's is his representatives' (LC-7).
+        own = gate.facts_of(session, ctx, me.id)
+        spaces = (
+            [Space(me.id, me.first_names, me.birth_names, "self", me.state)]
+            if own is not None and decide_open(own, Purpose.SPACE, decide_record(own)).allowed
+            else []
+        )
         links = session.execute(
             select(Representative.kind, Patient.id, Patient.first_names, Patient.birth_names)
             .join(Patient, Patient.id == Representative.patient_id)

@@ -29,6 +29,13 @@ PROFESSIONS = {
     "98": "manipulateur ERM",
 }
 
+#: The INS sex codes (ID-3's traits), in words: a person never reads « F » or « M ».
+SEXES = {"F": "Femme", "M": "Homme", "I": "Indéterminé"}
+
+
+def sex_label(code: str) -> str:
+    return SEXES.get(code, code)
+
 
 class Named(Protocol):
     """A directory entry as labels need it (``identity.models.Pro`` answers it)."""

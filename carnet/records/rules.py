@@ -125,18 +125,23 @@ class Actor:
     is_administrator: bool = False
 
 
-def check_act(act: Act, actor: Actor) -> None:
+def may_act(act: Act, actor: Actor) -> bool:
     """DOC-6: the author replaces or deletes; the patient deletes, archives and masks in his
     space; DOC-4 and ACC-4: the patient or, at his request, an administrator masks; the author
-    masks his own documents (seed 000 q.8) and makes them visible to the patient again (DOC-3)."""
-    allowed = {
+    masks his own documents (seed 000 q.8) and makes them visible to the patient again (DOC-3).
+    Pages offer an act only when this says yes (issue 15: no button leading to a refusal)."""
+    return {
         Act.REPLACE: actor.is_author,
         Act.DELETE: actor.is_author or actor.is_patient_side,
         Act.ARCHIVE: actor.is_author or actor.is_patient_side,
         Act.MASK: actor.is_author or actor.is_patient_side or actor.is_administrator,
         Act.SHOW_TO_PATIENT: actor.is_author and not actor.is_patient_side,
     }[act]
-    if not allowed:
+
+
+def check_act(act: Act, actor: Actor) -> None:
+    """``may_act``, or ``Forbidden`` saying so."""
+    if not may_act(act, actor):
         raise Forbidden(
             "Vous n'avez pas le droit de faire cette action sur ce document.",
             "You may not do this to this document.",

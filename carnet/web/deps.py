@@ -56,6 +56,30 @@ async def _error(
     return response
 
 
+#: A form's fields as a person reads them, for « vérifiez … » (never a raw field name).
+FIELDS: dict[str, tuple[str, str]] = {
+    "depuis": ("la date de début", "the start date"),
+    "jusqu": ("la date de fin", "the end date"),
+    "birth_date": ("la date de naissance", "the birth date"),
+    "service_date": ("la date de l'acte", "the date of the act"),
+    "file": ("le fichier", "the file"),
+    "type_code": ("le type de document", "the document type"),
+    "title": ("le titre", "the title"),
+    "ins": ("le matricule INS", "the INS number"),
+    "rpps": ("le professionnel", "the professional"),
+    "reason": ("le motif", "the reason"),
+    "code": ("le code", "the code"),
+    "password": ("le mot de passe", "the password"),
+    "email": ("l'adresse e-mail", "the e-mail address"),
+    "birth_names": ("le nom de naissance", "the birth name"),
+    "first_names": ("les prénoms", "the first names"),
+    "sex": ("le sexe", "the sex"),
+    "birth_place": ("le lieu de naissance", "the birth place"),
+    "subject": ("l'objet", "the subject"),
+    "body": ("le message", "the message"),
+}
+
+
 class PageRoute(APIRoute):
     """A page's refusals become an error page (or an htmx alert); no session, the log-in page."""
 
@@ -77,12 +101,14 @@ class PageRoute(APIRoute):
                 )
                 return await _error(request, refusal.status, refusal.fr, refusal.en, headers)
             except RequestValidationError as invalid:
-                fields = ", ".join(str(e.get("loc", ("", "?"))[-1]) for e in invalid.errors())
+                names = [str(e.get("loc", ("", "?"))[-1]) for e in invalid.errors()]
+                fr = ", ".join(dict.fromkeys(FIELDS.get(n, (n, n))[0] for n in names))
+                en = ", ".join(dict.fromkeys(FIELDS.get(n, (n, n))[1] for n in names))
                 return await _error(
                     request,
                     422,
-                    f"Formulaire incomplet ou invalide : vérifiez {fields}.",
-                    f"Incomplete or invalid form: check {fields}.",
+                    f"Formulaire incomplet ou invalide : vérifiez {fr}.",
+                    f"Incomplete or invalid form: check {en}.",
                 )
 
         return handler

@@ -302,6 +302,37 @@ EN: dict[str, str] = {
     "votre messagerie (messages, pièces jointes, réponses envoyées) et votre profil médical sont supprimés ;": "your mailbox (messages, attachments, sent replies) and your medical profile are deleted;",
     "vous ne gérerez plus ce profil. Pour le rouvrir, adressez-vous à l'Assurance Maladie : les archives seront rendues.": "you will no longer manage this profile. To reopen it, ask the insurer: the archives will be given back.",
     "vous ne pourrez plus vous connecter. Pour rouvrir votre profil, adressez-vous à l'Assurance Maladie : les archives vous seront rendues.": "you can no longer log in. To reopen your profile, ask the insurer: the archives will be given back.",
+    # patient banner (identitovigilance)
+    "Identité du patient": "Patient's identity",
+    "nom utilisé": "used name",
+    "Nom de naissance": "Birth name",
+    "Nom utilisé": "Used name",
+    "Prénoms": "First names",
+    "Femme": "Female",
+    "Homme": "Male",
+    "Indéterminé": "Undetermined",
+    "Matricule INS": "INS number",
+    "Identité": "Identity",
+    "Identité qualifiée": "Qualified identity",
+    "Identité non qualifiée": "Identity not qualified",
+    "à vérifier avec une pièce d'identité et le téléservice INSi": "to be checked against an identity document and the INSi service",
+    # phone first
+    "Menu": "Menu",
+    "L'aperçu n'est pas affiché sur un petit écran : ouvrez ou téléchargez le document.": "The preview is not shown on a small screen: open or download the document.",
+    # emergencies (ACC-3, ACC-6)
+    "Vous n'avez pas accès à ce dossier : le patient vous a bloqué, y compris en urgence.": "You have no access to this record: the patient blocked you, in emergencies too.",
+    "Accès en urgence refusé pour ce dossier : cette tentative est tracée et le patient la voit dans son historique.": "Emergency access refused for this record: this attempt is traced and the patient sees it in his history.",
+    # the portal's acts, said after them
+    "Document ajouté au dossier.": "Document added to the record.",
+    "Nouvelle version enregistrée ; l'ancienne est conservée.": "New version saved; the old one is kept.",
+    "Document masqué aux autres professionnels.": "Document masked from other professionals.",
+    "Document de nouveau visible des professionnels autorisés.": "Document visible again to authorised professionals.",
+    "Document rendu visible au patient.": "Document made visible to the patient.",
+    "Consentement déclaré : vous êtes dans l'équipe de soins du patient.": "Consent declared: you are in the patient's care team.",
+    "— Choisissez le type du document —": "— Choose the document's type —",
+    # a minor (LC-7)
+    "Espace géré par ses représentants légaux (ou son tuteur) : connectez-vous comme l'un d'eux.": "Space managed by the legal representatives (or guardian): log in as one of them.",
+    "Votre espace est géré par vos représentants légaux jusqu'à vos 18 ans : ils le consultent pour vous. À votre majorité, vous recevrez votre propre code d'activation.": "Your space is managed by your legal representatives until you are 18: they read it for you. When you come of age, you will receive your own activation code.",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

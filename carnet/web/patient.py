@@ -16,7 +16,7 @@ from carnet.access import space
 from carnet.access.history import PAGE_SIZE, HistoryFilter
 from carnet.access.space import read_history
 from carnet.context import Door, RequestContext
-from carnet.errors import NotFound
+from carnet.errors import Invalid, NotFound
 from carnet.identity import portal
 from carnet.identity.labels import PROFESSIONS
 from carnet.lifecycle.activation import activate_profile
@@ -252,6 +252,20 @@ def space_home(request: Request, patient_id: str, person: Person) -> Response:
 # ------------------------------------------------------------------------------------------
 
 
+def _day(value: str, fr: str, en: str) -> date | None:
+    """A search form's date: left empty, no bound (the form always sends the field)."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(
+            f"La date {fr} n'est pas une date (attendu : jj/mm/aaaa).",
+            f"The {en} date is not a date (expected: dd/mm/yyyy).",
+            code="bad_date",
+        ) from None
+
+
 @router.get(S + "/documents")
 def documents_page(
     request: Request,
@@ -260,11 +274,13 @@ def documents_page(
     patient_id: str,
     categorie: str | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    depuis: date | None = None,
-    jusqu: date | None = None,
+    depuis_: Annotated[str, Query(alias="depuis", max_length=10)] = "",
+    jusqu_: Annotated[str, Query(alias="jusqu", max_length=10)] = "",
     archives: bool = False,
 ) -> Response:
     lang = lang_of(request)
+    depuis = _day(depuis_, "de début", "start")
+    jusqu = _day(jusqu_, "de fin", "end")
     flt = DocumentFilter(text=q or None, since=depuis, until=jusqu, include_archived=archives)
     _, documents = records.list_documents(rt, ctx, patient_id, flt)
     shown = [d for d in documents if categorie is None or d.category == categorie]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
@@ -31,7 +32,8 @@ from carnet.population.insi import RateLimiter
 from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, TYPES
 from carnet.records.content import PRO_MAX_BYTES
-from carnet.records.service import DocumentFilter, NewDocument
+from carnet.records.rules import Act, Actor, may_act
+from carnet.records.service import AnyDocument, DocumentFilter, NewDocument
 from carnet.runtime import Runtime
 from carnet.web import views
 from carnet.web.deps import PRO_COOKIE, Csrf, PageRoute, ProSession, Rt
@@ -42,6 +44,16 @@ router = APIRouter(prefix="/pro", route_class=PageRoute, include_in_schema=False
 OIDC_COOKIE = "carnet_oidc"
 P = "/patients/{patient_id}"
 PRO_TYPES = sorted((t for c, t in TYPES.items() if c not in PATIENT_TYPES), key=lambda t: t.label)
+#: What a pro's act on a record did, said after it (``?ok=``).
+NOTICES = {
+    "ajoute": "Document ajouté au dossier.",
+    "remplace": "Nouvelle version enregistrée ; l'ancienne est conservée.",
+    "supprime": "Document supprimé.",
+    "masque": "Document masqué aux autres professionnels.",
+    "demasque": "Document de nouveau visible des professionnels autorisés.",
+    "visible": "Document rendu visible au patient.",
+    "consentement": "Consentement déclaré : vous êtes dans l'équipe de soins du patient.",
+}
 
 
 def _callback(request: Request) -> str:
@@ -53,10 +65,38 @@ def _ctx(rt: Rt, me: portal.PortalSession, patient_id: str) -> tuple[AccessMode,
     return portal.mode_for(rt.uow, me, patient_id)
 
 
+def _banner(
+    rt: Rt, me: portal.PortalSession, patient_id: str, mode: AccessMode, reason: str | None
+) -> pro_cases.PatientBanner | None:
+    """Identitovigilance: who the patient is, on every page of his record; with the record's
+    decision in the chosen mode (the emergency banner only over an emergency access)."""
+    return pro_cases.patient_banner(rt, me.context(mode, reason), patient_id)
+
+
+def _may(
+    me: portal.PortalSession, banner: pro_cases.PatientBanner | None
+) -> Callable[[str, AnyDocument], bool]:
+    """Which acts to offer on a document: the act rule's answer (records.rules.may_act), so no
+    button leads to a refusal (issue 15 finding 6)."""
+
+    def may(act: str, document: AnyDocument) -> bool:
+        actor = Actor(
+            is_patient_side=False,
+            is_author=document.author_id == me.rpps,
+            is_administrator=bool(banner and banner.administrator),
+        )
+        return may_act(Act(act), actor)
+
+    return may
+
+
 def _page(
     request: Request, template: str, me: portal.PortalSession | None, values: dict[str, object]
 ) -> Response:
     values.setdefault("me", me)
+    if me is not None and "banner" in values:
+        values.setdefault("may", _may(me, values["banner"]))  # type: ignore[arg-type]
+    values.setdefault("notice", NOTICES.get(request.query_params.get("ok") or ""))
     values.setdefault("profession_label", views.profession_label(me.profession) if me else "")
     return render(request, template, values)
 
@@ -244,6 +284,7 @@ def record(request: Request, rt: Rt, me: ProSession, patient_id: str) -> Respons
         me,
         {
             "title": "Dossier du patient",
+            "banner": _banner(rt, me, patient_id, mode, reason),
             "pid": patient_id,
             "mode": mode.value,
             "reason": reason,
@@ -268,6 +309,7 @@ def consent(
     if consent:
         portal.choose_mode(rt.uow, me, patient_id, AccessMode.NORMAL, None)
         pro_cases.declare_consent(rt, me.context(), patient_id)
+        return redirect(request, f"/pro/patients/{patient_id}?ok=consentement")
     return redirect(request, f"/pro/patients/{patient_id}")
 
 
@@ -304,6 +346,7 @@ def document_page(
         me,
         {
             "title": document.title,
+            "banner": _banner(rt, me, patient_id, mode, reason),
             "pid": patient_id,
             "mode": mode.value,
             "reason": reason,
@@ -370,7 +413,7 @@ async def upload(
         file, title, type_code, service_date, masked, invisible_patient, invisible_representatives
     )
     await run_in_threadpool(records.upload_document, rt, me.context(), new, patient_id=patient_id)
-    return redirect(request, f"/pro/patients/{patient_id}")
+    return redirect(request, f"/pro/patients/{patient_id}?ok=ajoute")
 
 
 @router.post(P + "/documents/{document_id}/remplacer", dependencies=[Csrf])
@@ -390,7 +433,7 @@ async def replace(
     document = await run_in_threadpool(
         records.replace_document, rt, me.context(mode, reason), patient_id, document_id, new
     )
-    return redirect(request, f"/pro/patients/{patient_id}/documents/{document.id}")
+    return redirect(request, f"/pro/patients/{patient_id}/documents/{document.id}?ok=remplace")
 
 
 @router.post(P + "/documents/{document_id}/{act}", dependencies=[Csrf])
@@ -408,12 +451,16 @@ def act(
     ctx = me.context(mode, reason)
     if act == "supprimer":
         records.delete_document(rt, ctx, patient_id, document_id)
+        done = "supprime"
     elif act == "masquer":
         records.set_masked(rt, ctx, patient_id, document_id, True)
+        done = "masque"
     elif act == "demasquer":
         records.set_masked(rt, ctx, patient_id, document_id, False)
+        done = "demasque"
     elif act == "rendre-visible":
         records.show_to_patient(rt, ctx, patient_id, document_id)
+        done = "visible"
     else:
         raise NotFound()
-    return redirect(request, f"/pro/patients/{patient_id}")
+    return redirect(request, f"/pro/patients/{patient_id}?ok={done}")

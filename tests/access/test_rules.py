@@ -31,6 +31,7 @@ from carnet.access.rules import (
     decide_open,
     decide_record,
     decide_upload,
+    emergency_offers,
     may_block_at_request,
 )
 from carnet.context import AccessMode, AuthLevel
@@ -309,3 +310,14 @@ def test_lc_7_lc_8_who_acts_for_a_patient_once() -> None:
     assert not acts_for_patient(RequesterKind.GUARDIAN_OF_PERSON, 17)
     assert not acts_for_patient(RequesterKind.GUARDIAN_OF_PROPERTY, 40)
     assert not acts_for_patient(RequesterKind.PATIENT, 40)
+
+
+def test_issue15_acc_6_emergency_offers_regulation_to_regulators_only() -> None:
+    """ACC-6 / ACC-3 (issue 15 finding 3): what the record's page may offer a pro."""
+    bdg, samu = AccessMode.BRIS_DE_GLACE, AccessMode.CENTRE_DE_REGULATION
+    regulator = replace(GP, samu_regulator=True)
+    assert emergency_offers(facts(regulator, Relation())) == {bdg, samu}
+    assert emergency_offers(facts(NURSE, Relation())) == {bdg}
+    assert emergency_offers(facts(regulator, Relation(blocked=True))) == set()
+    assert emergency_offers(facts(replace(GP, level=AuthLevel.CPE), Relation())) == set()
+    assert emergency_offers(facts(PATIENT, Relation())) == set()

@@ -199,7 +199,7 @@ def test_acc_8_parent_sees_the_childs_space_without_the_document_invisible_to_hi
     assert page.get_by_text("Prescription confidentielle").count() == 0
     assert page.get_by_text("Vous agissez pour").count() == 1
     check_page(page)
-    page.get_by_role("link", name="Historique", exact=True).click()
+    site.go(page, "Historique")
     assert page.get_by_text("Prescription confidentielle").count() == 0
-    page.get_by_role("link", name="Documents", exact=True).click()
+    site.go(page, "Documents")
     check_page(page, "acc_8_parent_in_child_space")

@@ -46,7 +46,7 @@ def test_lc_6_the_full_export_with_its_progress_bar_then_the_download(
     for n in range(3):
         upload(site.rt, pro_ctx(doctor), patient, title=f"Compte rendu {n}")
     site.log_in(phone, patient)
-    phone.get_by_role("link", name="Mes droits", exact=True).click()
+    site.go(phone, "Mes droits")
     phone.get_by_role("heading", name="Mes droits").wait_for()
     check_page(phone)
     _fits(phone)

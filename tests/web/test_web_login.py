@@ -40,9 +40,9 @@ def test_lc_4_activation_then_log_in_with_code_by_email(site: Site) -> None:
     page.get_by_role("heading", name="Mes documents").wait_for()
     check_page(page, "lc_4_logged_in")
 
-    page.get_by_role("link", name="Historique", exact=True).click()
+    site.go(page, "Historique")
     assert page.get_by_text("Vous vous êtes connecté").count() >= 1
-    page.get_by_role("button", name="Se déconnecter").click()
+    site.menu(page).get_by_role("button", name="Se déconnecter").click()
     page.get_by_text("Vous êtes déconnecté.").wait_for()
     page.goto(f"/espace/{patient.id}/documents")
     assert "/connexion" in page.url

@@ -60,7 +60,7 @@ def test_prf_1_a_weight_entered_on_a_phone_redraws_the_chart(site: Site) -> None
     patient = add_patient(site.rt)
     set_password(site.rt, patient)
     page = _logged_in(site, patient)
-    page.get_by_role("link", name="Profil médical", exact=True).click()
+    site.go(page, "Profil médical")
     _fits(page)
     check_page(page)
     page.get_by_role("link", name=re.compile("^Mesures")).click()

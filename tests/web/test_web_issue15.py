@@ -1,0 +1,298 @@
+"""Issue 15, walked through as a patient and a doctor would: each finding a browser test (or,
+where a finding already held, a regression test), on a desktop and on a phone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
+from web_support import Site, assert_fits, check_page, crawl, set_password
+
+from carnet.access import space
+from carnet.demo.load import pdf
+from carnet.population.models import Patient
+
+
+def _rename(site: Site, patient: Patient, **values: object) -> None:
+    with site.rt.transaction() as session:
+        row = session.get(Patient, patient.id)
+        assert row is not None
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def test_issue15_finding_1_every_pro_page_names_the_patient(site: Site) -> None:
+    """Identitovigilance: birth name, used name, first names, birth date, sex in words, INS and
+    whether the identity is qualified, on the record and on each document."""
+    patient = add_patient(site.rt, first_names="Claire Marie", birth_names="MARTIN", sex="F")
+    _rename(site, patient, used_name="DURAND", ins_status="QUAL")
+    doctor = add_pro(site.rt, last_name="Bernard")
+    upload(site.rt, pro_ctx(doctor), patient, title="Compte rendu de consultation")
+
+    page = site.page()
+    site.pro_log_in(page, doctor)
+    site.open_record(page, patient)
+    banner = page.locator("#patient-banner")
+    text = banner.inner_text()
+    for shown in ("MARTIN", "DURAND", "Claire Marie", patient.birth_date.strftime("%d/%m/%Y")):
+        assert shown in text, text
+    assert "Femme" in text
+    assert "Identité qualifiée" in text
+    assert patient.ins[5:7] in text
+    assert patient.ins[13:] in text
+    check_page(page, "issue15_1_patient_banner")
+
+    page.get_by_role("link", name="Compte rendu de consultation", exact=True).click()
+    assert "DURAND" in page.locator("#patient-banner").inner_text()
+    check_page(page)
+
+
+def test_issue15_finding_1_an_unqualified_identity_says_so_even_before_access(site: Site) -> None:
+    """A pro not yet let in still checks he found the right person before declaring consent."""
+    patient = add_patient(site.rt, first_names="Paul", birth_names="DUBOIS", sex="M")
+    nurse = add_pro(site.rt, profession="60", specialty=None, last_name="Girard")
+
+    page = site.page(phone=True)
+    site.pro_log_in(page, nurse)
+    site.open_record(page, patient)
+    page.get_by_text("Vous n'avez pas accès à ce dossier").wait_for()
+    text = page.locator("#patient-banner").inner_text()
+    assert "DUBOIS" in text
+    assert "Homme" in text
+    assert "Identité non qualifiée" in text
+    check_page(page)
+
+
+def _demo(site: Site) -> None:
+    from carnet.demo.load import load_demo
+
+    load_demo(site.rt, extra_patients=0)
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_issue15_phone_first_every_patient_page_fits_and_passes_axe(site: Site, width: int) -> None:
+    from carnet.demo import personas
+
+    _demo(site)
+    page = site.page()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/demo")
+    assert_fits(page)
+    check_page(page)
+    page.get_by_role(
+        "button", name=f"Se connecter : {personas.CLAIRE.first_names} {personas.CLAIRE.birth_names}"
+    ).click()
+    page.wait_for_url(re.compile(r"/espace"))
+    visited = crawl(page, page.url, "/espace", shots=f"crawl{width}")
+    assert len(visited) > 10, visited
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_issue15_phone_first_every_pro_page_fits_and_passes_axe(site: Site, width: int) -> None:
+    from carnet.demo import personas
+
+    _demo(site)
+    page = site.page()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/pro/")
+    assert_fits(page)
+    check_page(page)
+    page.get_by_label("Professionnel", exact=True).select_option(personas.DR_MARTIN.rpps)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Matricule INS (15 caractères)").fill(personas.CLAIRE.ins)
+    page.get_by_role("button", name="Ouvrir le dossier").click()
+    page.get_by_role("heading", name="Dossier du patient").wait_for()
+    visited = crawl(page, page.url, "/pro")
+    visited += crawl(page, "/pro/messagerie", "/pro/messagerie")
+    assert len(visited) > 3, visited
+
+
+def test_issue15_finding_2_on_a_phone_the_menu_folds_and_a_pdf_offers_download(site: Site) -> None:
+    """375 px: the menu behind « Menu » (no script needed), the documents as cards with their
+    acts in view, and a PDF (an empty box in a phone's frame) opened or downloaded instead."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt)
+    upload(site.rt, pro_ctx(doctor), patient, title="Compte rendu de consultation")
+
+    page = site.page()
+    page.set_viewport_size({"width": 375, "height": 800})
+    site.log_in(page, patient)
+    nav = page.get_by_role("link", name="Historique", exact=True)
+    assert not nav.is_visible()
+    row = page.locator("tr", has_text="Compte rendu de consultation")
+    assert row.get_by_role("button", name="Masquer").is_visible()
+    assert row.bounding_box()["width"] <= 375  # type: ignore[index]
+    check_page(page, "issue15_2_phone_documents")
+    page.get_by_role("link", name="Compte rendu de consultation", exact=True).click()
+    page.get_by_text("L'aperçu n'est pas affiché sur un petit écran").wait_for()
+    assert not page.locator("iframe.viewer").is_visible()
+    assert page.get_by_role("button", name=re.compile("^Télécharger")).is_visible()
+    check_page(page)
+    site.go(page, "Historique")
+    page.get_by_role("heading", name=re.compile("Historique")).first.wait_for()
+
+
+def test_issue15_finding_3_a_blocked_doctor_gets_no_emergency_banner_nor_form(site: Site) -> None:
+    """ACC-3: nothing, in emergencies too — no red « Accès en urgence » above the refusal."""
+    patient = add_patient(site.rt)
+    doctor = add_pro(site.rt, last_name="Lambert")
+    space.block(site.rt, patient_ctx(patient), patient.id, doctor.rpps)
+
+    page = site.page()
+    site.pro_log_in(page, doctor)
+    site.open_record(page, patient)
+    page.get_by_text("le patient vous a bloqué, y compris en urgence").wait_for()
+    assert page.locator("#mode-banner").count() == 0
+    assert page.get_by_role("button", name="Accéder en urgence (bris de glace)").count() == 0
+    check_page(page)
+
+
+def test_issue15_finding_3_regulation_offered_to_regulators_only_and_a_forced_try_is_refused(
+    site: Site,
+) -> None:
+    """ACC-6: « Accéder comme régulateur du SAMU » for the SAMU's regulators only; a pharmacist
+    who sends the mode anyway gets no emergency banner, and the patient's history shows a
+    refused attempt, not an emergency access."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    pharmacist = add_pro(site.rt, profession="21", specialty=None, last_name="Petit")
+    regulator = add_pro(site.rt, last_name="Samu", samu_regulator=True)
+    samu = "Accéder comme régulateur du SAMU-Centre 15"
+
+    page = site.page()
+    site.pro_log_in(page, regulator)
+    site.open_record(page, patient)
+    page.get_by_role("button", name=samu).click()
+    assert "centre de régulation" in page.locator("#mode-banner").inner_text()
+
+    page = site.page()
+    site.pro_log_in(page, pharmacist)
+    site.open_record(page, patient)
+    assert page.get_by_role("button", name=samu).count() == 0
+    page.evaluate(
+        """() => { const f = document.querySelector('form[action$="/consentement"]');
+            f.action = f.action.replace('/consentement', '/mode');
+            f.innerHTML += '<input type="hidden" name="mode" value="centre-de-regulation">';
+            f.querySelector('[name=consent]').removeAttribute('required');
+            f.submit(); }"""
+    )
+    page.get_by_text("Accès en urgence refusé pour ce dossier").wait_for()
+    assert page.locator("#mode-banner").count() == 0
+    check_page(page)
+
+    me = site.page()
+    site.log_in(me, patient)
+    site.go(me, "Historique")
+    line = me.locator("li", has_text="réservé aux régulateurs du SAMU")
+    assert "denied" in (line.first.get_attribute("class") or "")
+    assert "emergency" not in (line.first.get_attribute("class") or "")
+
+
+def test_issue15_finding_4_the_document_search_with_empty_dates_finds(site: Site) -> None:
+    """The form always sends its two dates: empty means no bound, not a 422 naming raw fields;
+    a date that is not one is refused in words."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt)
+    upload(site.rt, pro_ctx(doctor), patient, title="Compte rendu de consultation")
+    upload(site.rt, pro_ctx(doctor), patient, title="Ordonnance de kinésithérapie")
+
+    page = site.page()
+    site.log_in(page, patient)
+    page.get_by_text("Rechercher", exact=True).click()
+    page.get_by_label("Titre contient").fill("ordonnance")
+    page.get_by_role("button", name="Filtrer").click()
+    page.get_by_role("link", name="Ordonnance de kinésithérapie", exact=True).wait_for()
+    assert page.get_by_role("link", name="Compte rendu de consultation").count() == 0
+    assert "depuis=" in page.url  # the empty dates were sent
+    check_page(page)
+
+    answer = page.goto(page.url.split("?")[0] + "?depuis=hier&jusqu=")
+    assert answer is not None
+    assert answer.status == 422
+    page.get_by_text("La date de début n'est pas une date").wait_for()
+    assert "jusqu" not in page.locator("main").inner_text()
+
+
+def test_issue15_finding_5_the_pro_upload_asks_the_type_sorted_and_confirms(
+    site: Site, tmp_path: Path
+) -> None:
+    """No type pre-chosen (the first of 51 was « Attestation de vaccination COVID-19 »), the
+    types in alphabetical order, and a confirmation once the document is in."""
+    patient = add_patient(site.rt)
+    doctor = add_pro(site.rt)
+    report = tmp_path / "cr.pdf"
+    report.write_bytes(pdf("Compte rendu"))
+
+    page = site.page()
+    site.pro_log_in(page, doctor)
+    site.open_record(page, patient)
+    select = page.get_by_label("Type", exact=True)
+    assert select.input_value() == ""
+    labels = select.locator("option:not([disabled])").all_inner_texts()
+    assert labels == sorted(labels, key=str.casefold)
+    assert len(labels) > 20
+    page.get_by_label("Fichier", exact=True).set_input_files(str(report))
+    page.get_by_label("Titre", exact=True).fill("Compte rendu de consultation")
+    page.get_by_role("button", name="Ajouter").click()
+    assert page.locator("#doc-list").count() == 0  # the browser refused: no type chosen
+    select.select_option("11488-4")
+    page.get_by_role("button", name="Ajouter").click()
+    page.get_by_role("status").get_by_text("Document ajouté au dossier.").wait_for()
+    page.get_by_role("link", name="Compte rendu de consultation", exact=True).wait_for()
+    check_page(page)
+
+
+def test_issue15_finding_6_a_minor_logging_in_is_told_who_manages_his_space(site: Site) -> None:
+    """LC-7: a minor's space is his representatives' until 18 — said, not « introuvable »."""
+    from carnet.demo import personas
+
+    _demo(site)
+    page = site.page()
+    page.goto("/demo")
+    lea = f"{personas.LEA.first_names} {personas.LEA.birth_names}"
+    row = page.locator("tr", has_text=lea)
+    assert row.get_by_role("button").count() == 0
+    row.get_by_text(re.compile("géré par ses représentants légaux")).wait_for()
+    csrf = page.locator("input[name=csrf]").first.input_value()
+    answer = page.request.post("/demo/patient", form={"csrf": csrf, "ins": personas.LEA.ins})
+    assert answer.ok
+    page.goto("/espaces")
+    page.get_by_text("Votre espace est géré par vos représentants légaux").wait_for()
+    assert "introuvable" not in page.content()
+    check_page(page)
+
+
+def test_issue15_finding_6_unmask_offered_only_when_allowed_and_retour_stays_in_the_portal(
+    site: Site,
+) -> None:
+    """The médecin traitant sees a patient-masked document (ACC-5) but may not unmask it
+    (DOC-4: the patient, an administrator or the author): no « Démasquer » leading to a 403.
+    An error page's « Retour » leads back into the portal, not to the patient log-in."""
+    patient = add_patient(site.rt)
+    author = add_pro(site.rt, last_name="Roche")
+    gp = add_pro(site.rt, last_name="Bernard")
+    upload(site.rt, pro_ctx(author), patient, title="IRM du genou", type_code="18748-4")
+    with site.rt.transaction() as session:
+        from carnet.records.models import Document
+
+        for d in session.query(Document).filter_by(patient_id=patient.id):
+            d.masked = True
+    space.set_medecin_traitant(site.rt, patient_ctx(patient), patient.id, gp.rpps)
+
+    page = site.page()
+    site.pro_log_in(page, gp)
+    site.open_record(page, patient)
+    row = page.locator("tr", has_text="IRM du genou")
+    row.get_by_text("Masqué aux professionnels").wait_for()
+    assert row.get_by_role("button", name=re.compile("Démasquer")).count() == 0
+    assert row.get_by_role("button", name=re.compile("Supprimer")).count() == 0
+
+    page.goto(page.url + "/documents/" + "0" * 32)
+    page.get_by_role("heading", name="Erreur").wait_for()
+    page.get_by_role("link", name="Retour").click()
+    page.get_by_role("heading", name="Trouver un patient").wait_for()
+    check_page(page)
