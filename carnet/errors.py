@@ -79,18 +79,37 @@ class TooMany(Refusal):
     status = 429
 
 
-class ProviderUnavailable(Refusal):
-    """An outside service we depend on (the OpenID provider) did not answer in time: try later.
+class TryLater(Refusal):
+    """Nothing was done, and the same request may succeed in a moment.
 
     Doors answer 503 with ``Retry-After: retry_after`` seconds."""
 
-    code = "provider_unavailable"
+    code = "try_later"
     status = 503
     retry_after: int = 30
 
     def __init__(self, fr: str, en: str, code: str | None = None, retry_after: int = 30) -> None:
         super().__init__(fr, en, code)
         self.retry_after = max(1, retry_after)
+
+
+class ProviderUnavailable(TryLater):
+    """An outside service we depend on (the OpenID provider) did not answer in time."""
+
+    code = "provider_unavailable"
+
+
+class Overloaded(TryLater):
+    """Too many requests already wait for the database (issue 19): a clear answer at once
+    rather than an unbounded wait."""
+
+    code = "overloaded"
+
+
+class DatabaseUnavailable(TryLater):
+    """The database connection was lost mid-request; the transaction never committed."""
+
+    code = "database_unavailable"
 
 
 class IntegrityFailure(Refusal):

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
 from carnet import clock
 from carnet.auth.claims import (
+    LEEWAY_SECONDS,
     Claims,
     ProClaims,
     check_audience,
@@ -66,6 +74,67 @@ def check_oidc_settings(settings: Settings) -> None:
             client_settings(settings)
 
 
+T = TypeVar("T")
+
+#: How many verified tokens a process remembers (the least recently used go first).
+CACHE_SIZE = 10_000
+
+
+class TokenCache(Generic[T]):
+    """What a token proved, remembered under the token's SHA-256 (never the token itself) until
+    the token expires: bounded, least recently used first out, thread-safe (the doors' threads
+    and the event loop share it)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, tuple[float, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def get(self, token: str) -> T | None:
+        """The value, unless absent or its token has expired (then forgotten)."""
+        key = self.key(token)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if clock.now().timestamp() > entry[0]:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, token: str, value: T, expires: float) -> None:
+        """Remember ``value`` until ``expires`` (a POSIX timestamp: the token's own end)."""
+        with self._lock:
+            self._entries[self.key(token)] = (expires, value)
+            self._entries.move_to_end(self.key(token))
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature was checked against ``key`` (the key object itself)."""
+
+    claims: Claims
+    payload: Mapping[str, object]
+    kid: str | None
+    key: object
+
+
+def _expiry(payload: Mapping[str, object]) -> float:
+    expires = payload.get("exp")
+    assert isinstance(expires, int | float)  # check_times required it
+    return float(expires) + LEEWAY_SECONDS
+
+
 class TokenVerifier:
     """Trusts the instance's own key and, when configured, one OpenID Connect provider.
 
@@ -88,6 +157,8 @@ class TokenVerifier:
         self._instance_algorithm = instance_algorithm(instance_key)
         self.provider = provider
         self._audience = audience or ""
+        self._cache: TokenCache[_Verified] = TokenCache()
+        self._identities: TokenCache[str] = TokenCache()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -110,17 +181,59 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Claims:
         """For threads (the CLI, tests): may block up to the provider's timeout."""
+        known = self._cache.get(token)
+        if known is not None:
+            current: object = self._instance_key if known.key is self._instance_key else None
+            if current is None and self.provider is not None:
+                current = self.provider.key(known.kid)
+            if current is known.key:
+                return self._remembered(known)
         read, provider = self._route(token)
         if provider is None:
-            return self._verify_instance(read)
-        return self._verify_outside(read, provider.key(read.kid))
+            return self._remember(token, read, self._instance_key, self._verify_instance(read))
+        key = provider.key(read.kid)
+        return self._remember(token, read, key, self._verify_outside(read, key))
 
     async def verify_async(self, token: str) -> Claims:
-        """For the doors: waiting on the provider holds no worker thread."""
+        """For the doors: waiting on the provider holds no worker thread.
+
+        A token seen before skips its signature (issue 19: the costliest step of a small
+        request) as long as the key that checked it is still the one its ``kid`` names: a
+        provider's key that was removed, or went stale past its grace, is followed at once."""
+        known = self._cache.get(token)
+        if known is not None:
+            current: object = self._instance_key if known.key is self._instance_key else None
+            if current is None and self.provider is not None:
+                current = await self.provider.key_async(known.kid)
+            if current is known.key:
+                return self._remembered(known)
         read, provider = self._route(token)
         if provider is None:
-            return self._verify_instance(read)
-        return self._verify_outside(read, await provider.key_async(read.kid))
+            return self._remember(token, read, self._instance_key, self._verify_instance(read))
+        key = await provider.key_async(read.kid)
+        return self._remember(token, read, key, self._verify_outside(read, key))
+
+    def identity(self, token: str) -> str | None:
+        """Who a verified ``token`` speaks for in the register (a patient's id for his INS),
+        if :meth:`remember_identity` was told (issue 19: a look-up per request was a
+        transaction of its own)."""
+        return self._identities.get(token)
+
+    def remember_identity(self, token: str, person_id: str) -> None:
+        """Remember ``person_id`` for a verified ``token``, for the token's life only."""
+        verified = self._cache.get(token)
+        if verified is not None:
+            self._identities.put(token, person_id, _expiry(verified.payload))
+
+    def _remember(self, token: str, read: ReadToken, key: object, claims: Claims) -> Claims:
+        self._cache.put(
+            token, _Verified(claims, read.payload, read.kid, key), _expiry(read.payload)
+        )
+        return claims
+
+    def _remembered(self, known: _Verified) -> Claims:
+        check_times(known.payload, clock.now())  # the clock moved since: expiry, not-before
+        return known.claims
 
     def _verify_outside(self, read: ReadToken, key: VerificationKey) -> ProClaims:
         """A provider's access token: signature before any claim is believed."""

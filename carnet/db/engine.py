@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+#: A pooled PostgreSQL connection older than this is replaced at its next checkout.
+RECYCLE_SECONDS = 1800
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
@@ -15,7 +18,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return _sqlite_engine(url, echo=echo)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it cost a round trip on every checkout (issue 19). A connection is recycled
+    # before servers or firewalls drop idle ones; one found dead mid-request invalidates the
+    # pool (SQLAlchemy), and that request is answered 503 with Retry-After (http.errors), never
+    # half-done: its transaction never committed.
+    return create_engine(
+        url, echo=echo, pool_recycle=RECYCLE_SECONDS, pool_size=10, max_overflow=20
+    )
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:

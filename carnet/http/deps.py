@@ -7,6 +7,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from carnet.auth.claims import Claims, PatientClaims, ProClaims
 from carnet.auth.verify import TokenVerifier
@@ -18,17 +19,23 @@ from carnet.runtime import Runtime
 from carnet.texts import checked_reason
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """Async, as every dependency that does no I/O: a sync one costs a trip through the
+    thread pool, which under load means a wait in its queue (issue 19)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_verifier(request: Request) -> TokenVerifier:
+def verifier_of(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.verifier
     return verifier
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_verifier(request: Request) -> TokenVerifier:
+    return verifier_of(request)
+
+
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.insi_limiter
     return limiter
 
@@ -119,35 +126,49 @@ async def pro_context(
     return _pro(request, claims, x_access_mode, x_access_reason)
 
 
-def _patient(request: Request, runtime: Runtime, claims: Claims) -> RequestContext:
+async def _patient(
+    request: Request, runtime: Runtime, claims: Claims, authorization: str | None
+) -> RequestContext:
+    """The register's id of the token's INS: looked up once per token (then remembered for
+    its life by the verifier), in a worker thread since it reads the database."""
     if not isinstance(claims, PatientClaims):
         raise Forbidden("Réservé aux usagers.", "For patients only.")
-    person_id = person_id_for_ins(runtime.uow, claims.ins)
+    verifier, token = verifier_of(request), _bearer(authorization)
+    person_id = verifier.identity(token)
     if person_id is None:
-        raise Unauthenticated("Usager inconnu.", "Unknown patient.", code="unknown_patient")
+        person_id = await run_in_threadpool(person_id_for_ins, runtime.uow, claims.ins)
+        if person_id is None:
+            raise Unauthenticated("Usager inconnu.", "Unknown patient.", code="unknown_patient")
+        verifier.remember_identity(token, person_id)
     return RequestContext.for_patient(person_id, door=_door(request))
 
 
-def patient_context(request: Request, runtime: RuntimeDep, claims: BearerClaims) -> RequestContext:
+async def patient_context(
+    request: Request,
+    runtime: RuntimeDep,
+    claims: BearerClaims,
+    authorization: Annotated[str | None, Header()] = None,
+) -> RequestContext:
     """A person of the register acting for himself or for someone he represents."""
-    return _patient(request, runtime, claims)
+    return await _patient(request, runtime, claims, authorization)
 
 
 ProCtx = Annotated[RequestContext, Depends(pro_context)]
 PatientCtx = Annotated[RequestContext, Depends(patient_context)]
 
 
-def any_context(
+async def any_context(
     request: Request,
     runtime: RuntimeDep,
     claims: BearerClaims,
     x_access_mode: Annotated[str | None, Header()] = None,
     x_access_reason: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> RequestContext:
     """Either a pro or a patient (FHIR AuditEvent serves both)."""
     if isinstance(claims, ProClaims):
         return _pro(request, claims, x_access_mode, x_access_reason)
-    return _patient(request, runtime, claims)
+    return await _patient(request, runtime, claims, authorization)
 
 
 AnyCtx = Annotated[RequestContext, Depends(any_context)]

@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from carnet.db.uow import Commits, counting_commits
-from carnet.errors import LevelTooLow, ProviderUnavailable, Refusal
+from carnet.errors import DatabaseUnavailable, LevelTooLow, Refusal, TryLater
 from carnet.http.fhir.response import FhirResponse, operation_outcome
 from carnet.http.headers import add_defaults
 from carnet.logs import get_logger
@@ -23,8 +24,9 @@ def refusal_body(code: str, fr: str, en: str) -> dict[str, str]:
 
 
 def refusal_headers(refusal: Refusal) -> dict[str, str]:
-    """``Retry-After`` when the provider is away; ``WWW-Authenticate`` on 401 (RFC 6750)."""
-    if isinstance(refusal, ProviderUnavailable):
+    """``Retry-After`` when trying later may succeed (the provider is away, the database busy
+    or reconnecting); ``WWW-Authenticate`` on 401 (RFC 6750)."""
+    if isinstance(refusal, TryLater):
         return {"Retry-After": str(refusal.retry_after)}
     if refusal.status == 401:
         return {"WWW-Authenticate": "Bearer"}
@@ -50,6 +52,12 @@ def _answer(
         )
     return JSONResponse(refusal_body(code, fr, en), status_code=status, headers=headers)
 
+
+DISCONNECTED = DatabaseUnavailable(
+    "Connexion à la base de données perdue ; rien n'a été enregistré : réessayez.",
+    "Database connection lost; nothing was recorded: try again.",
+    retry_after=1,
+)
 
 HTTP_TEXTS = {
     404: ("not_found", "Ressource introuvable.", "Not found."),
@@ -112,6 +120,15 @@ def install(app: FastAPI) -> None:
             f"Requête invalide : vérifiez {fields}.",
             f"Invalid request: check {fields}.",
         )
+
+    @app.exception_handler(DBAPIError)
+    async def on_database(request: Request, exc: DBAPIError) -> Response:
+        """A connection found dead (the server restarted, a proxy dropped it): the pool is
+        already invalidated and the transaction never committed, so the caller may simply try
+        again; any other database error is a bug."""
+        if exc.connection_invalidated and not _committed(request):
+            return await on_refusal(request, DISCONNECTED)
+        return await on_unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -114,7 +114,8 @@ class PageRoute(APIRoute):
         return handler
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """Async: a sync dependency costs a trip through the thread pool (issue 19)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

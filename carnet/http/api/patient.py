@@ -26,6 +26,7 @@ from carnet.http.api.schemas import (
     ProRelationOut,
     SettingsOut,
     SpaceOut,
+    as_json,
 )
 from carnet.http.deps import PatientCtx, RuntimeDep
 from carnet.records import service as records
@@ -55,7 +56,7 @@ def list_documents(
     since: date | None = None,
     until: date | None = None,
     archived: bool = False,
-) -> DocumentList:
+) -> Response:
     flt = DocumentFilter(
         category=category,
         type_code=type_code,
@@ -65,12 +66,12 @@ def list_documents(
         include_archived=archived,
     )
     pid, docs = records.list_documents(rt, ctx, patient_id, flt)
-    return DocumentList(patient_id=pid, documents=[DocumentOut.of(d) for d in docs])
+    return as_json(DocumentList(patient_id=pid, documents=[DocumentOut.of(d) for d in docs]))
 
 
 @router.get(P + "/documents/{document_id}", response_model=DocumentOut)
-def get_document(rt: RuntimeDep, ctx: PatientCtx, patient_id: str, document_id: str) -> DocumentOut:
-    return DocumentOut.of(records.get_document(rt, ctx, patient_id, document_id))
+def get_document(rt: RuntimeDep, ctx: PatientCtx, patient_id: str, document_id: str) -> Response:
+    return as_json(DocumentOut.of(records.get_document(rt, ctx, patient_id, document_id)))
 
 
 @router.get(P + "/documents/{document_id}/content")
@@ -140,7 +141,7 @@ def history(
     until: datetime | None = None,
     action: Annotated[list[str] | None, Query()] = None,
     actor_kind: str | None = None,
-) -> HistoryOut:
+) -> Response:
     """TR-1: newest first, 100 a page."""
     result = read_history(
         rt,
@@ -154,11 +155,13 @@ def history(
             actor_kind=actor_kind,
         ),
     )
-    return HistoryOut(
-        page=result.page,
-        page_size=PAGE_SIZE,
-        total=result.total,
-        entries=[HistoryEntryOut.of(e) for e in result.entries],
+    return as_json(
+        HistoryOut(
+            page=result.page,
+            page_size=PAGE_SIZE,
+            total=result.total,
+            entries=[HistoryEntryOut.of(e) for e in result.entries],
+        )
     )
 
 

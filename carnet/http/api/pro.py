@@ -28,6 +28,7 @@ from carnet.http.api.schemas import (
     QualifyIn,
     QualifyOut,
     TraitsIn,
+    as_json,
 )
 from carnet.http.deps import LimiterDep, ProCtx, RuntimeDep
 from carnet.identity.traits import Sex, Traits
@@ -116,7 +117,7 @@ def list_documents(
     until: date | None = None,
     archived: bool = False,
     status: Annotated[list[str] | None, Query()] = None,
-) -> DocumentList:
+) -> Response:
     flt = DocumentFilter(
         category=category,
         type_code=type_code,
@@ -126,12 +127,12 @@ def list_documents(
         status=tuple(status or ("current",)),
     )
     pid, docs = records.list_documents(rt, ctx, patient_id, flt)
-    return DocumentList(patient_id=pid, documents=[DocumentOut.of(d) for d in docs])
+    return as_json(DocumentList(patient_id=pid, documents=[DocumentOut.of(d) for d in docs]))
 
 
 @router.get(P + "/documents/{document_id}", response_model=DocumentOut)
-def get_document(rt: RuntimeDep, ctx: ProCtx, patient_id: str, document_id: str) -> DocumentOut:
-    return DocumentOut.of(records.get_document(rt, ctx, patient_id, document_id))
+def get_document(rt: RuntimeDep, ctx: ProCtx, patient_id: str, document_id: str) -> Response:
+    return as_json(DocumentOut.of(records.get_document(rt, ctx, patient_id, document_id)))
 
 
 @router.get(P + "/documents/{document_id}/content")
@@ -143,9 +144,10 @@ def get_content(rt: RuntimeDep, ctx: ProCtx, patient_id: str, document_id: str) 
 
 
 @router.post(P + "/documents", response_model=DocumentOut, status_code=201)
-def upload(rt: RuntimeDep, ctx: ProCtx, patient_id: str, body: DocumentIn) -> DocumentOut:
+def upload(rt: RuntimeDep, ctx: ProCtx, patient_id: str, body: DocumentIn) -> Response:
     """DOC-1: no consent needed to feed a record; resending the same ``unique_id`` is harmless."""
-    return DocumentOut.of(records.upload_document(rt, ctx, _new(body), patient_id=patient_id))
+    document = records.upload_document(rt, ctx, _new(body), patient_id=patient_id)
+    return as_json(DocumentOut.of(document), 201)
 
 
 @router.post(P + "/documents/{document_id}/replace", response_model=DocumentOut, status_code=201)
@@ -186,12 +188,14 @@ def block(rt: RuntimeDep, ctx: ProCtx, patient_id: str, rpps: str) -> Response:
 @router.get(P + "/history", response_model=HistoryOut)
 def history(
     rt: RuntimeDep, ctx: ProCtx, patient_id: str, page: Annotated[int, Query(ge=1)] = 1
-) -> HistoryOut:
+) -> Response:
     """ACC-4: the administrator reads the whole access history."""
     result = read_history(rt, ctx, patient_id, page, HistoryFilter())
-    return HistoryOut(
-        page=result.page,
-        page_size=PAGE_SIZE,
-        total=result.total,
-        entries=[HistoryEntryOut.of(e) for e in result.entries],
+    return as_json(
+        HistoryOut(
+            page=result.page,
+            page_size=PAGE_SIZE,
+            total=result.total,
+            entries=[HistoryEntryOut.of(e) for e in result.entries],
+        )
     )

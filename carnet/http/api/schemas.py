@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from carnet.access.history import HistoryEntry
 from carnet.records.catalog import CATEGORIES, TYPES
 from carnet.records.models import AnyDocument
 from carnet.records.reading import confidentiality_codes
+
+
+def as_json(model: BaseModel, status_code: int = 200) -> Response:
+    """The model as JSON, straight from Pydantic's serialiser (issue 19).
+
+    Returning the model itself makes FastAPI validate it once more against the route's
+    ``response_model`` and then encode it — in a second trip through the thread pool for a sync
+    route; the route keeps its ``response_model`` for the OpenAPI document."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 class DocumentOut(BaseModel):
@@ -39,7 +49,8 @@ class DocumentOut(BaseModel):
 
     @staticmethod
     def of(d: AnyDocument) -> DocumentOut:
-        return DocumentOut(
+        """Built without validation (issue 19): every value comes from our own typed row."""
+        return DocumentOut.model_construct(
             id=d.id,
             unique_id=d.unique_id,
             set_id=d.set_id,

@@ -1,0 +1,498 @@
+"""Many people at once (issue 19): a bounded load on one ``carnet serve`` process, over loopback.
+
+The server runs as a child process (``carnet serve``, one process, on a fresh instance: SQLite
+under a temporary folder, or a fresh database on the PostgreSQL server of ``--database``). An
+async HTTP client (httpx) keeps 1, 8 and 32 requests in flight (``--full``: 128 too) for a few
+seconds per workload:
+
+- ``healthz``: ``GET /healthz``, the floor every other line is compared with;
+- ``listing``: a pro's listing of the busy patient's record (20 documents);
+- ``mixed``: pro listings and document reads, patients' own listings, history and document
+  contents, uploads by the pro — a third of them on the busy patient, the rest over many.
+
+For each it prints requests/s, p50/p99/p99.9, the server's CPU seconds per request (its own
+``utime + stime`` from ``/proc/<pid>/stat``, threads and workers included, so the transparency
+log's sequencing counts too), the statuses seen, and ratios to ``/healthz`` under the same number
+of clients. The client's own CPU is printed too: on a 2-core machine it competes with the
+server. Targets (issue 19): the listing ≤ 1.5 ms of server CPU; at 32 clients p99 ≤ 4 × p50;
+at 128 clients nothing but 200 or 503 with ``Retry-After``, and p99 ≤ 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import httpx
+from _common import Result, finish, print_header, settings_in, temporary_folder
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from carnet.auth.instance import issue_patient_token, issue_pro_token, load_or_create_instance_key
+from carnet.context import AuthLevel, RequestContext
+from carnet.demo import personas as p
+from carnet.demo.load import DEMO_PASSWORD, load_demo, pdf, population_rows
+from carnet.lifecycle.activation import activate_profile
+from carnet.population.service import patient_by_ins
+from carnet.records.reading import list_documents
+from carnet.records.service import NewDocument, upload_document
+from carnet.runtime import build_runtime
+from carnet.settings import Settings
+
+BUSY_DOCUMENTS = 20
+MANY_DOCUMENTS = 3
+PATIENTS_FULL, PATIENTS_QUICK = 40, 10
+SECONDS_FULL, SECONDS_QUICK = 5.0, 1.5
+CLIENTS, CLIENTS_FULL = (1, 8, 32), (1, 8, 32, 128)
+CPU_TARGET_MS = 1.5
+TAIL_TARGET = 4.0  # p99 ≤ 4 × p50 at 32 clients
+P99_AT_128_S = 1.0
+PRO = p.DR_MARTIN
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Seeded:
+    """What the workload needs to know of the instance: ids and tokens."""
+
+    busy: str
+    busy_documents: list[str]
+    many: list[str]
+    many_documents: dict[str, list[str]]
+    pro_token: str
+    patient_tokens: dict[str, str]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str | None]:
+    """A PostgreSQL database of its own on ``url``'s server (dropped after), or ``None``."""
+    if url is None:
+        yield None
+        return
+    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    name = f"carnet_load_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield parsed.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(settings: Settings, patients: int) -> Seeded:
+    """The demo population, ``patients`` more activated ones with a few documents each by the
+    same pro, and the busy patient (the demo's Claire) brought to 20 documents."""
+    rt = build_runtime(settings, migrate=True)
+    result = load_demo(rt, extra_patients=patients * 2)  # some are minors: left out
+    pro = RequestContext.for_pro(PRO.rpps, PRO.profession, PRO.specialty)
+    personas = {x.ins for x in p.PATIENTS}
+    born = {
+        str(row["ins"]): str(row["birth_date"])
+        for row in population_rows(patients * 2)
+        if row["ins"] not in personas
+    }
+    many: list[str] = []
+    many_documents: dict[str, list[str]] = {}
+    tokens: dict[str, str] = {}
+    key = load_or_create_instance_key(settings.resolved_instance_key_file)
+    content = pdf("Compte rendu de consultation " * 20)
+    adults = [x for x in result.letters.values() if born.get(x.ins, "9999") < "2000-01-01"]
+    for n, letter in enumerate(adults):
+        patient = activate_profile(
+            rt,
+            RequestContext.operator(),
+            code=letter.code,
+            birth_date=date.fromisoformat(born[letter.ins]),
+            email=f"load{n}@example.org",
+            password=DEMO_PASSWORD,
+            emergency_samu=True,
+        )
+        list_documents(rt, pro, patient.id, declares_consent=True)
+        docs = [
+            upload_document(
+                rt,
+                pro,
+                NewDocument(
+                    "11488-4", f"Consultation {i}", "application/pdf", content, f"m{n}-{i}"
+                ),
+                patient_id=patient.id,
+            ).id
+            for i in range(MANY_DOCUMENTS)
+        ]
+        many.append(patient.id)
+        many_documents[patient.id] = docs
+        tokens[patient.id] = issue_patient_token(key, ins=letter.ins, ttl_seconds=3600)
+        if len(many) == patients:
+            break
+    with rt.transaction() as session:
+        claire = patient_by_ins(session, p.CLAIRE.ins)
+        assert claire is not None
+        busy = claire.id
+    _, existing = list_documents(rt, pro, busy)
+    for i in range(BUSY_DOCUMENTS - len(existing)):
+        upload_document(
+            rt,
+            pro,
+            NewDocument("11488-4", f"Suivi {i}", "application/pdf", content, f"busy-{i}"),
+            patient_id=busy,
+        )
+    _, rows = list_documents(rt, RequestContext.for_patient(busy), busy)  # those he may read
+    tokens[busy] = issue_patient_token(key, ins=p.CLAIRE.ins, ttl_seconds=3600)
+    pro_token = issue_pro_token(
+        key,
+        rpps=PRO.rpps,
+        profession=PRO.profession,
+        specialty=PRO.specialty,
+        level=AuthLevel.CPS,
+        ttl_seconds=3600,
+    )
+    rt.uow.engine.dispose()
+    return Seeded(busy, [r.id for r in rows], many, many_documents, pro_token, tokens)
+
+
+@contextmanager
+def server(folder: Path, database: str | None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``carnet serve`` in a child process, until it answers ``/healthz``."""
+    port, smtp = _port(), _port()
+    env = dict(os.environ, CARNET_LOG_LEVEL="WARNING")
+    command = [
+        str(Path(sys.executable).parent / "carnet"),
+        "serve",
+        "--data-dir",
+        str(folder),
+        "--port",
+        str(port),
+        "--smtp-port",
+        str(smtp),
+    ]
+    if database is not None:
+        env["CARNET_DATABASE_URL"] = database
+        command.append("--allow-owner")  # a throw-away database the bench owns
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: S603 - our own CLI
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.1)
+        yield child, url
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """``utime + stime`` of a process, all its threads, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+Call = Callable[[httpx.AsyncClient, random.Random], Awaitable[httpx.Response]]
+
+
+def workloads(s: Seeded) -> dict[str, Call]:
+    pro = {"Authorization": f"Bearer {s.pro_token}"}
+    body = base64.b64encode(pdf("Résultat " * 40)).decode()
+
+    def pro_h() -> dict[str, str]:
+        return pro
+
+    def patient_h(pid: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {s.patient_tokens[pid]}"}
+
+    def anyone(rng: random.Random) -> tuple[str, list[str]]:
+        if rng.random() < 1 / 3:
+            return s.busy, s.busy_documents
+        pid = rng.choice(s.many)
+        return pid, s.many_documents[pid]
+
+    async def healthz(c: httpx.AsyncClient, rng: random.Random) -> httpx.Response:
+        return await c.get("/healthz")
+
+    async def listing(c: httpx.AsyncClient, rng: random.Random) -> httpx.Response:
+        return await c.get(f"/api/v1/pro/patients/{s.busy}/documents", headers=pro_h())
+
+    async def mixed(c: httpx.AsyncClient, rng: random.Random) -> httpx.Response:
+        pid, docs = anyone(rng)
+        roll = rng.random()
+        if roll < 0.30:
+            return await c.get(f"/api/v1/pro/patients/{pid}/documents", headers=pro_h())
+        if roll < 0.45:
+            doc = rng.choice(docs)
+            return await c.get(f"/api/v1/pro/patients/{pid}/documents/{doc}", headers=pro_h())
+        if roll < 0.65:
+            return await c.get(f"/api/v1/patients/{pid}/documents", headers=patient_h(pid))
+        if roll < 0.78:
+            return await c.get(f"/api/v1/patients/{pid}/history", headers=patient_h(pid))
+        if roll < 0.92:
+            doc = rng.choice(docs)
+            return await c.get(
+                f"/api/v1/patients/{pid}/documents/{doc}/content", headers=patient_h(pid)
+            )
+        target = rng.choice(s.many)  # uploads go to the many: the busy record stays at 20
+        return await c.post(
+            f"/api/v1/pro/patients/{target}/documents",
+            headers=pro_h(),
+            json={
+                "type_code": "11502-2",
+                "title": "Bilan",
+                "mime_type": "application/pdf",
+                "content_base64": body,
+                "unique_id": uuid.uuid4().hex,
+            },
+        )
+
+    return {"healthz": healthz, "listing": listing, "mixed": mixed}
+
+
+@dataclass
+class Run:
+    """One workload at one number of clients."""
+
+    workload: str
+    clients: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    missing_retry_after: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.server_cpu / self.count * 1e3 if self.count else float("nan")
+
+
+async def drive(url: str, pid: int, name: str, call: Call, clients: int, seconds: float) -> Run:
+    """``clients`` loops, each one request at a time, for ``seconds`` (after a short warm-up)."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    run = Run(name, clients, seconds)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        stop = 0.0
+        measuring = False
+
+        async def loop(n: int) -> None:
+            rng = random.Random(n)
+            while True:
+                began = time.perf_counter()
+                if stop and began >= stop:
+                    return
+                try:
+                    answer = await call(client, rng)
+                    status = str(answer.status_code)
+                    if answer.status_code == 503 and "retry-after" not in answer.headers:
+                        run.missing_retry_after += 1
+                except httpx.HTTPError as error:
+                    status = type(error).__name__
+                if measuring and began < stop:
+                    run.latencies.append(time.perf_counter() - began)
+                    run.statuses[status] += 1
+
+        tasks = [asyncio.create_task(loop(n)) for n in range(clients)]
+        await asyncio.sleep(min(1.0, seconds / 3))  # warm-up: connections, caches
+        cpu0, mine0 = cpu_seconds(pid), _own_cpu()
+        measuring, began = True, time.perf_counter()
+        stop = began + seconds
+        await asyncio.sleep(seconds)
+        run.server_cpu, run.client_cpu = cpu_seconds(pid) - cpu0, _own_cpu() - mine0
+        run.seconds = time.perf_counter() - began
+        await asyncio.gather(*tasks)
+    return run
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f}"
+
+
+def print_runs(runs: list[Run]) -> None:
+    floor = {r.clients: r for r in runs if r.workload == "healthz"}
+    header = (
+        "clients",
+        "workload",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "p99/p50",
+        "CPU ms/req",
+        "client CPU ms/req",
+        "x healthz CPU",
+        "x healthz p50",
+        "statuses",
+    )
+    rows = []
+    for r in runs:
+        h = floor.get(r.clients)
+        rows.append(
+            (
+                str(r.clients),
+                r.workload,
+                f"{r.rate:.0f}",
+                _ms(r.quantile(0.5)),
+                _ms(r.quantile(0.99)),
+                _ms(r.quantile(0.999)),
+                f"{r.quantile(0.99) / r.quantile(0.5):.1f}",
+                f"{r.cpu_ms:.2f}",
+                f"{r.client_cpu / r.count * 1e3:.2f}" if r.count else "-",
+                f"{r.cpu_ms / h.cpu_ms:.1f}" if h and h.count else "-",
+                f"{r.quantile(0.5) / h.quantile(0.5):.1f}" if h and h.count else "-",
+                " ".join(f"{k}:{v}" for k, v in sorted(r.statuses.items())),
+            )
+        )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print()
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def judge(runs: list[Run]) -> list[Result]:
+    results: list[Result] = []
+    for r in runs:
+        if r.workload == "listing" and r.clients == 1:
+            results.append(
+                Result(
+                    "pro listing, 20 documents, CPU per request (1 client)",
+                    f"{r.cpu_ms:.2f} ms",
+                    "-",
+                    "-",
+                    f"<= {CPU_TARGET_MS} ms",
+                    r.cpu_ms <= CPU_TARGET_MS,
+                )
+            )
+        if r.workload != "healthz" and r.clients == 32:
+            ratio = r.quantile(0.99) / r.quantile(0.5)
+            results.append(
+                Result(
+                    f"{r.workload}, 32 clients, p99 / p50",
+                    f"{_ms(r.quantile(0.99))} ms",
+                    f"{_ms(r.quantile(0.5))} ms (p50)",
+                    f"{ratio:.1f}x",
+                    f"<= {TAIL_TARGET}x",
+                    ratio <= TAIL_TARGET,
+                )
+            )
+        if r.workload != "healthz" and r.clients == 128:
+            others = {k: v for k, v in r.statuses.items() if k not in {"200", "201", "503"}}
+            ok = not others and not r.missing_retry_after and r.quantile(0.99) <= P99_AT_128_S
+            results.append(
+                Result(
+                    f"{r.workload}, 128 clients",
+                    f"p99 {_ms(r.quantile(0.99))} ms, 503: {r.statuses.get('503', 0)}",
+                    f"other: {sum(others.values())}",
+                    "-",
+                    f"200/503+Retry-After, p99 <= {P99_AT_128_S:g} s",
+                    ok,
+                )
+            )
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--full", action="store_true", help="128 clients too")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--dir", type=Path, default=None, help="where the temporary folder goes")
+    parser.add_argument("--seconds", type=float, default=None, help="measured time per line")
+    parser.add_argument(
+        "--workloads", default="healthz,listing,mixed", help="comma-separated subset"
+    )
+    parser.add_argument("--clients", default=None, help="comma-separated, e.g. 1,32")
+    args = parser.parse_args()
+    seconds = args.seconds or (SECONDS_QUICK if args.quick else SECONDS_FULL)
+    patients = PATIENTS_QUICK if args.quick else PATIENTS_FULL
+    levels: tuple[int, ...] = CLIENTS_FULL if args.full else CLIENTS
+    if args.clients:
+        levels = tuple(int(x) for x in args.clients.split(","))
+    chosen = [w.strip() for w in args.workloads.split(",")]
+    if "healthz" not in chosen:
+        chosen.insert(0, "healthz")  # the floor every ratio needs
+    with temporary_folder(args.dir) as folder, fresh_database(args.database) as database:
+        settings = settings_in(folder).model_copy(update={"database_url": database})
+        began = time.perf_counter()
+        seeded = seed(settings, patients)
+        print_header(
+            "Load: one carnet serve process under 1…N clients in flight (loopback)",
+            [
+                ("database", "PostgreSQL" if database else "SQLite (WAL, synchronous=FULL)"),
+                (
+                    "patients",
+                    f"{len(seeded.many)} with {MANY_DOCUMENTS} documents each, and a busy one "
+                    f"with {len(seeded.busy_documents)} (seeded in {time.perf_counter() - began:.1f} s)",
+                ),
+                ("measured", f"{seconds:g} s per line after a warm-up; clients {levels}"),
+            ],
+        )
+        calls = workloads(seeded)
+        runs: list[Run] = []
+        with server(folder, database) as (child, url):
+            for clients in levels:
+                for name in chosen:
+                    run = asyncio.run(drive(url, child.pid, name, calls[name], clients, seconds))
+                    runs.append(run)
+                    print(
+                        f"  {clients:>3} clients {name:<8} {run.rate:7.0f} req/s  "
+                        f"p50 {_ms(run.quantile(0.5))} ms  p99 {_ms(run.quantile(0.99))} ms  "
+                        f"CPU {run.cpu_ms:.2f} ms/req",
+                        flush=True,
+                    )
+        print_runs(runs)
+    print(f"  uptime: {Path('/proc/loadavg').read_text().strip()}")
+    return finish(judge(runs), strict=args.strict)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
