@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres check lint typecheck contracts migrations bench clean
+.PHONY: run test test-sqlite test-postgres test-citus citus-up citus-down check lint typecheck contracts migrations bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -36,6 +36,19 @@ test-sqlite: $(BIN)/carnet
 
 test-postgres: $(BIN)/carnet
 	CARNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -p no:cacheprovider
+
+## test-citus: the PostgreSQL tier on a local Citus cluster (scripts/citus.sh builds Citus from
+## ../shared/vendor if missing and starts a coordinator and two workers); CITUS_TESTS narrows it
+CITUS_URL ?= postgresql://postgres@127.0.0.1:9700/postgres
+CITUS_TESTS ?= tests
+test-citus: $(BIN)/carnet citus-up
+	CARNET_TEST_DATABASE_URL=$(CITUS_URL) $(BIN)/pytest -q -p no:cacheprovider $(CITUS_TESTS)
+
+citus-up:
+	scripts/citus.sh up
+
+citus-down:
+	scripts/citus.sh down
 
 ## check: ruff, ruff format, mypy --strict, import-linter contracts, alembic check
 check: lint typecheck contracts migrations

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import citus_support
 import pytest
 from support import NOW, PG_URL
 
@@ -65,7 +66,10 @@ def pg_engine() -> Iterator[Engine | None]:
         PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as connection:
+        nodes = citus_support.workers(connection)  # a Citus coordinator: its workers
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+    if nodes is not None:
+        citus_support.create_database(PG_URL, name, nodes)
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     engine = make_engine(url)
     upgrade(engine)
@@ -75,6 +79,8 @@ def pg_engine() -> Iterator[Engine | None]:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         for role in (f"{name}_owner", f"{name}_app"):  # made by the migrations (TR-3)
             connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+    if nodes is not None:
+        citus_support.drop_database(PG_URL, name, nodes)
     admin.dispose()
 
 
@@ -83,10 +89,12 @@ def _truncate_all(engine: Engine) -> None:
 
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
-        # The append-only triggers (TR-3) would refuse; the tests' superuser steps around them.
-        connection.exec_driver_sql("SET session_replication_role = replica")
+        # The append-only triggers (TR-3) would refuse; the tests' superuser steps around them
+        # (on Citus on the workers' shards too: the setting goes with the transaction).
+        if citus_support.is_citus(connection):
+            connection.exec_driver_sql("SET LOCAL citus.propagate_set_commands = 'local'")
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         connection.exec_driver_sql(f"TRUNCATE {tables}")
-        connection.exec_driver_sql("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture

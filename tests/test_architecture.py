@@ -361,8 +361,10 @@ PATIENT_READ_ALLOWANCES: dict[tuple[str, str], str] = {
     " register: import, activation by code, tokens by INS",
     ("carnet/population/service.py", "carnet.population.models.Representative"): "the"
     " operator's register: import of representatives",
-    ("carnet/population/identity.py", "carnet.population.models.Patient"): "ID-3: INSi-like"
-    " look-up and qualification against the register",
+    ("carnet/population/service.py", "carnet.population.models.PatientIns"): "issue 18: the"
+    " register's id of an INS, from its look-up (one shard on Citus)",
+    ("carnet/population/service.py", "carnet.population.models.PendingCode"): "issue 18: whose"
+    " pending activation code this is, from its look-up (one shard on Citus)",
     ("carnet/population/identity.py", "carnet.population.models.InsQualification"): "ID-3:"
     " a pro's qualification of an INS, recorded once",
     ("carnet/population/insi.py", "carnet.population.models.Patient"): "ID-3: the INSi-like"

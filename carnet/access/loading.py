@@ -25,7 +25,7 @@ from carnet.access.models import AccessSettings, CareRelation
 from carnet.access.rules import EVERYTHING, Outline
 from carnet.context import ActorKind, RequestContext
 from carnet.identity.models import Pro
-from carnet.population.models import Patient, PatientRef, Representative
+from carnet.population.models import Patient, PatientIns, PatientRef, Representative
 from carnet.population.rules import ProfileState, age_on
 from carnet.records.models import ROW_COLUMNS, Document, DocumentRow
 
@@ -82,7 +82,9 @@ _STANDING = (
     .outerjoin(Pro, Pro.rpps == bindparam("rpps"))
 )
 _STANDING_BY_ID = _STANDING.where(Patient.id == bindparam("key"))
-_STANDING_BY_INS = _STANDING.where(Patient.ins == bindparam("key"))
+#: By INS through its look-up (migration 0017), never ``patients.ins``: the register is keyed
+#: (and on Citus distributed) by id.
+_ID_OF_INS = select(PatientIns.patient_id).where(PatientIns.ins == bindparam("ins"))
 _PATIENT_COLUMNS = len(PatientRef._fields)
 
 
@@ -98,14 +100,15 @@ def record_facts(
     is, read once per request; ``None`` when no such patient exists."""
     pro = ctx.pro if ctx.kind is ActorKind.PRO else None
     session.flush()  # the query below reads past the ORM: pending changes first
-    row = (
-        session.connection()
-        .execute(
-            _STANDING_BY_ID if patient_id else _STANDING_BY_INS,
-            {"key": patient_id or ins or "", "rpps": pro.rpps if pro else ""},
-        )
-        .one_or_none()
-    )
+    connection = session.connection()
+    if not patient_id:
+        # Two look-ups of one shard each on Citus (a join of the two would read every shard).
+        patient_id = connection.execute(_ID_OF_INS, {"ins": ins or ""}).scalar_one_or_none()
+        if patient_id is None:
+            return None
+    row = connection.execute(
+        _STANDING_BY_ID, {"key": patient_id, "rpps": pro.rpps if pro else ""}
+    ).one_or_none()
     if row is None:
         return None
     patient = PatientRef(*row[:_PATIENT_COLUMNS])

@@ -10,7 +10,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 import carnet
-from carnet.db.roles import become_owner
+from carnet.db.roles import apply_roles, become_owner, has_citus
 
 SCRIPTS = Path(carnet.__file__).parent / "migrations"
 
@@ -29,6 +29,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         cfg = _config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+        if connection.dialect.name == "postgresql" and has_citus(connection):
+            apply_roles(connection)  # migrated as the login (become_owner): the owner's now
 
 
 def check(engine: Engine) -> None:

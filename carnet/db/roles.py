@@ -111,9 +111,20 @@ def _rights(table: str) -> str:
     return "SELECT, INSERT, UPDATE, DELETE"
 
 
+def has_citus(connection: Connection) -> bool:
+    """Whether this PostgreSQL database is a Citus coordinator (migration 0017 distributes the
+    schema then)."""
+    found = connection.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+    return found.first() is not None
+
+
 def become_owner(connection: Connection) -> None:
-    """Act as the owner for the rest of this transaction (migrations), when allowed to."""
-    if connection.dialect.name != "postgresql":
+    """Act as the owner for the rest of this transaction (migrations), when allowed to.
+
+    Not on Citus: it opens its connections to the workers as the current role, so the
+    migrations run as the connected login there and ``apply_roles`` hands every table to the
+    owner afterwards (``migrate.upgrade``)."""
+    if connection.dialect.name != "postgresql" or has_citus(connection):
         return
     owner, _ = role_names(connection)
     may = connection.exec_driver_sql(

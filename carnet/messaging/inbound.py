@@ -46,6 +46,7 @@ from carnet.messaging.rules import (
 )
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
+from carnet.population.service import id_of_ins
 from carnet.runtime import Runtime
 
 __all__ = [
@@ -181,7 +182,13 @@ def _patient_for(session: Session, address: str, *, rt: Runtime) -> str:
         raise Undeliverable(RecipientProblem.INVALID, address) from None
     if ins is None:
         raise Undeliverable(RecipientProblem.NOT_HERE, address)
-    row = session.execute(select(Patient.id, Patient.state).where(Patient.ins == ins)).first()
+    # By the INS's look-up, then by id: one shard each once distributed (migration 0017).
+    found = id_of_ins(session, ins)
+    row = (
+        None
+        if found is None
+        else session.execute(select(Patient.id, Patient.state).where(Patient.id == found)).first()
+    )
     problem = recipient_problem(True, ProfileState(row.state) if row else None)
     if problem is not None or row is None:
         raise Undeliverable(problem or RecipientProblem.ABSENT, address)

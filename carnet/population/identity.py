@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
@@ -13,7 +11,8 @@ from carnet.errors import Forbidden, NotFound
 from carnet.identity.ins import InsStatus, validate_ins
 from carnet.identity.traits import Traits
 from carnet.population.insi import InsiAnswer, RateLimiter, look_up
-from carnet.population.models import InsQualification, Patient
+from carnet.population.models import InsQualification
+from carnet.population.service import patient_by_ins
 
 
 def find_ins(
@@ -25,11 +24,7 @@ def find_ins(
     limiter.check(ctx.actor_id)
     with uow.transaction() as session:
         answer = look_up(session, traits)
-        patient = (
-            session.execute(select(Patient).where(Patient.ins == answer.ins)).scalar_one()
-            if answer
-            else None
-        )
+        patient = patient_by_ins(session, answer.ins) if answer else None
         trail.record(
             session,
             ctx,
@@ -51,7 +46,7 @@ def qualify_ins(uow: UnitOfWork, ctx: RequestContext, ins: str, traits: Traits) 
         raise Forbidden("Réservé aux professionnels.", "For professionals only.")
     ins = validate_ins(ins)
     with uow.transaction() as session:
-        patient = session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
+        patient = patient_by_ins(session, ins)
         if patient is None:
             raise NotFound("Matricule INS inconnu.", "Unknown INS.")
         matches = traits.matches(

@@ -5,10 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    delete,
+    event,
+    insert,
+)
+from sqlalchemy.orm import Mapped, Mapper, attributes, mapped_column
 
-from carnet.db.base import Base
+from carnet.db.base import Base, table_of
 
 
 class Patient(Base):
@@ -98,3 +110,60 @@ class InsQualification(Base):
     rpps: Mapped[str] = mapped_column(String(11), primary_key=True)
     qualified_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PatientIns(Base):
+    """Who holds an INS: the look-up that makes an INS unique once the register is distributed.
+
+    ``patients`` is keyed (and, on Citus, distributed) by its random ``id``; a unique constraint
+    on ``ins`` would have to include ``id`` there, so it could no longer forbid two rows with one
+    INS. This table, keyed by the INS (distributed by it on Citus, migration 0017), keeps that
+    guarantee everywhere, and a search by INS reads one shard here then one shard of
+    ``patients`` by id. Written with every new profile (``population.lookups``); an INS never
+    changes and a profile's row is never deleted, so it is never updated."""
+
+    __tablename__ = "patient_ins"
+
+    ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(32))
+
+
+class PendingCode(Base):
+    """Whose pending activation code (LC-4) has this hash: the look-up keeping codes unique once
+    ``patients`` is distributed (like ``PatientIns``). Follows ``Patient.activation_code_hash``
+    (``population.lookups``): a new code replaces the row, activation removes it."""
+
+    __tablename__ = "pending_codes"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(32))
+
+
+# The two look-ups follow the register's row whatever writes it through the ORM (the lifecycle,
+# the operator's acts, the tests' factories); the feed's bulk insert writes them itself
+# (``population.service.import_batch``).
+
+
+@event.listens_for(Patient, "after_insert")
+def _new_profile(_mapper: Mapper[Patient], connection: Connection, patient: Patient) -> None:
+    connection.execute(insert(table_of(PatientIns)), {"ins": patient.ins, "patient_id": patient.id})
+    if patient.activation_code_hash is not None:
+        connection.execute(
+            insert(table_of(PendingCode)),
+            {"code_hash": patient.activation_code_hash, "patient_id": patient.id},
+        )
+
+
+@event.listens_for(Patient, "after_update")
+def _code_changed(_mapper: Mapper[Patient], connection: Connection, patient: Patient) -> None:
+    history = attributes.get_history(patient, "activation_code_hash")
+    if not history.has_changes():
+        return
+    for old in history.deleted or ():
+        if old is not None:
+            connection.execute(delete(table_of(PendingCode)).where(PendingCode.code_hash == old))
+    if patient.activation_code_hash is not None:
+        connection.execute(
+            insert(table_of(PendingCode)),
+            {"code_hash": patient.activation_code_hash, "patient_id": patient.id},
+        )

@@ -26,7 +26,7 @@ from carnet.errors import Invalid
 from carnet.identity.traits import Sex, Traits
 from carnet.ids import new_id, new_secret
 from carnet.population.feed import FeedRow, RowError, parse_row
-from carnet.population.models import Patient, Representative
+from carnet.population.models import Patient, PatientIns, PendingCode, Representative
 from carnet.population.rules import Change, ProfileState, RepresentativeKind
 
 BATCH = 10000
@@ -51,6 +51,7 @@ NEW_PATIENT = (
     "activation_code_hash",
     "activation_expires_at",
 )
+_ID, _INS, _CODE = (NEW_PATIENT.index(c) for c in ("id", "ins", "activation_code_hash"))
 #: Who opposed a profile (``Patient.opposed_by``).
 OPPOSED_BY_PATIENT, OPPOSED_BY_OPERATOR = "patient", "operator"
 
@@ -227,6 +228,19 @@ def import_batch(
         else:
             report.unchanged += 1
     insert_many(connection, table_of(Patient), NEW_PATIENT, new_patients)
+    # The look-ups the ORM's events write for a profile made one at a time (population.models).
+    insert_many(
+        connection,
+        table_of(PatientIns),
+        ("ins", "patient_id"),
+        [(p[_INS], p[_ID]) for p in new_patients],
+    )
+    insert_many(
+        connection,
+        table_of(PendingCode),
+        ("code_hash", "patient_id"),
+        [(p[_CODE], p[_ID]) for p in new_patients if p[_CODE] is not None],
+    )
     for change in changes:
         patient_id = change.pop("b_id")
         session.execute(
@@ -310,15 +324,29 @@ def new_code(patient: Patient, *, days: int) -> Letter:
 
 def patient_by_code(session: Session, code: str) -> Patient | None:
     """The profile whose pending letter carries ``code`` (locked: tries count one at a time)."""
+    code_hash = hash_code(code.strip())
+    patient_id = session.execute(
+        select(PendingCode.patient_id).where(PendingCode.code_hash == code_hash)
+    ).scalar_one_or_none()
+    if patient_id is None:
+        return None
+    patient = session.get(Patient, patient_id, with_for_update=True)
+    # The look-up follows the row in the same transaction; checked again under the row's lock.
+    return patient if patient is not None and patient.activation_code_hash == code_hash else None
+
+
+def id_of_ins(session: Session, ins: str) -> str | None:
+    """The register's id of an INS, from the look-up keyed by INS (``PatientIns``): on a
+    distributed register a search by INS then reads one shard, and the row by id one more,
+    where ``patients.ins`` would be searched on every shard."""
     return session.execute(
-        select(Patient)
-        .where(Patient.activation_code_hash == hash_code(code.strip()))
-        .with_for_update()
+        select(PatientIns.patient_id).where(PatientIns.ins == ins)
     ).scalar_one_or_none()
 
 
 def patient_by_ins(session: Session, ins: str) -> Patient | None:
-    return session.execute(select(Patient).where(Patient.ins == ins)).scalar_one_or_none()
+    patient_id = id_of_ins(session, ins)
+    return None if patient_id is None else session.get(Patient, patient_id)
 
 
 def patient_by_id(session: Session, patient_id: str) -> Patient | None:
@@ -356,4 +384,4 @@ def add_representative(
 def person_id_for_ins(uow: UnitOfWork, ins: str) -> str | None:
     """Who a patient token speaks for: the register's id of that INS."""
     with uow.transaction() as session:
-        return session.execute(select(Patient.id).where(Patient.ins == ins)).scalar_one_or_none()
+        return id_of_ins(session, ins)
