@@ -42,7 +42,7 @@ from sqlalchemy import Connection
 from carnet.db.roles import apply_roles, has_citus, role_names
 
 revision: str = "0017"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
