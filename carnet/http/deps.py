@@ -133,7 +133,7 @@ async def _patient(
     its life by the verifier), in a worker thread since it reads the database."""
     if not isinstance(claims, PatientClaims):
         raise Forbidden("Réservé aux usagers.", "For patients only.")
-    verifier, token = verifier_of(request), _bearer(authorization)
+    verifier, token = verifier_of(request), bearer_token(authorization)
     person_id = verifier.identity(token)
     if person_id is None:
         person_id = await run_in_threadpool(person_id_for_ins, runtime.uow, claims.ins)
