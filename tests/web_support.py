@@ -211,7 +211,16 @@ def site_runtime(rt: Runtime) -> Iterator[tuple[Runtime, Sink]]:
 
 
 @pytest.fixture
-def site(live_app: LiveApp, site_runtime: tuple[Runtime, Sink], browser: Browser) -> Iterator[Site]:
+def site(
+    request: pytest.FixtureRequest,
+    live_app: LiveApp,
+    site_runtime: tuple[Runtime, Sink],
+    browser: Browser,
+) -> Iterator[Site]:
+    # Playwright's sync loop stays registered on the main thread for the rest of the run: a
+    # browser test outside tests/web (which run last) broke every later test running its own
+    # loop there (the SMTP door's teardown).
+    assert "web" in request.path.parts, f"browser tests belong in tests/web: {request.path}"
     runtime, sink = site_runtime
     _serve(live_app, runtime)
     found = Site(live_app.server.url, runtime, sink, browser)

@@ -52,7 +52,7 @@ def test_id_5_pro_logs_in_through_psc_with_pkce_state_and_nonce(
     page.get_by_label("Password").fill("0000")
     page.get_by_role("button", name="Sign-in").click()
     page.get_by_role("heading", name="Trouver un patient").wait_for()
-    expect(page.get_by_text(f"RPPS {RPPS}")).to_be_visible()
+    expect(page.get_by_text(f"RPPS {RPPS}").first).to_be_visible()
     check_page(page, "oidc_logged_in")
     hits = psc.hits()
     assert hits.get("token") == 1
@@ -63,7 +63,7 @@ def test_id_4_pro_known_by_adeli_logs_in(site: Site, portal: TokenVerifier) -> N
     page = site.page()
     psc_log_in(page, "adeli")
     page.get_by_role("heading", name="Trouver un patient").wait_for()
-    expect(page.get_by_text(f"ADELI {ADELI}")).to_be_visible()
+    expect(page.get_by_text(f"ADELI {ADELI}").first).to_be_visible()
 
 
 def test_id_5_cpe_level_logs_in_but_reading_is_refused_clearly(
