@@ -150,7 +150,9 @@ def test_issue_16_vread_and_etags(api: Api, pair: tuple[Patient, Pro]) -> None:
     fhir_id = created.json()["id"]
     assert created.headers["Location"].endswith(f"/fhir/DocumentReference/{fhir_id}/_history/1")
     assert _get(api, gp, created.headers["Location"]).status_code == 200
-    vread = client(api, gp).reference("DocumentReference", fhir_id).to_resource()
+    fhir = client(api, gp)
+    assert fhir.reference("DocumentReference", fhir_id).to_resource()["meta"]["versionId"] == "1"
+    vread = fhir.execute(f"DocumentReference/{fhir_id}/_history/1", method="get")
     assert vread["meta"]["versionId"] == "1"
     archived = api.client.patch(
         f"/fhir/DocumentReference/{fhir_id}",
@@ -749,3 +751,17 @@ def test_issue_17_every_trace_action_has_an_audit_event_mapping() -> None:
     }
     assert {kind for kind, _ in AUDIT_KINDS.values()} <= interactions
     assert {code for _, code in AUDIT_KINDS.values()} <= {"C", "R", "U", "D", "E"}
+
+
+@pytest.mark.parametrize("body", ["null", "[]", '"x"', "1", "{}", '{"resourceType": 3}', "{"])
+@pytest.mark.parametrize("path", ["/fhir", "/fhir/", "/fhir/DocumentReference", "/fhir/Consent"])
+def test_issue_16_bodies_that_are_not_resources_are_4xx(
+    api: Api, pair: tuple[Patient, Pro], path: str, body: str
+) -> None:
+    """The malformed bodies that answered 500 (null, [], a string…): a 4xx OperationOutcome."""
+    _, gp = pair
+    answer = api.client.post(
+        path, content=body, headers={**http(api, gp), "Content-Type": FHIR_JSON}
+    )
+    assert 400 <= answer.status_code < 500, answer.text
+    outcome(answer, answer.status_code)
