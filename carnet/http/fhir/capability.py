@@ -102,7 +102,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "type": "AuditEvent",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": _params(
-                            ("patient", "reference"), ("patient.identifier", "token")
+                            ("patient", "reference"),
+                            ("patient.identifier", "token"),
+                            ("_count", "number"),
                         ),
                     },
                     *profile_resources(),

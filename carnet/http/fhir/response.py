@@ -91,7 +91,7 @@ def _media_range(part: str) -> tuple[str, bool]:
     return media, bool(media)
 
 
-def json_only(request: Request) -> None:
+async def json_only(request: Request) -> None:
     """FHIR XML is not written here (the CapabilityStatement says JSON): a request that asks
     only for XML — ``_format=xml`` or an ``Accept`` naming XML types and nothing else — is
     answered 406 with an OperationOutcome rather than JSON it did not ask for."""
