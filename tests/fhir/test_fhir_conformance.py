@@ -765,3 +765,17 @@ def test_issue_16_bodies_that_are_not_resources_are_4xx(
     )
     assert 400 <= answer.status_code < 500, answer.text
     outcome(answer, answer.status_code)
+
+
+def test_issue_16_an_xml_body_is_415(api: Api, pair: tuple[Patient, Pro]) -> None:
+    patient, gp = pair
+    xml = '<Bundle xmlns="http://hl7.org/fhir"><type value="transaction"/></Bundle>'
+    for path, headers in (
+        ("/fhir", http(api, gp)),
+        ("/fhir/DocumentReference", http(api, gp)),
+        ("/fhir/Observation", api.as_patient(patient)),
+    ):
+        answer = api.client.post(
+            path, content=xml, headers={**headers, "Content-Type": "application/fhir+xml"}
+        )
+        assert outcome(answer, 415)["issue"][0]["code"] == "not-supported"

@@ -24,7 +24,7 @@ from carnet.errors import Invalid, NotFound
 from carnet.http.deps import AnyCtx, RuntimeDep
 from carnet.http.fhir import codes
 from carnet.http.fhir import profile_inbound as inbound
-from carnet.http.fhir.response import FhirResponse, json_only
+from carnet.http.fhir.response import FhirResponse, json_body_only, json_only
 from carnet.http.fhir.search import checked_params, nothing_found
 from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
 from carnet.population.service import person_id_for_ins
@@ -229,6 +229,7 @@ def _read_route(kind: str) -> Callable[..., FhirResponse]:
 
 
 async def _body(request: Request, kind: str) -> dict[str, Any]:
+    json_body_only(request)
     try:
         parsed = json.loads(await request.body())
     except ValueError:

@@ -18,6 +18,7 @@ ISSUE_CODES = {
     404: "not-found",
     405: "not-supported",
     406: "not-supported",
+    415: "not-supported",
     409: "conflict",
     412: "conflict",
     422: "invalid",
@@ -72,6 +73,22 @@ class NotAcceptable(Refusal):
 
     code = "not_acceptable"
     status = 406
+
+
+class UnsupportedMediaType(Refusal):
+    """A body in a format this server does not read (FHIR XML)."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+def json_body_only(request: Request) -> None:
+    """A body sent as XML is refused as such (415), not misread as broken JSON."""
+    if _xml(request.headers.get("content-type", "").split(";")[0].strip().lower()):
+        raise UnsupportedMediaType(
+            "Ce serveur FHIR ne lit que du JSON (application/fhir+json) : XML non pris en charge.",
+            "This FHIR server reads JSON only (application/fhir+json): XML is not supported.",
+        )
 
 
 def _xml(media_type: str) -> bool:

@@ -22,7 +22,7 @@ from carnet.errors import Invalid, NotFound, PreconditionFailed
 from carnet.http.deps import AnyCtx, ProCtx, RuntimeDep
 from carnet.http.fhir import codes, inbound, patch
 from carnet.http.fhir.capability import capability_statement
-from carnet.http.fhir.response import BadRequest, FhirResponse, json_only
+from carnet.http.fhir.response import BadRequest, FhirResponse, json_body_only, json_only
 from carnet.http.fhir.search import DOCUMENT_PARAMS, checked_params, nothing_found
 from carnet.http.fhir.shapes import (
     audit_event,
@@ -58,6 +58,7 @@ def _base(request: Request) -> str:
 
 
 async def _json(request: Request) -> Any:
+    json_body_only(request)
     try:
         return json.loads(await request.body())
     except ValueError:
