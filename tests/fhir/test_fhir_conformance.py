@@ -218,6 +218,23 @@ def test_issue_16_iti_66_finds_the_submission_sets(api: Api, pair: tuple[Patient
     # documents resolve from the List with a generic client
     document = both["entry"][0]["item"].to_resource()
     assert document["resourceType"] == "DocumentReference"
+    target = f"{INS_NIR}|{patient.ins}"
+    for params, expected in (
+        ({"status": "current"}, 2),
+        ({"status": "retired"}, 0),
+        ({"date": "ge2020-01-01"}, 2),
+        ({"date": "lt2020-01-01"}, 0),
+        ({"code": "folder"}, 0),
+    ):
+        answer = api.client.get(
+            "/fhir/List", params={"patient.identifier": target, **params}, headers=http(api, gp)
+        )
+        assert answer.status_code == 200, answer.text
+        assert valid(answer.json())["total"] == expected, params
+    bad = api.client.get(
+        "/fhir/List", params={"patient.identifier": target, "status": "x"}, headers=http(api, gp)
+    )
+    outcome(bad, 400)
     # another patient's set, read by a pro who cannot see it: 404
     stranger = add_pro(api.rt, last_name="Étranger")
     outcome(_get(api, stranger, first["entry"][0]["response"]["location"]), 404)
@@ -398,6 +415,7 @@ def test_issue_16_unknown_search_parameters_warned_or_refused_when_strict(
     for path, params in (
         ("/fhir/AuditEvent", {"patient": patient.id, "foo": "1"}),
         ("/fhir/Observation", {"patient": patient.id, "foo": "1"}),
+        ("/fhir/Observation", {"patient": patient.id, "_count": "1"}),  # not honoured there
         ("/fhir/List", {"patient": patient.id, "foo": "1"}),
         ("/fhir/Patient", {"identifier": f"{INS_NIR}|{patient.ins}", "foo": "1"}),
     ):

@@ -96,6 +96,8 @@ def capability_statement(base: str) -> dict[str, Any]:
                             ("patient.identifier", "token"),
                             ("code", "token"),
                             ("identifier", "token"),
+                            ("status", "token"),
+                            ("date", "date"),
                         ),
                     },
                     {
