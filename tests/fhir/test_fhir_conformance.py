@@ -616,6 +616,17 @@ def test_issue_16_pdsm_metadata_kept_as_submitted(api: Api, pair: tuple[Patient,
     ]
     for entry in mine["entry"]:
         _kept(entry["resource"], gp)
+    # the author the producer named is found too: his own id, his structure's
+    for named in (
+        "urn:oid:1.2.250.1.71.4.2.1|810000099999",
+        "urn:oid:1.2.250.1.71.4.2.2|1123456789",
+    ):
+        theirs = search(api, gp, patient, params={"author.identifier": named})
+        assert len(theirs["entry"]) == 2, named
+    nobody = search(
+        api, gp, patient, params={"author.identifier": "urn:oid:1.2.250.1.71.4.2.1|899"}
+    )
+    assert nobody["entry"] == []
 
 
 def test_issue_16_type_class_mismatch_refused_naming_both(

@@ -26,6 +26,7 @@ from carnet.http.fhir.response import BadRequest, FhirResponse, json_body_only, 
 from carnet.http.fhir.search import DOCUMENT_PARAMS, PAGED, checked_params, nothing_found
 from carnet.http.fhir.shapes import (
     audit_event,
+    authored_by,
     bundle,
     declared_consent,
     document_reference,
@@ -230,7 +231,6 @@ def _document_filter(request: Request) -> DocumentFilter:
         )
     created_since, created_until = _date_bounds(q.getlist("date"))
     period_since, period_until = _date_bounds(q.getlist("period"))
-    author = q.get("author.identifier")
     archived = {a.strip() for v in q.getlist("isArchived") for a in v.split(",")}
     if archived - {"true", "false"}:
         raise BadRequest(
@@ -246,7 +246,6 @@ def _document_filter(request: Request) -> DocumentFilter:
         created_until=created_until,
         since=period_since.date() if period_since else None,
         until=period_until.date() if period_until else None,
-        author_id=_split_token(author)[1].removeprefix("8") if author else None,
         security_label=_split_token(q["security-label"])[1] if "security-label" in q else None,
         unique_id=_split_token(q["identifier"])[1] if "identifier" in q else None,
         # DOC-6: archived documents are out of default lists, as on the JSON API; asked for
@@ -327,6 +326,9 @@ def find_documents(
     except NotFound:
         nothing_found(ctx)
         documents = []
+    if "author.identifier" in request.query_params:
+        author = _split_token(request.query_params["author.identifier"])[1]
+        documents = [d for d in documents if authored_by(d, author)]
     base = _base(request)
     rest = _after_cursor(list(documents), cursor)
     page = rest[:count]
