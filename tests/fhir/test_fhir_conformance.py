@@ -808,3 +808,28 @@ def test_issue_16_an_xml_body_is_415(api: Api, pair: tuple[Patient, Pro]) -> Non
             path, content=xml, headers={**headers, "Content-Type": "application/fhir+xml"}
         )
         assert outcome(answer, 415)["issue"][0]["code"] == "not-supported"
+
+
+def test_issue_16_profile_resources_carry_their_version_as_etag(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, _ = pair
+    me = api.as_patient(patient)
+    allergy = {
+        "resourceType": "AllergyIntolerance",
+        "patient": {"reference": f"Patient/{patient.id}"},
+        "code": {"text": "Arachide"},
+        "category": ["food"],
+    }
+    created = api.client.post("/fhir/AllergyIntolerance", json=allergy, headers=me)
+    assert created.status_code == 201, created.text
+    version = created.json()["meta"]["versionId"]
+    assert created.headers["ETag"] == f'W/"{version}"'
+    read = api.client.get(f"/fhir/{created.headers['Location']}", headers=me)
+    assert read.status_code == 200, read.text
+    assert read.headers["ETag"] == f'W/"{version}"'
+    allergy["criticality"] = "high"
+    updated = api.client.put(
+        f"/fhir/AllergyIntolerance/{created.json()['id']}", json=allergy, headers=me
+    )
+    assert updated.headers["ETag"] == f'W/"{updated.json()["meta"]["versionId"]}"'
