@@ -140,8 +140,10 @@ def history(
     until: datetime | None = None,
     action: Annotated[list[str] | None, Query()] = None,
     actor_kind: str | None = None,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> HistoryOut:
-    """TR-1: newest first, 100 a page."""
+    """TR-1: newest first, 100 a page; ``before`` (the previous page's ``next_before``) pages
+    by cursor, stable while reading adds lines."""
     result = read_history(
         rt,
         ctx,
@@ -153,12 +155,14 @@ def history(
             actions=frozenset(action) if action else None,
             actor_kind=actor_kind,
         ),
+        before=before,
     )
     return HistoryOut(
         page=result.page,
         page_size=PAGE_SIZE,
         total=result.total,
         entries=[HistoryEntryOut.of(e) for e in result.entries],
+        next_before=result.next_before,
     )
 
 
