@@ -150,7 +150,9 @@ def test_issue_16_vread_and_etags(api: Api, pair: tuple[Patient, Pro]) -> None:
     fhir_id = created.json()["id"]
     assert created.headers["Location"].endswith(f"/fhir/DocumentReference/{fhir_id}/_history/1")
     assert _get(api, gp, created.headers["Location"]).status_code == 200
-    vread = client(api, gp).reference("DocumentReference", fhir_id).to_resource()
+    fhir = client(api, gp)
+    assert fhir.reference("DocumentReference", fhir_id).to_resource()["meta"]["versionId"] == "1"
+    vread = fhir.execute(f"DocumentReference/{fhir_id}/_history/1", method="get")
     assert vread["meta"]["versionId"] == "1"
     archived = api.client.patch(
         f"/fhir/DocumentReference/{fhir_id}",
@@ -216,6 +218,23 @@ def test_issue_16_iti_66_finds_the_submission_sets(api: Api, pair: tuple[Patient
     # documents resolve from the List with a generic client
     document = both["entry"][0]["item"].to_resource()
     assert document["resourceType"] == "DocumentReference"
+    target = f"{INS_NIR}|{patient.ins}"
+    for params, expected in (
+        ({"status": "current"}, 2),
+        ({"status": "retired"}, 0),
+        ({"date": "ge2020-01-01"}, 2),
+        ({"date": "lt2020-01-01"}, 0),
+        ({"code": "folder"}, 0),
+    ):
+        answer = api.client.get(
+            "/fhir/List", params={"patient.identifier": target, **params}, headers=http(api, gp)
+        )
+        assert answer.status_code == 200, answer.text
+        assert valid(answer.json())["total"] == expected, params
+    bad = api.client.get(
+        "/fhir/List", params={"patient.identifier": target, "status": "x"}, headers=http(api, gp)
+    )
+    outcome(bad, 400)
     # another patient's set, read by a pro who cannot see it: 404
     stranger = add_pro(api.rt, last_name="Étranger")
     outcome(_get(api, stranger, first["entry"][0]["response"]["location"]), 404)
@@ -396,6 +415,7 @@ def test_issue_16_unknown_search_parameters_warned_or_refused_when_strict(
     for path, params in (
         ("/fhir/AuditEvent", {"patient": patient.id, "foo": "1"}),
         ("/fhir/Observation", {"patient": patient.id, "foo": "1"}),
+        ("/fhir/Observation", {"patient": patient.id, "_count": "1"}),  # not honoured there
         ("/fhir/List", {"patient": patient.id, "foo": "1"}),
         ("/fhir/Patient", {"identifier": f"{INS_NIR}|{patient.ins}", "foo": "1"}),
     ):
@@ -596,6 +616,17 @@ def test_issue_16_pdsm_metadata_kept_as_submitted(api: Api, pair: tuple[Patient,
     ]
     for entry in mine["entry"]:
         _kept(entry["resource"], gp)
+    # the author the producer named is found too: his own id, his structure's
+    for named in (
+        "urn:oid:1.2.250.1.71.4.2.1|810000099999",
+        "urn:oid:1.2.250.1.71.4.2.2|1123456789",
+    ):
+        theirs = search(api, gp, patient, params={"author.identifier": named})
+        assert len(theirs["entry"]) == 2, named
+    nobody = search(
+        api, gp, patient, params={"author.identifier": "urn:oid:1.2.250.1.71.4.2.1|899"}
+    )
+    assert nobody["entry"] == []
 
 
 def test_issue_16_type_class_mismatch_refused_naming_both(
@@ -749,3 +780,56 @@ def test_issue_17_every_trace_action_has_an_audit_event_mapping() -> None:
     }
     assert {kind for kind, _ in AUDIT_KINDS.values()} <= interactions
     assert {code for _, code in AUDIT_KINDS.values()} <= {"C", "R", "U", "D", "E"}
+
+
+@pytest.mark.parametrize("body", ["null", "[]", '"x"', "1", "{}", '{"resourceType": 3}', "{"])
+@pytest.mark.parametrize("path", ["/fhir", "/fhir/", "/fhir/DocumentReference", "/fhir/Consent"])
+def test_issue_16_bodies_that_are_not_resources_are_4xx(
+    api: Api, pair: tuple[Patient, Pro], path: str, body: str
+) -> None:
+    """The malformed bodies that answered 500 (null, [], a string…): a 4xx OperationOutcome."""
+    _, gp = pair
+    answer = api.client.post(
+        path, content=body, headers={**http(api, gp), "Content-Type": FHIR_JSON}
+    )
+    assert 400 <= answer.status_code < 500, answer.text
+    outcome(answer, answer.status_code)
+
+
+def test_issue_16_an_xml_body_is_415(api: Api, pair: tuple[Patient, Pro]) -> None:
+    patient, gp = pair
+    xml = '<Bundle xmlns="http://hl7.org/fhir"><type value="transaction"/></Bundle>'
+    for path, headers in (
+        ("/fhir", http(api, gp)),
+        ("/fhir/DocumentReference", http(api, gp)),
+        ("/fhir/Observation", api.as_patient(patient)),
+    ):
+        answer = api.client.post(
+            path, content=xml, headers={**headers, "Content-Type": "application/fhir+xml"}
+        )
+        assert outcome(answer, 415)["issue"][0]["code"] == "not-supported"
+
+
+def test_issue_16_profile_resources_carry_their_version_as_etag(
+    api: Api, pair: tuple[Patient, Pro]
+) -> None:
+    patient, _ = pair
+    me = api.as_patient(patient)
+    allergy = {
+        "resourceType": "AllergyIntolerance",
+        "patient": {"reference": f"Patient/{patient.id}"},
+        "code": {"text": "Arachide"},
+        "category": ["food"],
+    }
+    created = api.client.post("/fhir/AllergyIntolerance", json=allergy, headers=me)
+    assert created.status_code == 201, created.text
+    version = created.json()["meta"]["versionId"]
+    assert created.headers["ETag"] == f'W/"{version}"'
+    read = api.client.get(f"/fhir/{created.headers['Location']}", headers=me)
+    assert read.status_code == 200, read.text
+    assert read.headers["ETag"] == f'W/"{version}"'
+    allergy["criticality"] = "high"
+    updated = api.client.put(
+        f"/fhir/AllergyIntolerance/{created.json()['id']}", json=allergy, headers=me
+    )
+    assert updated.headers["ETag"] == f'W/"{updated.json()["meta"]["versionId"]}"'

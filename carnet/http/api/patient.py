@@ -141,8 +141,10 @@ def history(
     until: datetime | None = None,
     action: Annotated[list[str] | None, Query()] = None,
     actor_kind: str | None = None,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """TR-1: newest first, 100 a page."""
+    """TR-1: newest first, 100 a page; ``before`` (the previous page's ``next_before``) pages
+    by cursor, stable while reading adds lines."""
     result = read_history(
         rt,
         ctx,
@@ -154,6 +156,7 @@ def history(
             actions=frozenset(action) if action else None,
             actor_kind=actor_kind,
         ),
+        before=before,
     )
     return as_json(
         HistoryOut(
@@ -161,6 +164,7 @@ def history(
             page_size=PAGE_SIZE,
             total=result.total,
             entries=[HistoryEntryOut.of(e) for e in result.entries],
+            next_before=result.next_before,
         )
     )
 

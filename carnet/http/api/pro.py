@@ -187,15 +187,20 @@ def block(rt: RuntimeDep, ctx: ProCtx, patient_id: str, rpps: str) -> Response:
 
 @router.get(P + "/history", response_model=HistoryOut)
 def history(
-    rt: RuntimeDep, ctx: ProCtx, patient_id: str, page: Annotated[int, Query(ge=1)] = 1
+    rt: RuntimeDep,
+    ctx: ProCtx,
+    patient_id: str,
+    page: Annotated[int, Query(ge=1)] = 1,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """ACC-4: the administrator reads the whole access history."""
-    result = read_history(rt, ctx, patient_id, page, HistoryFilter())
+    """ACC-4: the administrator reads the whole access history (``before``: by cursor)."""
+    result = read_history(rt, ctx, patient_id, page, HistoryFilter(), before=before)
     return as_json(
         HistoryOut(
             page=result.page,
             page_size=PAGE_SIZE,
             total=result.total,
             entries=[HistoryEntryOut.of(e) for e in result.entries],
+            next_before=result.next_before,
         )
     )

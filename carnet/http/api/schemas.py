@@ -183,6 +183,9 @@ class HistoryOut(BaseModel):
     page_size: int
     total: int
     entries: list[HistoryEntryOut]
+    #: The next page's ``before=`` cursor (None on the last): stable, while ``page=`` offsets
+    #: shift as each read of the history is itself traced.
+    next_before: int | None = None
 
 
 class NotificationOut(BaseModel):

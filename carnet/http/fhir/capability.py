@@ -96,13 +96,17 @@ def capability_statement(base: str) -> dict[str, Any]:
                             ("patient.identifier", "token"),
                             ("code", "token"),
                             ("identifier", "token"),
+                            ("status", "token"),
+                            ("date", "date"),
                         ),
                     },
                     {
                         "type": "AuditEvent",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": _params(
-                            ("patient", "reference"), ("patient.identifier", "token")
+                            ("patient", "reference"),
+                            ("patient.identifier", "token"),
+                            ("_count", "number"),
                         ),
                     },
                     *profile_resources(),

@@ -24,7 +24,7 @@ from carnet.errors import Invalid, NotFound
 from carnet.http.deps import AnyCtx, RuntimeDep
 from carnet.http.fhir import codes
 from carnet.http.fhir import profile_inbound as inbound
-from carnet.http.fhir.response import FhirResponse, json_only
+from carnet.http.fhir.response import FhirResponse, json_body_only, json_only
 from carnet.http.fhir.search import checked_params, nothing_found
 from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
 from carnet.population.service import person_id_for_ins
@@ -199,6 +199,12 @@ def _ids(fhir_id: str) -> tuple[str, str, str]:
 PROFILE_PARAMS = frozenset({"patient", "patient.identifier", "date"})
 
 
+def _etag_of(resource: dict[str, Any]) -> dict[str, str]:
+    """The resource's version as a weak ETag, where it has one (issue 16)."""
+    version = resource.get("meta", {}).get("versionId")
+    return etag(version) if version else {}
+
+
 def _search_route(kind: str) -> Callable[..., FhirResponse]:
     def search_resources(rt: RuntimeDep, ctx: AnyCtx, request: Request) -> FhirResponse:
         pid = _patient_id(rt, request)
@@ -221,7 +227,7 @@ def _read_route(kind: str) -> Callable[..., FhirResponse]:
         _, pid, _ = _ids(fhir_id)
         for resource in search(rt, ctx, kind, pid, request):
             if resource["id"] == fhir_id:
-                return FhirResponse(resource)
+                return FhirResponse(resource, headers=_etag_of(resource))
         raise NotFound()
 
     read_resource.__doc__ = f"One {kind} of a patient's medical profile."
@@ -229,6 +235,7 @@ def _read_route(kind: str) -> Callable[..., FhirResponse]:
 
 
 async def _body(request: Request, kind: str) -> dict[str, Any]:
+    json_body_only(request)
     try:
         parsed = json.loads(await request.body())
     except ValueError:
@@ -288,7 +295,9 @@ def _create_route(kind: str) -> Callable[..., Any]:
         body = await _body(request, kind)
         resource = await run_in_threadpool(_write, rt, ctx, kind, body, None, None)
         return FhirResponse(
-            resource, status_code=201, headers={"Location": f"{kind}/{resource['id']}"}
+            resource,
+            status_code=201,
+            headers={"Location": f"{kind}/{resource['id']}", **_etag_of(resource)},
         )
 
     create_resource.__doc__ = f"The patient adds a {kind} to his medical profile (PRF-2)."
@@ -302,7 +311,7 @@ def _update_route(kind: str) -> Callable[..., Any]:
         _, pid, row_id = _ids(fhir_id)
         body = await _body(request, kind)
         resource = await run_in_threadpool(_write, rt, ctx, kind, body, row_id, pid)
-        return FhirResponse(resource)
+        return FhirResponse(resource, headers=_etag_of(resource))
 
     update_resource.__doc__ = f"The patient changes a {kind} of his medical profile (PRF-2)."
     return update_resource

@@ -18,6 +18,7 @@ ISSUE_CODES = {
     404: "not-found",
     405: "not-supported",
     406: "not-supported",
+    415: "not-supported",
     409: "conflict",
     412: "conflict",
     413: "too-costly",
@@ -75,6 +76,22 @@ class NotAcceptable(Refusal):
     status = 406
 
 
+class UnsupportedMediaType(Refusal):
+    """A body in a format this server does not read (FHIR XML)."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+def json_body_only(request: Request) -> None:
+    """A body sent as XML is refused as such (415), not misread as broken JSON."""
+    if _xml(request.headers.get("content-type", "").split(";")[0].strip().lower()):
+        raise UnsupportedMediaType(
+            "Ce serveur FHIR ne lit que du JSON (application/fhir+json) : XML non pris en charge.",
+            "This FHIR server reads JSON only (application/fhir+json): XML is not supported.",
+        )
+
+
 def _xml(media_type: str) -> bool:
     return media_type == "xml" or media_type.endswith(("/xml", "+xml"))
 
@@ -92,7 +109,7 @@ def _media_range(part: str) -> tuple[str, bool]:
     return media, bool(media)
 
 
-def json_only(request: Request) -> None:
+async def json_only(request: Request) -> None:
     """FHIR XML is not written here (the CapabilityStatement says JSON): a request that asks
     only for XML — ``_format=xml`` or an ``Accept`` naming XML types and nothing else — is
     answered 406 with an OperationOutcome rather than JSON it did not ask for."""

@@ -22,10 +22,11 @@ from carnet.errors import Invalid, NotFound, PreconditionFailed
 from carnet.http.deps import AnyCtx, ProCtx, RuntimeDep
 from carnet.http.fhir import codes, inbound, patch
 from carnet.http.fhir.capability import capability_statement
-from carnet.http.fhir.response import BadRequest, FhirResponse, json_only
-from carnet.http.fhir.search import DOCUMENT_PARAMS, checked_params, nothing_found
+from carnet.http.fhir.response import BadRequest, FhirResponse, json_body_only, json_only
+from carnet.http.fhir.search import DOCUMENT_PARAMS, PAGED, checked_params, nothing_found
 from carnet.http.fhir.shapes import (
     audit_event,
+    authored_by,
     bundle,
     declared_consent,
     document_reference,
@@ -59,6 +60,7 @@ def _base(request: Request) -> str:
 
 async def _json(request: Request) -> Any:
     """The body: a JSON Patch array for PATCH, a resource (an object) otherwise."""
+    json_body_only(request)
     try:
         body = json.loads(await request.body())
     except (ValueError, RecursionError):
@@ -237,7 +239,6 @@ def _document_filter(request: Request) -> DocumentFilter:
         )
     created_since, created_until = _date_bounds(q.getlist("date"))
     period_since, period_until = _date_bounds(q.getlist("period"))
-    author = q.get("author.identifier")
     archived = {a.strip() for v in q.getlist("isArchived") for a in v.split(",")}
     if archived - {"true", "false"}:
         raise BadRequest(
@@ -253,7 +254,6 @@ def _document_filter(request: Request) -> DocumentFilter:
         created_until=created_until,
         since=period_since.date() if period_since else None,
         until=period_until.date() if period_until else None,
-        author_id=_split_token(author)[1].removeprefix("8") if author else None,
         security_label=_split_token(q["security-label"])[1] if "security-label" in q else None,
         unique_id=_split_token(q["identifier"])[1] if "identifier" in q else None,
         # DOC-6: archived documents are out of default lists, as on the JSON API; asked for
@@ -328,12 +328,15 @@ def find_documents(
     cursor (the ``next`` link): stable, not an offset."""
     patient_id, ins = _patient_target(request)
     flt = _document_filter(request)
-    warnings = checked_params(request, DOCUMENT_PARAMS)
+    warnings = checked_params(request, DOCUMENT_PARAMS | PAGED)
     try:
         _, documents = records.list_documents(rt, ctx, patient_id, flt, ins=ins)
     except NotFound:
         nothing_found(ctx)
         documents = []
+    if "author.identifier" in request.query_params:
+        author = _split_token(request.query_params["author.identifier"])[1]
+        documents = [d for d in documents if authored_by(d, author)]
     base = _base(request)
     rest = _after_cursor(list(documents), cursor)
     page = rest[:count]
@@ -388,7 +391,8 @@ def read_submission_set(rt: RuntimeDep, ctx: ProCtx, fhir_id: str) -> FhirRespon
     return FhirResponse(submission_set(patient_id, set_id, list(documents)), headers=etag(1))
 
 
-LIST_PARAMS = frozenset({"patient", "patient.identifier", "code", "identifier"})
+LIST_PARAMS = frozenset({"patient", "patient.identifier", "code", "identifier", "status", "date"})
+LIST_STATUSES = frozenset({"current", "retired", "entered-in-error"})
 
 
 @router.get("/List")
@@ -398,7 +402,17 @@ def find_submission_sets(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirR
     patient_id, ins = _patient_target(request)
     warnings = checked_params(request, LIST_PARAMS)
     q = request.query_params
-    if "code" in q and _split_token(q["code"])[1] != "submissionset":
+    statuses = {v.strip() for value in q.getlist("status") for v in value.split(",")}
+    if statuses - LIST_STATUSES:
+        raise BadRequest(
+            "Statut de lot inconnu (current, retired, entered-in-error).",
+            "Unknown list status (current, retired, entered-in-error).",
+            code="bad_status",
+        )
+    since, until = _date_bounds(q.getlist("date"))
+    if ("code" in q and _split_token(q["code"])[1] != "submissionset") or (
+        statuses and "current" not in statuses  # a SubmissionSet is always current
+    ):
         return FhirResponse(bundle("searchset", warnings, total=0))
     flt = DocumentFilter(status=("current", "superseded"), include_archived=True)
     try:
@@ -410,7 +424,12 @@ def find_submission_sets(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirR
     for d in documents:
         if d.submission_set_id:
             sets.setdefault(d.submission_set_id, []).append(d)
-    lists = [submission_set(pid, set_id, found) for set_id, found in sets.items()]
+    lists = [
+        submission_set(pid, set_id, found)
+        for set_id, found in sets.items()
+        if (since is None or min(d.created_at for d in found) >= since)
+        and (until is None or min(d.created_at for d in found) <= until)
+    ]
     if "identifier" in q:
         wanted = _split_token(q["identifier"])[1]
         lists = [r for r in lists if any(i["value"] == wanted for i in r["identifier"])]
@@ -536,7 +555,7 @@ def audit_events(
     newest first. Each read is itself traced, so pages follow a cursor on the chain (the
     ``next`` link), never an offset that the read just shifted."""
     patient_id, ins = _patient_target(request)
-    warnings = checked_params(request, frozenset({"patient", "patient.identifier"}))
+    warnings = checked_params(request, frozenset({"patient", "patient.identifier"}) | PAGED)
     if cursor is not None and not (cursor.isdigit() and int(cursor) > 0):
         raise _bad_cursor()
     if patient_id is None:

@@ -12,8 +12,9 @@ from carnet.access.rules import reason_missing
 from carnet.context import RequestContext
 from carnet.http.fhir.response import BadRequest
 
-#: Parameters every search here takes (the result's format and paging).
-COMMON_PARAMS = frozenset({"_format", "_count", "_cursor"})
+#: Parameters every search here takes (the result's format), and those of the paged ones.
+COMMON_PARAMS = frozenset({"_format"})
+PAGED = frozenset({"_count", "_cursor"})
 DOCUMENT_PARAMS = frozenset(
     {
         "patient",
@@ -34,7 +35,8 @@ DOCUMENT_PARAMS = frozenset(
 def checked_params(request: Request, known: frozenset[str]) -> list[dict[str, Any]]:
     """Search parameters this server does not know: refused (400) under ``Prefer:
     handling=strict``, else ignored and said so — an OperationOutcome warning in the Bundle
-    (``search.mode = outcome``), never silently."""
+    (``search.mode = outcome``), never silently. ``_count`` is known only where it is
+    honoured (``PAGED`` among ``known``)."""
     unknown = sorted(set(request.query_params) - known - COMMON_PARAMS)
     if not unknown:
         return []

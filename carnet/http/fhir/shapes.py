@@ -129,6 +129,32 @@ def _as_submitted(resource: dict[str, Any], d: AnyDocument) -> None:
         content["attachment"]["language"] = kept["language"]
 
 
+def authored_by(d: AnyDocument, identifier: str) -> bool:
+    """ITI-67 ``author.identifier``: the pro who uploaded it (his idNatPs, ``8`` + RPPS), or an
+    author the producer named (PDSm metadata kept as submitted: the author's own identifier,
+    or that of a contained PractitionerRole's practitioner or organization)."""
+    if d.author_id == identifier.removeprefix("8") or d.author_id == identifier:
+        return True
+    if not d.submitted:
+        return False
+    kept = json.loads(d.submitted)
+    contained = {
+        r.get("id"): r for r in kept.get("contained", []) if isinstance(r, dict) and r.get("id")
+    }
+
+    def identifiers(reference: dict[str, Any], depth: int = 0) -> set[str]:
+        found = {str(reference.get("identifier", {}).get("value"))}
+        target = contained.get(str(reference.get("reference", "")).removeprefix("#"))
+        if target is not None and depth < 3:
+            found |= {str(i.get("value")) for i in target.get("identifier", [])}
+            for key in ("practitioner", "organization"):
+                if isinstance(target.get(key), dict):
+                    found |= identifiers(target[key], depth + 1)
+        return found
+
+    return any(identifier in identifiers(a) for a in kept.get("author", []) if isinstance(a, dict))
+
+
 def patient_resource(found: FoundPatient, system: str) -> dict[str, Any]:
     p: Patient = found.patient
     extensions: list[dict[str, Any]] = [
