@@ -64,6 +64,7 @@ TAIL_TARGET = 4.0  # p99 ≤ 4 × p50 at 32 clients
 P99_AT_128_S = 1.0
 PRO = p.DR_MARTIN
 TICK = os.sysconf("SC_CLK_TCK")
+IDLE_SECONDS = 3.0
 
 
 @dataclass
@@ -479,6 +480,15 @@ def main() -> int:
         calls = workloads(seeded)
         runs: list[Run] = []
         with server(folder, database) as (child, url):
+            time.sleep(2)  # let start-up work (the log's first batch) settle
+            idle0 = cpu_seconds(child.pid)
+            time.sleep(IDLE_SECONDS)
+            idle = (cpu_seconds(child.pid) - idle0) / IDLE_SECONDS
+            print(
+                f"  server CPU while idle (background workers): {idle * 1e3:.1f} ms/s, "
+                "not subtracted below",
+                flush=True,
+            )
             for clients in levels:
                 for name in chosen:
                     run = asyncio.run(drive(url, child.pid, name, calls[name], clients, seconds))
