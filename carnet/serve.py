@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from datetime import timedelta
 
+import anyio.to_thread
 import uvicorn
 
 from carnet import clock
@@ -26,6 +27,10 @@ from carnet.smtp.server import start_smtp
 from carnet.transparency import service as transparency
 
 log = get_logger(__name__)
+
+#: Threads beyond the database's active and waiting requests: requests that need no database,
+#: and the background workers' own ``to_thread`` calls.
+THREADS_BESIDES = 16
 
 
 async def outbox_worker(rt: Runtime, every_seconds: float = 2.0) -> None:
@@ -112,6 +117,7 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
         result = await asyncio.to_thread(load_demo, rt)
         print_guide(result, print)
     app = create_app(rt)
+    size_thread_pool(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     )
@@ -135,6 +141,18 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def size_thread_pool(settings: Settings) -> None:
+    """Enough worker threads for every request the database may run or queue (issue 19).
+
+    Sync routes run in AnyIO's pool (40 threads by default). With fewer threads than the
+    database's queue allows, requests would wait for a thread instead — in a queue with no
+    bound and no 503 — and ``CARNET_DB_MAX_WAITING`` would never be reached. Threads waiting
+    for their turn sleep on an event: they cost memory, not CPU."""
+    wanted = settings.db_max_active + settings.db_max_waiting + THREADS_BESIDES
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, wanted)
 
 
 def _log_relay(settings: Settings) -> None:

@@ -3,9 +3,11 @@ clear answers when the database cannot take a request now."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from factories import add_patient, add_pro, pro_ctx, upload
 from live_api import Api
@@ -13,6 +15,8 @@ from sqlalchemy import create_engine, event
 from support import PG_URL
 
 from carnet.db.uow import UnitOfWork
+from carnet.serve import THREADS_BESIDES, size_thread_pool
+from carnet.settings import Settings
 
 
 def test_issue_19_a_patient_token_is_looked_up_in_the_register_once(api: Api) -> None:
@@ -89,3 +93,14 @@ def test_issue_19_past_the_queue_limit_the_api_answers_503_with_retry_after(api:
     release.set()
     busy.join(10)
     assert api.client.get(url, headers=headers).status_code == 200
+
+
+def test_issue_19_the_thread_pool_holds_every_request_the_database_may_queue() -> None:
+    """Fewer threads than the database's queue would make requests wait for a thread — in a
+    queue with no bound and no 503 — instead."""
+
+    async def sized() -> float:
+        size_thread_pool(Settings(db_max_active=10, db_max_waiting=100))
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert asyncio.run(sized()) == 10 + 100 + THREADS_BESIDES
