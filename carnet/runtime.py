@@ -54,7 +54,7 @@ class Runtime:
         except Refusal as refusal:
             if refusal.traced:
                 denied = [e for e in refusal.traced if isinstance(e, trail.Entry)]
-                with self.uow.transaction() as session:
+                with self.uow.transaction(refusable=False) as session:
                     trail.record_many(session, denied)
             raise
 
@@ -89,7 +89,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         upgrade(engine)
     return Runtime(
         settings=settings,
-        uow=UnitOfWork(engine),
+        uow=UnitOfWork(
+            engine, max_active=settings.db_max_active, max_waiting=settings.db_max_waiting
+        ),
         blobs=open_store(settings.resolved_blob_url, s3_endpoint_url=settings.s3_endpoint_url),
         master_key=load_or_create_master_key(settings.resolved_master_key_file),
     )

@@ -17,6 +17,7 @@ import socket
 from datetime import timedelta
 from multiprocessing.process import BaseProcess
 
+import anyio.to_thread
 import uvicorn
 
 from carnet import clock
@@ -37,6 +38,10 @@ from carnet.smtp.server import start_smtp
 from carnet.transparency import service as transparency
 
 log = get_logger(__name__)
+
+#: Threads beyond the database's active and waiting requests: requests that need no database,
+#: and the background workers' own ``to_thread`` calls.
+THREADS_BESIDES = 16
 
 
 async def outbox_worker(rt: Runtime, every_seconds: float = 2.0) -> None:
@@ -125,6 +130,7 @@ async def serve(
         result = await asyncio.to_thread(load_demo, rt)
         print_guide(result, print)
     config = uvicorn.Config(create_app(rt), host=host, port=port, log_config=None, access_log=False)
+    size_thread_pool(settings)
     listening = config.bind_socket()
     others = [_start_http_worker(settings, listening) for _ in range(workers - 1)]
     server = uvicorn.Server(config)
@@ -151,6 +157,18 @@ async def serve(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def size_thread_pool(settings: Settings) -> None:
+    """Enough worker threads for every request the database may run or queue (issue 19).
+
+    Sync routes run in AnyIO's pool (40 threads by default). With fewer threads than the
+    database's queue allows, requests would wait for a thread instead — in a queue with no
+    bound and no 503 — and ``CARNET_DB_MAX_WAITING`` would never be reached. Threads waiting
+    for their turn sleep on an event: they cost memory, not CPU."""
+    wanted = settings.db_max_active + settings.db_max_waiting + THREADS_BESIDES
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, wanted)
 
 
 def _log_relay(settings: Settings) -> None:
@@ -189,6 +207,7 @@ def _http_worker(settings: Settings, listening: socket.socket) -> None:
     server = uvicorn.Server(config)
 
     async def serve_while_parent_lives() -> None:
+        size_thread_pool(settings)
         watch = asyncio.create_task(_end_with_parent(server, os.getppid()))
         try:
             await server.serve(sockets=[listening])

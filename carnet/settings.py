@@ -49,6 +49,18 @@ class Settings(BaseSettings):
         description="Where each signed tree head is appended (JSON lines) for the operator to ship "
         "elsewhere; default <data_dir>/transparency/heads.jsonl.",
     )
+    db_max_active: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL: transactions running at once, the others wait in arrival order "
+        "(SQLite: always one, its one writer).",
+    )
+    db_max_waiting: int = Field(
+        default=64,
+        ge=0,
+        description="Requests waiting for the database past which a new one is answered 503 with "
+        "Retry-After at once.",
+    )
     log_interval_seconds: float = Field(
         default=1.0,
         description="How often new traces are sequenced into the transparency log and a head "

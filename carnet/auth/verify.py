@@ -109,9 +109,10 @@ class TokenCache(Generic[T]):
 
     def put(self, token: str, value: T, expires: float) -> None:
         """Remember ``value`` until ``expires`` (a POSIX timestamp: the token's own end)."""
+        key = self.key(token)
         with self._lock:
-            self._entries[self.key(token)] = (expires, value)
-            self._entries.move_to_end(self.key(token))
+            self._entries[key] = (expires, value)
+            self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 

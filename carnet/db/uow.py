@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from carnet.db.fair import FairSlots, QueueFull
+from carnet.errors import Overloaded
+
+#: How long a transaction waits for its turn before it is answered 503 (SQLite's own busy
+#: timeout, which it replaces for in-process waits).
+WAIT_SECONDS = 30.0
+
+_BUSY = (
+    "Service très sollicité : rien n'a été enregistré, réessayez dans un instant.",
+    "Service busy: nothing was recorded, try again in a moment.",
+)
+
+#: Whether this thread (or task) holds a slot now.
+_HOLDING: ContextVar[bool] = ContextVar("carnet_holding_slot", default=False)
 
 
 class UnitOfWork:
@@ -19,28 +34,69 @@ class UnitOfWork:
     traces are appended afterwards by ``Runtime.transaction``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_active: int | None = None,
+        max_waiting: int | None = None,
+        wait_seconds: float = WAIT_SECONDS,
+    ) -> None:
+        """``max_active`` transactions at once, taken in arrival order (``db.fair``): on SQLite
+        always one, its one writer; on PostgreSQL none unless given. A door's request finding
+        ``max_waiting`` others waiting is refused at once (``Overloaded``)."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        if engine.dialect.name == "sqlite":
+            max_active = 1
+        self.slots = FairSlots(max_active, max_waiting) if max_active else None
+        self._wait_seconds = wait_seconds
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        session = self._sessions()
-        callbacks: list[Callable[[], None]] = []
-        session.info["after_commit"] = callbacks
-        session.info["before_commit"] = []
+    def transaction(self, *, refusable: bool = True) -> Iterator[Session]:
+        """One transaction. ``refusable=False``: never refused for load (a refusal's own
+        traces, which must be written)."""
+        holding = self._take_slot(refusable)
         try:
-            session.begin()
+            session = self._sessions()
+            callbacks: list[Callable[[], None]] = []
+            session.info["after_commit"] = callbacks
+            session.info["before_commit"] = []
             try:
-                yield session
-            except BaseException:
-                session.rollback()
-                raise
-            _commit(session)
+                session.begin()
+                try:
+                    yield session
+                except BaseException:
+                    session.rollback()
+                    raise
+                _commit(session)
+            finally:
+                session.close()
         finally:
-            session.close()
+            if holding is not None:
+                _HOLDING.reset(holding)
+                assert self.slots is not None
+                self.slots.release()
         for callback in callbacks:
             callback()
+
+    def _take_slot(self, refusable: bool) -> Token[bool] | None:
+        """Wait for a slot in arrival order; ``None`` when none is needed (no slots, or this
+        thread already holds one: a transaction opened inside another waits as it always did,
+        rather than for a slot its own caller holds)."""
+        if self.slots is None or _HOLDING.get():
+            return None
+        commits = _COMMITS.get()
+        # Only a door's request (it counts its commits) that has committed nothing yet may be
+        # refused: later transactions of a request, workers and the CLI wait their turn.
+        bounded = refusable and commits is not None and commits.count == 0
+        try:
+            taken = self.slots.acquire(self._wait_seconds, bounded=bounded)
+        except QueueFull:
+            raise Overloaded(*_BUSY, retry_after=1) from None
+        if not taken:
+            raise Overloaded(*_BUSY, retry_after=1)
+        return _HOLDING.set(True)
 
 
 @dataclass

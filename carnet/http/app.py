@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 import carnet
 from carnet.auth.verify import TokenVerifier
@@ -33,9 +33,12 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
     app.add_middleware(headers.SecurityHeaders)
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        with runtime.uow.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+    def healthz(request: Request) -> dict[str, str]:
+        """Waits for the database like any request (issue 19): busy past its queue, it says
+        503 with Retry-After, as the requests it stands for would."""
+        current: Runtime = request.app.state.runtime
+        with current.uow.transaction() as session:
+            session.connection().exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": carnet.__version__}
 
     app.include_router(metrics.router)

@@ -1,0 +1,106 @@
+"""Issue 19 (many people at once) through the real API: fewer round trips per request, and
+clear answers when the database cannot take a request now."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import anyio.to_thread
+import pytest
+from factories import add_patient, add_pro, pro_ctx, upload
+from live_api import Api
+from sqlalchemy import create_engine, event
+from support import PG_URL
+
+from carnet.db.uow import UnitOfWork
+from carnet.serve import THREADS_BESIDES, size_thread_pool
+from carnet.settings import Settings
+
+
+def test_issue_19_a_patient_token_is_looked_up_in_the_register_once(api: Api) -> None:
+    patient = add_patient(api.rt)
+    upload(api.rt, pro_ctx(add_pro(api.rt)), patient)
+    looked_up: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM patients" in statement and "patients.ins =" in statement:
+            looked_up.append(statement)
+
+    event.listen(api.rt.uow.engine, "before_cursor_execute", seen)
+    try:
+        headers = api.as_patient(patient)
+        url = f"/api/v1/patients/{patient.id}/documents"
+        for _ in range(3):
+            assert api.client.get(url, headers=headers).status_code == 200
+        assert len(looked_up) == 1, "one look-up for the token, then remembered"
+        again = api.as_patient(patient)  # a new token: looked up on its own
+        assert api.client.get(url, headers=again).status_code == 200
+        assert len(looked_up) == 2
+    finally:
+        event.remove(api.rt.uow.engine, "before_cursor_execute", seen)
+
+
+@pytest.mark.skipif(not PG_URL, reason="a lost connection is a PostgreSQL server's event")
+def test_issue_19_a_lost_database_connection_is_a_503_with_retry_after(api: Api) -> None:
+    """No pre-ping on each checkout: a connection the server dropped fails the one request that
+    finds it — answered 503 with Retry-After, nothing recorded — and the next one is served."""
+    patient = add_patient(api.rt)
+    headers = api.as_patient(patient)
+    url = f"/api/v1/patients/{patient.id}/documents"
+    assert api.client.get(url, headers=headers).status_code == 200  # a pooled connection
+    engine = api.rt.uow.engine
+    database = engine.url.database
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        )
+    admin.dispose()
+    lost = api.client.get(url, headers=headers)
+    body = api.refusal(lost, 503)
+    assert body["error"] == "database_unavailable"
+    assert lost.headers["retry-after"] == "1"
+    assert api.client.get(url, headers=headers).status_code == 200
+
+
+def test_issue_19_past_the_queue_limit_the_api_answers_503_with_retry_after(api: Api) -> None:
+    patient = add_patient(api.rt)
+    headers = api.as_patient(patient)
+    url = f"/api/v1/patients/{patient.id}/documents"
+    api.rt.uow = UnitOfWork(api.rt.uow.engine, max_active=1, max_waiting=0)
+    slots = api.rt.uow.slots
+    assert slots is not None
+    assert api.client.get(url, headers=headers).status_code == 200  # the token is known now
+    release, held = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with api.rt.uow.transaction():
+            held.set()
+            release.wait(10)
+
+    busy = threading.Thread(target=holder)
+    busy.start()
+    held.wait(10)
+    refused = api.client.get(url, headers=headers)
+    body = api.refusal(refused, 503)
+    assert body["error"] == "overloaded"
+    assert refused.headers["retry-after"] == "1"
+    assert api.client.get("/healthz").status_code == 503, "the health check waits its turn too"
+    release.set()
+    busy.join(10)
+    assert api.client.get(url, headers=headers).status_code == 200
+
+
+def test_issue_19_the_thread_pool_holds_every_request_the_database_may_queue() -> None:
+    """Fewer threads than the database's queue would make requests wait for a thread — in a
+    queue with no bound and no 503 — instead."""
+
+    async def sized() -> float:
+        size_thread_pool(Settings(db_max_active=10, db_max_waiting=100))
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert asyncio.run(sized()) == 10 + 100 + THREADS_BESIDES
