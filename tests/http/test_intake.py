@@ -229,3 +229,29 @@ def test_issue16_a_request_without_a_body_is_untouched(api: Api) -> None:
     )
     assert answer.status_code == 200
     assert isinstance(httpx.get(api.url + "/healthz").json(), dict)
+
+
+def test_issue16_a_web_upload_with_no_session_is_sent_to_log_in_unread(api: Api) -> None:
+    """The web pages too: 10 MB announced with no valid session, the log-in page at once."""
+    patient = add_patient(api.rt)
+    for cookie in ({}, {"Cookie": "carnet_session=forged"}):
+        status, headers, _ = _announce(
+            api,
+            "POST",
+            f"/espace/{patient.id}/documents",
+            {
+                **cookie,
+                "Content-Type": "multipart/form-data; boundary=xyz",
+                "Content-Length": str(10 * MB),
+            },
+        )
+        assert status == 303
+        assert headers["location"].startswith("/connexion")
+    status, headers, _ = _announce(
+        api,
+        "POST",
+        f"/pro/patients/{patient.id}/documents",
+        {"Content-Type": "multipart/form-data; boundary=xyz", "Content-Length": str(10 * MB)},
+    )
+    assert status == 303
+    assert headers["location"] == "/pro/"
