@@ -139,7 +139,7 @@ class Intake:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if "content-length" not in headers and "transfer-encoding" not in headers:
+        if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
             await self.app(scope, receive, send)  # no body: nothing to guard
             return
         try:

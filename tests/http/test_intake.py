@@ -255,3 +255,9 @@ def test_issue16_a_web_upload_with_no_session_is_sent_to_log_in_unread(api: Api)
     )
     assert status == 303
     assert headers["location"] == "/pro/"
+
+
+def test_issue16_an_empty_body_on_a_public_route_needs_no_token(api: Api) -> None:
+    """Clients that send ``Content-Length: 0`` with a GET still read the public documents."""
+    answer = api.client.get("/fhir/metadata", headers={"Content-Length": "0"})
+    assert answer.status_code == 200
