@@ -169,7 +169,7 @@ class Intake:
         length = _announced_length(headers)
         if length is not None and length > cap:
             raise TooLarge(cap)
-        elif content_type == "multipart/form-data" and path.startswith(SESSION_PAGES):
+        if content_type == "multipart/form-data" and path.startswith(SESSION_PAGES):
             redirect = await login_redirect(Request(scope, receive))
             if redirect is not None:
                 raise Answered(redirect)
