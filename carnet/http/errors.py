@@ -15,6 +15,7 @@ from carnet.errors import DatabaseUnavailable, LevelTooLow, Refusal, TryLater
 from carnet.http.fhir.response import FhirResponse, operation_outcome
 from carnet.http.headers import add_defaults
 from carnet.logs import get_logger
+from carnet.web.render import render
 
 log = get_logger(__name__)
 
@@ -93,10 +94,22 @@ def refusal_response(request: Request, exc: Refusal) -> Response:
     )
 
 
+NOT_PAGES = ("/api/", "/fhir", "/docs", "/openapi.json", "/metrics", "/healthz", "/static/")
+
+
+def door_refusal(request: Request, exc: Refusal) -> Response:
+    """A refusal given before the route (``http.intake``): an error page on the web pages
+    (someone in a browser sent a form too large), the door's shape elsewhere."""
+    if request.url.path.startswith(NOT_PAGES):
+        return refusal_response(request, exc)
+    values = {"fr": exc.fr, "en": exc.en, "status": exc.status, "me": None}
+    return render(request, "error.html", values, status=exc.status)
+
+
 async def send_refusal(scope: Scope, receive: Receive, send: Send, exc: Refusal) -> None:
     """A refusal answered by a middleware, before any route (``http.intake``). The body was
     not read: the connection is closed after the answer rather than read to its end."""
-    response = refusal_response(Request(scope, receive), exc)
+    response = door_refusal(Request(scope, receive), exc)
     response.headers["Connection"] = "close"
     await response(scope, receive, send)
 
@@ -157,7 +170,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> Response:
         if isinstance(exc.__cause__, Refusal):  # a body cut short while a form was parsed
-            return refusal_response(request, exc.__cause__)
+            return door_refusal(request, exc.__cause__)
         code, fr, en = HTTP_TEXTS.get(
             exc.status_code, ("http_error", "Requête refusée.", "Request refused.")
         )

@@ -8,7 +8,8 @@ A pure ASGI middleware, so that nothing is read before it has decided:
 - on the JSON API and FHIR, the bearer token: verified before the body is read, so a caller with
   no valid token never makes the server read (let alone parse) what he sends. The verified
   claims are kept for the route's dependency (``deps.bearer_claims``), which then does not
-  verify again;
+  verify again; on the web pages, an upload (multipart) is read only with a valid session
+  (else the log-in page, as the page itself would answer);
 - JSON bodies on those doors: their nesting depth, counted before they are parsed
   (``CARNET_HTTP_MAX_JSON_DEPTH``): the parser recurses, and 100,000 brackets would exhaust it.
 """
@@ -19,12 +20,14 @@ import re
 from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carnet.errors import Invalid, Refusal
 from carnet.http.deps import CLAIMS_STATE, bearer_token
 from carnet.settings import Settings
+from carnet.web.deps import login_redirect
 
 UPLOAD_PATHS = re.compile(
     r"^(/fhir/?|/fhir/DocumentReference|/api/v1/pro/patients/[^/]+/documents(/[^/]+/replace)?)$"
@@ -36,9 +39,20 @@ PUBLIC_BODY_PATHS = frozenset({"/api/v1/activation/code-request"})
 
 FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 BEARER_DOORS = ("/api/", "/fhir")
+SESSION_PAGES = ("/espace/", "/pro/")
+"""Pages behind a log-in: an upload there is read only from someone logged in."""
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+class Answered(Exception):
+    """An answer a page gives before the body is read (the log-in page, for an upload with no
+    valid session)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered")
+        self.response = response
 
 
 class TooLarge(Refusal):
@@ -125,13 +139,17 @@ class Intake:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if "content-length" not in headers and "transfer-encoding" not in headers:
+        if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
             await self.app(scope, receive, send)  # no body: nothing to guard
             return
         try:
             receive = await self._admit(scope, receive, headers)
         except Refusal as refusal:
             await self.answer(scope, receive, send, refusal)
+            return
+        except Answered as answered:
+            answered.response.headers["Connection"] = "close"
+            await answered.response(scope, receive, send)
             return
         except ClientDisconnect:
             return
@@ -151,6 +169,10 @@ class Intake:
         length = _announced_length(headers)
         if length is not None and length > cap:
             raise TooLarge(cap)
+        if content_type == "multipart/form-data" and path.startswith(SESSION_PAGES):
+            redirect = await login_redirect(Request(scope, receive))
+            if redirect is not None:
+                raise Answered(redirect)
         capped = _capped(receive, cap, scope)
         if not door or content_type in FORM_TYPES:
             return capped

@@ -256,8 +256,13 @@ def _best_alternative(children: list[Message]) -> Message:
     return children[-1]
 
 
+def too_nested(raw: bytes) -> bool:
+    """More MIME containers than any real message has: refused before the parser recurses."""
+    return len(_CONTAINER.findall(raw)) > MAX_CONTAINERS
+
+
 def parse(raw: bytes) -> ParsedMail:
-    if len(_CONTAINER.findall(raw)) > MAX_CONTAINERS:
+    if too_nested(raw):
         raise Unreadable(
             "Message refusé : structure MIME trop imbriquée.",
             "Message refused: MIME structure nested too deeply.",

@@ -222,7 +222,15 @@ def receive_report(
     rt: Runtime, raw: bytes, recipients: Sequence[str], patient_for: PatientLookup
 ) -> list[Delivered]:
     """File a null-sender mail for each recipient, all or none: durable when this returns."""
-    report = read_report(raw)
+    if mime.too_nested(raw):
+        raise MessageRefused(
+            "Message refusé : structure MIME trop imbriquée.",
+            "Message refused: MIME structure nested too deeply.",
+        )
+    try:
+        report = read_report(raw)
+    except RecursionError:
+        raise _no_original() from None
     with rt.transaction() as session:
         return [
             _file(session, rt, patient_for(session, address), report, raw)

@@ -114,6 +114,24 @@ class PageRoute(APIRoute):
         return handler
 
 
+async def login_redirect(request: Request) -> Response | None:
+    """What a page answers a request with no valid session (the log-in page), or ``None``:
+    asked before an upload's body is read (``http.intake``), so that no one unknown makes the
+    server read what he sends."""
+    runtime: Runtime = request.app.state.runtime
+    if request.url.path.startswith("/pro/"):
+        me = await run_in_threadpool(
+            portal.current, runtime.uow, request.cookies.get(PRO_COOKIE, "")
+        )
+        return None if me is not None else redirect(request, "/pro/")
+    person = await run_in_threadpool(
+        login.session_person, runtime.uow, request.cookies.get(SESSION_COOKIE, "")
+    )
+    if person is not None:
+        return None
+    return redirect(request, "/connexion?suite=" + quote(request.url.path, safe="/"))
+
+
 async def get_runtime(request: Request) -> Runtime:
     """Async: a sync dependency costs a trip through the thread pool (issue 19)."""
     runtime: Runtime = request.app.state.runtime

@@ -12,6 +12,10 @@ from urllib.parse import urlsplit
 import httpx
 from factories import add_patient, add_pro
 from live_api import Api
+from web_support import Site
+
+from carnet.population.login import demo_login
+from carnet.web.deps import SESSION_COOKIE
 
 MB = 1024 * 1024
 
@@ -229,3 +233,51 @@ def test_issue16_a_request_without_a_body_is_untouched(api: Api) -> None:
     )
     assert answer.status_code == 200
     assert isinstance(httpx.get(api.url + "/healthz").json(), dict)
+
+
+def test_issue16_a_web_upload_with_no_session_is_sent_to_log_in_unread(api: Api) -> None:
+    """The web pages too: 10 MB announced with no valid session, the log-in page at once."""
+    patient = add_patient(api.rt)
+    for cookie in ({}, {"Cookie": "carnet_session=forged"}):
+        status, headers, _ = _announce(
+            api,
+            "POST",
+            f"/espace/{patient.id}/documents",
+            {
+                **cookie,
+                "Content-Type": "multipart/form-data; boundary=xyz",
+                "Content-Length": str(10 * MB),
+            },
+        )
+        assert status == 303
+        assert headers["location"].startswith("/connexion")
+    status, headers, _ = _announce(
+        api,
+        "POST",
+        f"/pro/patients/{patient.id}/documents",
+        {"Content-Type": "multipart/form-data; boundary=xyz", "Content-Length": str(10 * MB)},
+    )
+    assert status == 303
+    assert headers["location"] == "/pro/"
+
+
+def test_issue16_an_empty_body_on_a_public_route_needs_no_token(api: Api) -> None:
+    """Clients that send ``Content-Length: 0`` with a GET still read the public documents."""
+    answer = api.client.get("/fhir/metadata", headers={"Content-Length": "0"})
+    assert answer.status_code == 200
+
+
+def test_issue16_a_form_too_large_on_a_web_page_is_an_error_page(http_site: Site) -> None:
+    """A browser gets a page (in French and English), not JSON."""
+    patient = add_patient(http_site.rt)
+    http_site.rt.settings.http_max_upload_bytes = 100_000
+    opened = demo_login(http_site.rt.uow, http_site.rt.settings, patient.ins)
+    with httpx.Client(base_url=http_site.url, cookies={SESSION_COOKIE: opened.token}) as client:
+        answer = client.post(
+            f"/espace/{patient.id}/documents",
+            files={"file": ("a.pdf", b"%PDF" + b"x" * 200_000, "application/pdf")},
+            data={"title": "gros"},
+        )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "volumineuse" in answer.text

@@ -13,7 +13,15 @@ from collections.abc import Iterator
 import aiosmtplib
 import pytest
 from factories import add_patient, add_pro, patient_ctx
-from smtp_support import Raw, add_establishment, add_mailbox, address_of, mail, running_smtp
+from smtp_support import (
+    Raw,
+    add_establishment,
+    add_mailbox,
+    address_of,
+    mail,
+    nested,
+    running_smtp,
+)
 from sqlalchemy import select
 
 from carnet import clock
@@ -373,3 +381,16 @@ def test_issue16_replies_echoing_utf8_stay_ascii_without_smtputf8(
     client.command(b"QUIT")
     client.close()
     assert client.transcript.isascii()
+
+
+def test_issue16_a_deeply_nested_null_sender_mail_is_refused_cleanly(
+    rt: Runtime, door: SmtpServer
+) -> None:
+    patient = add_patient(rt)
+    with smtplib.SMTP("127.0.0.1", door.port, timeout=10) as client:
+        client.ehlo()
+        client.mail("")
+        assert client.rcpt(address_of(rt, patient))[0] == 250
+        code, _ = client.data(nested(5000))
+        assert code == 554
+        assert client.noop()[0] == 250

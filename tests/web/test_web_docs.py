@@ -1,6 +1,7 @@
-"""Issue 16: the API reference (/docs) runs in a real browser under its own policy. A browser
-test lives in tests/web: Playwright's session-wide loop would otherwise start before the SMTP
-tests, which run their own loops on this thread."""
+"""Issue 16: /docs (Swagger UI, vendored) runs in a browser under its Content-Security-Policy.
+
+Here, not in tests/http: Playwright's sync API keeps an event loop running in the main thread
+for the session, which the SMTP door's tests (run in between) must not meet."""
 
 from __future__ import annotations
 
