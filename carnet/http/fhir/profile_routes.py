@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -25,7 +25,7 @@ from carnet.http.deps import AnyCtx, RuntimeDep
 from carnet.http.fhir import codes
 from carnet.http.fhir import profile_inbound as inbound
 from carnet.http.fhir.response import FhirResponse, json_body_only, json_only
-from carnet.http.fhir.search import checked_params, nothing_found
+from carnet.http.fhir.search import checked_params, date_bounds, nothing_found
 from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
 from carnet.population.service import person_id_for_ins
 from carnet.profile import entourage, fhir, service
@@ -77,31 +77,6 @@ def _patient_id(rt: Runtime, request: Request) -> str:
         "The patient parameter is required.",
         code="missing_patient",
     )
-
-
-def _dates(values: list[str]) -> tuple[datetime | None, datetime | None]:
-    since = until = None
-    for value in values:
-        prefix, raw = (
-            (value[:2], value[2:]) if value[:2] in ("ge", "le", "gt", "lt", "eq") else ("eq", value)
-        )
-        try:
-            day = date.fromisoformat(raw[:10])
-        except ValueError:
-            raise Invalid(
-                f"Date illisible : {value}.", f"Unreadable date: {value}.", code="bad_date"
-            ) from None
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        end = datetime.combine(day, time.max, tzinfo=UTC)
-        if prefix in ("ge", "eq"):
-            since = start
-        elif prefix == "gt":
-            since = end + timedelta(microseconds=1)
-        if prefix in ("le", "eq"):
-            until = end
-        elif prefix == "lt":
-            until = start - timedelta(microseconds=1)
-    return since, until
 
 
 def _effective(resource: dict[str, Any]) -> datetime | None:
@@ -158,7 +133,7 @@ def search(
     except NotFound:
         nothing_found(ctx)
         return []
-    since, until = _dates(q.getlist("date"))
+    since, until = date_bounds(q.getlist("date"))
     if since or until:
         found = [
             r

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,7 +23,13 @@ from carnet.http.deps import AnyCtx, ProCtx, RuntimeDep
 from carnet.http.fhir import codes, inbound, patch
 from carnet.http.fhir.capability import capability_statement
 from carnet.http.fhir.response import BadRequest, FhirResponse, json_body_only, json_only
-from carnet.http.fhir.search import DOCUMENT_PARAMS, PAGED, checked_params, nothing_found
+from carnet.http.fhir.search import (
+    DOCUMENT_PARAMS,
+    PAGED,
+    checked_params,
+    date_bounds,
+    nothing_found,
+)
 from carnet.http.fhir.shapes import (
     audit_event,
     authored_by,
@@ -195,31 +201,6 @@ async def publish_simplified(rt: RuntimeDep, ctx: ProCtx, request: Request) -> F
     )
 
 
-def _date_bounds(values: list[str]) -> tuple[datetime | None, datetime | None]:
-    since = until = None
-    for value in values:
-        prefix, raw = (
-            (value[:2], value[2:]) if value[:2] in ("ge", "le", "gt", "lt", "eq") else ("eq", value)
-        )
-        try:
-            day = date.fromisoformat(raw[:10])
-        except ValueError:
-            raise Invalid(
-                f"Date illisible : {value}.", f"Unreadable date: {value}.", code="bad_date"
-            ) from None
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        end = datetime.combine(day, time.max, tzinfo=UTC)
-        if prefix in ("ge", "eq"):
-            since = start
-        elif prefix == "gt":
-            since = end + timedelta(microseconds=1)
-        if prefix in ("le", "eq"):
-            until = end
-        elif prefix == "lt":
-            until = start - timedelta(microseconds=1)
-    return since, until
-
-
 def _document_filter(request: Request) -> DocumentFilter:
     q = request.query_params
     given = [s.strip() for v in q.getlist("status") for s in v.split(",")]
@@ -237,8 +218,8 @@ def _document_filter(request: Request) -> DocumentFilter:
             "The status parameter is required.",
             code="missing_status",
         )
-    created_since, created_until = _date_bounds(q.getlist("date"))
-    period_since, period_until = _date_bounds(q.getlist("period"))
+    created_since, created_until = date_bounds(q.getlist("date"))
+    period_since, period_until = date_bounds(q.getlist("period"))
     archived = {a.strip() for v in q.getlist("isArchived") for a in v.split(",")}
     if archived - {"true", "false"}:
         raise BadRequest(
@@ -409,7 +390,7 @@ def find_submission_sets(rt: RuntimeDep, ctx: ProCtx, request: Request) -> FhirR
             "Unknown list status (current, retired, entered-in-error).",
             code="bad_status",
         )
-    since, until = _date_bounds(q.getlist("date"))
+    since, until = date_bounds(q.getlist("date"))
     if ("code" in q and _split_token(q["code"])[1] != "submissionset") or (
         statuses and "current" not in statuses  # a SubmissionSet is always current
     ):

@@ -4,12 +4,14 @@ request's own fault (a bris de glace with no reason) told rather than answered a
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import Request
 
 from carnet.access.rules import reason_missing
 from carnet.context import RequestContext
+from carnet.errors import Invalid
 from carnet.http.fhir.response import BadRequest
 
 #: Parameters every search here takes (the result's format), and those of the paged ones.
@@ -77,3 +79,30 @@ def nothing_found(ctx: RequestContext) -> None:
             "Break-glass access: the reason (X-Access-Reason header) is required.",
             code="reason_required",
         )
+
+
+def date_bounds(values: list[str]) -> tuple[datetime | None, datetime | None]:
+    """A FHIR date parameter (``ge``, ``le``, ``gt``, ``lt``, ``eq`` on a day), repeated or
+    not, as the bounds of one interval: every search here reads dates the same way."""
+    since = until = None
+    for value in values:
+        prefix, raw = (
+            (value[:2], value[2:]) if value[:2] in ("ge", "le", "gt", "lt", "eq") else ("eq", value)
+        )
+        try:
+            day = date.fromisoformat(raw[:10])
+        except ValueError:
+            raise Invalid(
+                f"Date illisible : {value}.", f"Unreadable date: {value}.", code="bad_date"
+            ) from None
+        start = datetime.combine(day, time.min, tzinfo=UTC)
+        end = datetime.combine(day, time.max, tzinfo=UTC)
+        if prefix in ("ge", "eq"):
+            since = start
+        elif prefix == "gt":
+            since = end + timedelta(microseconds=1)
+        if prefix in ("le", "eq"):
+            until = end
+        elif prefix == "lt":
+            until = start - timedelta(microseconds=1)
+    return since, until
