@@ -88,13 +88,16 @@ def _truncate_all(engine: Engine) -> None:
     from carnet.models import Base
 
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.connect() as connection:
+        citus = citus_support.is_citus(connection)
+    if citus:
+        citus_support.truncate_all(engine, [t.name for t in Base.metadata.sorted_tables])
+        return
     with engine.begin() as connection:
-        # The append-only triggers (TR-3) would refuse; the tests' superuser steps around them
-        # (on Citus on the workers' shards too: the setting goes with the transaction).
-        if citus_support.is_citus(connection):
-            connection.exec_driver_sql("SET LOCAL citus.propagate_set_commands = 'local'")
-        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        # The append-only triggers (TR-3) would refuse; the tests' superuser steps around them.
+        connection.exec_driver_sql("SET session_replication_role = replica")
         connection.exec_driver_sql(f"TRUNCATE {tables}")
+        connection.exec_driver_sql("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture

@@ -57,7 +57,11 @@ def _sequenced(rt: Runtime) -> None:
 
 def _traces(rt: Runtime, patient: Patient) -> list[int]:
     with rt.transaction() as session:
-        return list(session.scalars(select(Trace.seq).where(Trace.patient_id == patient.id)))
+        return list(
+            session.scalars(
+                select(Trace.seq).where(Trace.patient_id == patient.id).order_by(Trace.seq)
+            )
+        )
 
 
 def _refused(rt: Runtime, work: object) -> None:
