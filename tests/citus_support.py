@@ -106,4 +106,5 @@ def truncate_all(engine: Engine, tables: list[str]) -> None:
             node = _nodes[url] = create_engine(url)
         with node.begin() as connection:
             connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            connection.exec_driver_sql("SET LOCAL citus.enable_manual_changes_to_shards = on")
             connection.exec_driver_sql(f"TRUNCATE {', '.join(shards)}")
