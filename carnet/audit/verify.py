@@ -183,6 +183,7 @@ def _orphans(session: Session) -> Breach | None:
     # The traces' keys first, materialised (the check reads every trace anyway): on Citus a
     # reference table (the leaves) cannot be outer-joined to a distributed one (the traces).
     traces = select(Trace.patient_id, Trace.seq).cte("kept").prefix_with("MATERIALIZED")
+    cuts = select(ChainCut.patient_id, ChainCut.upto_seq).cte("cuts").prefix_with("MATERIALIZED")
     leaf = session.execute(
         select(LogLeaf.patient_id, LogLeaf.seq, LogLeaf.idx)
         .outerjoin(
@@ -191,7 +192,7 @@ def _orphans(session: Session) -> Breach | None:
         .where(
             traces.c.seq.is_(None),
             ~exists().where(
-                ChainCut.patient_id == LogLeaf.patient_id, ChainCut.upto_seq >= LogLeaf.seq
+                cuts.c.patient_id == LogLeaf.patient_id, cuts.c.upto_seq >= LogLeaf.seq
             ),
         )
         .order_by(LogLeaf.idx)
