@@ -1,9 +1,16 @@
-"""``carnet serve``: HTTP, background workers (and SMTP, with messaging) in one asyncio process."""
+"""``carnet serve``: HTTP, background workers (and SMTP, with messaging) in one asyncio process;
+with ``--workers N``, N-1 more processes answer HTTP on the same socket (issue 18)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
 from datetime import timedelta
 
 import uvicorn
@@ -103,7 +110,14 @@ def refuse_privileged_login(rt: Runtime) -> None:
         )
 
 
-async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:
+async def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    smtp_port: int,
+    sock: socket.socket | None = None,
+) -> None:
     configure_logging(settings.log_level)
     rt = await asyncio.to_thread(build_runtime, settings)
     refuse_privileged_login(rt)
@@ -128,7 +142,7 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
         flush=True,
     )
     try:
-        await server.serve()
+        await server.serve(sockets=[sock] if sock is not None else None)
     finally:
         await smtp.stop()
         for task in (worker, mail_worker, transparency_worker, daily, exports):
@@ -154,5 +168,57 @@ def _log_relay(settings: Settings) -> None:
     )
 
 
-def run(settings: Settings, *, host: str, port: int, smtp_port: int) -> None:
-    asyncio.run(serve(settings, host=host, port=port, smtp_port=smtp_port))
+async def serve_http(settings: Settings, sock: socket.socket) -> None:
+    """An HTTP-only worker of ``--workers N``: the same application on the shared socket; the
+    SMTP door, the outboxes, the log and the daily jobs run in the first process only."""
+    configure_logging(settings.log_level)
+    rt = await asyncio.to_thread(build_runtime, settings, migrate=False)
+    refuse_privileged_login(rt)
+    server = uvicorn.Server(uvicorn.Config(create_app(rt), log_config=None, access_log=False))
+    await server.serve(sockets=[sock])
+
+
+def _http_worker(settings: Settings, sock: socket.socket, first: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the first process stops the others
+    threading.Thread(target=_follow, args=(first,), daemon=True).start()
+    asyncio.run(serve_http(settings, sock))
+
+
+def _follow(first: int) -> None:
+    """Stop (gracefully) once the first process is gone: uvicorn ends it by the signal it
+    received, so it may not live to stop the others itself."""
+    while os.getppid() == first:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def run(settings: Settings, *, host: str, port: int, smtp_port: int, workers: int = 1) -> None:
+    """One process (``workers`` = 1), or ``workers`` processes sharing one listening socket: the
+    kernel hands each connection to one of them, so a server uses its cores. The first process
+    migrates before the others start, and stops them when it stops."""
+    if workers <= 1:
+        asyncio.run(serve(settings, host=host, port=port, smtp_port=smtp_port))
+        return
+    configure_logging(settings.log_level)
+    build_runtime(settings).uow.engine.dispose()  # migrated once, before anyone serves
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    context = multiprocessing.get_context("fork")
+    others = [
+        context.Process(target=_http_worker, args=(settings, sock, os.getpid()), daemon=True)
+        for _ in range(workers - 1)
+    ]
+    for process in others:
+        process.start()
+    log.info("http_workers", processes=workers, first=os.getpid())
+    try:
+        asyncio.run(serve(settings, host=host, port=port, smtp_port=smtp_port, sock=sock))
+    finally:
+        for process in others:
+            process.terminate()
+        for process in others:
+            process.join(timeout=10)
+        sock.close()

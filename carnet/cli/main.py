@@ -72,8 +72,17 @@ def serve(
             help="Accepte de servir connecté en propriétaire de la base ou superutilisateur."
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processus HTTP (un par cœur) ; SMTP et les tâches de fond dans le premier. "
+            "/ HTTP processes (one per core); SMTP and the background jobs in the first.",
+        ),
+    ] = 1,
 ) -> None:
-    """HTTP (web, API JSON, FHIR), SMTP et tâches de fond, dans un seul processus."""
+    """HTTP (web, API JSON, FHIR), SMTP et tâches de fond, dans un seul processus (ou
+    --workers N)."""
     from carnet.auth.provider import OidcConfigError
     from carnet.auth.verify import check_oidc_settings
     from carnet.serve import run
@@ -87,7 +96,7 @@ def serve(
     except OidcConfigError as error:
         typer.echo(f"OpenID Connect : configuration refusée / refused: {error}", err=True)
         raise typer.Exit(2) from None
-    run(settings, host=host, port=port, smtp_port=smtp_port)
+    run(settings, host=host, port=port, smtp_port=smtp_port, workers=workers)
 
 
 @db_app.command("upgrade")
