@@ -109,3 +109,24 @@ def drop_database(base: str, name: str) -> None:
             node_url(base, worker_host, worker_port, "postgres"),
             f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
         )
+
+
+def distribute_table(
+    connection: Connection, table: str, column: str = "patient_id", colocate_with: str = "patients"
+) -> None:
+    """For a migration after 0017 that creates a table: on Citus, distribute it like the others
+    (a patient's table by ``patient_id``, colocated with ``patients``). Nothing elsewhere. Its
+    unique keys must include ``column``; its triggers may only read the same patient's rows
+    (migration 0017, ``carnet_shard``)."""
+    if connection.dialect.name == "postgresql" and is_citus(connection):
+        connection.execute(
+            text("SELECT create_distributed_table(:t, :c, colocate_with => :w)"),
+            {"t": table, "c": column, "w": colocate_with},
+        )
+
+
+def reference_table(connection: Connection, table: str) -> None:
+    """For a migration after 0017 that creates a global table (directory, settings): on Citus, a
+    reference table, copied to every node. Nothing elsewhere."""
+    if connection.dialect.name == "postgresql" and is_citus(connection):
+        connection.execute(text("SELECT create_reference_table(:t)"), {"t": table})

@@ -9,6 +9,8 @@ import citus_support
 import pytest
 from sqlalchemy import Engine, text
 
+from carnet.db.citus import distribute_table, reference_table
+
 #: The statements a request runs on its hot paths, with the key each is routed by.
 HOT = {
     "upload: the decision's facts, by patient id": (
@@ -82,3 +84,40 @@ def test_issue18_a_hot_query_routes_to_one_shard(citus: Engine, name: str) -> No
     with citus.connect() as connection:
         plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN (COSTS OFF) {HOT[name]}").scalars())
     assert "Task Count: 1\n" in plan, plan
+
+
+def _later_tables(engine: Engine) -> dict[str, str]:
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE later_notes (patient_id VARCHAR(32) NOT NULL, id VARCHAR(32) NOT NULL, "
+            "PRIMARY KEY (patient_id, id))"
+        )
+        connection.exec_driver_sql("CREATE TABLE later_codes (code VARCHAR(10) PRIMARY KEY)")
+        distribute_table(connection, "later_notes")
+        reference_table(connection, "later_codes")
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name != "postgresql" or not citus_support.is_citus(connection):
+                return {}
+            rows = connection.execute(
+                text(
+                    "SELECT table_name::text, citus_table_type FROM citus_tables "
+                    "WHERE table_name::text LIKE 'later_%'"
+                )
+            ).all()
+            return {name: kind for name, kind in rows}
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE later_notes")
+            connection.exec_driver_sql("DROP TABLE later_codes")
+
+
+def test_issue18_a_later_migration_lays_out_its_tables_with_the_helpers(citus: Engine) -> None:
+    assert _later_tables(citus) == {"later_notes": "distributed", "later_codes": "reference"}
+
+
+def test_issue18_the_layout_helpers_do_nothing_without_citus(engine: Engine) -> None:
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql" and citus_support.is_citus(connection):
+            pytest.skip("without Citus only")
+    assert _later_tables(engine) == {}
