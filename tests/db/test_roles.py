@@ -75,6 +75,8 @@ REFUSED = r"permission denied|must be owner" + (r"|append-only \(TR-3\)" if CITU
 def test_tr_3_app_role_cannot_rewrite_or_silence(
     rt: Runtime, app_engine: Engine, statement: str
 ) -> None:
+    # Evidence in place: on Citus a DELETE that matches no row would have nothing to refuse.
+    upload(rt, pro_ctx(add_pro(rt)), add_patient(rt))
     with (
         pytest.raises(DatabaseError, match=REFUSED),
         app_engine.begin() as connection,
