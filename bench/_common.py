@@ -53,9 +53,36 @@ def options(
         help="where to make the temporary folder (default: the system's); use a real disk, "
         "since fsync on tmpfs costs nothing",
     )
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="a PostgreSQL (or Citus coordinator) server, e.g. postgresql://postgres@127.0.0.1:5432/"
+        "postgres: the bench makes its own database there, with its baseline on the same server, "
+        "and drops it (default: SQLite in the temporary folder)",
+    )
     if extra is not None:
         extra(parser)
     return parser.parse_args()
+
+
+@contextmanager
+def database_on(server: str | None) -> Iterator[str | None]:
+    """A fresh database on ``server`` (every node of a Citus cluster), its URL; dropped after.
+    ``None`` when no server is given (the embedded SQLite)."""
+    if server is None:
+        yield None
+        return
+    from sqlalchemy import make_url
+
+    from carnet.db.citus import create_database, drop_database
+
+    name = f"carnet_bench_{os.urandom(4).hex()}"
+    create_database(server, name)
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        drop_database(server, name)
 
 
 @contextmanager
@@ -64,12 +91,12 @@ def temporary_folder(parent: Path | None) -> Iterator[Path]:
         yield Path(name)
 
 
-def settings_in(folder: Path) -> Settings:
-    """Embedded defaults (SQLite file, file blobs, key file) under ``folder``, whatever the
-    environment says."""
+def settings_in(folder: Path, database_url: str | None = None) -> Settings:
+    """Embedded defaults (SQLite file, or ``database_url``; file blobs, key file) under
+    ``folder``, whatever the environment says."""
     return Settings(
         data_dir=folder,
-        database_url=None,
+        database_url=database_url,
         blob_url=None,
         s3_endpoint_url=None,
         master_key_file=None,
@@ -77,9 +104,10 @@ def settings_in(folder: Path) -> Settings:
     )
 
 
-def runtime_in(folder: Path, *, migrate: bool = True) -> Runtime:
-    """An instance in ``folder``, freshly migrated unless told it already is."""
-    return build_runtime(settings_in(folder), migrate=migrate)
+def runtime_in(folder: Path, *, migrate: bool = True, database_url: str | None = None) -> Runtime:
+    """An instance in ``folder`` (its database ``database_url`` if given), freshly migrated
+    unless told it already is."""
+    return build_runtime(settings_in(folder, database_url), migrate=migrate)
 
 
 def database_file(folder: Path) -> Path:

@@ -7,6 +7,10 @@ trace, commit). Baseline: the unfiltered indexed select
 file, through a bare ``sqlite3`` connection. The documents table is filled with synthetic rows by
 ``executemany`` (listing reads no content, so there are no blobs), spread over many patients and
 interleaved in time, so the measured patient's rows lie all over the table as in real life.
+
+With ``--database URL`` (PostgreSQL or a Citus coordinator, issue 18) the same rows are loaded
+with ``COPY`` into a fresh database on that server, and the baseline is the same select by a bare
+psycopg connection to it.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from _common import (
     Result,
     connect_raw,
     database_file,
+    database_on,
     finish,
     median,
     options,
@@ -33,6 +39,7 @@ from _common import (
     sql_datetime,
     temporary_folder,
 )
+from sqlalchemy import make_url
 
 from carnet import clock
 from carnet.access.acts import authorise_pro
@@ -165,6 +172,53 @@ def populate(database: Path, measured_id: str, total: int) -> int:
     return count + 1
 
 
+PATIENT_COLUMNS = (
+    "id, ins, birth_names, first_names, sex, birth_date, created_at, updated_at, activated_at"
+)
+DOCUMENT_COLUMNS = (
+    "patient_id, id, unique_id, set_id, type_system, type_code, class_code, category, title, "
+    "author_id, service_date, created_at, updated_at, size, sha256, sha1, blob_key, key_id, "
+    "masked, invisible_patient, status, archived, deleted_at"
+)
+PG_DOCUMENT_DEFAULTS = {
+    "version": "1",
+    "author_kind": "'pro'",
+    "mime_type": "'application/pdf'",
+    "invisible_representatives": "false",
+    "meta_version": "1",
+}
+
+
+def populate_pg(url: str, measured_id: str, total: int) -> int:
+    """The same rows as ``populate``, by ``COPY`` into PostgreSQL; the number of patients. The
+    columns the rows leave out get their constant by a default set for the load, then dropped."""
+    import psycopg
+
+    rng = random.Random(1_000_000)
+    count = max(1, (total - MEASURED_DOCUMENTS) // PER_OTHER_PATIENT)
+    pairs = list(patient_rows(count, first_serial=1000))
+    with psycopg.connect(url) as connection, connection.cursor() as cursor:
+        with cursor.copy(
+            f"COPY patients ({PATIENT_COLUMNS}, ins_status, birth_place, state) FROM STDIN"
+        ) as copy:
+            for _, row in pairs:
+                copy.write_row((*row, "VALI", "75056", "activated"))
+        with cursor.copy("COPY patient_ins (ins, patient_id) FROM STDIN") as copy:
+            for patient_id, row in pairs:
+                copy.write_row((row[1], patient_id))
+        for column, value in PG_DOCUMENT_DEFAULTS.items():
+            cursor.execute(f"ALTER TABLE documents ALTER COLUMN {column} SET DEFAULT {value}")
+        with cursor.copy(f"COPY documents ({DOCUMENT_COLUMNS}) FROM STDIN") as copy:
+            for row in document_rows(total, measured_id, [pid for pid, _ in pairs], rng):
+                copy.write_row(row)
+        for column in PG_DOCUMENT_DEFAULTS:
+            cursor.execute(f"ALTER TABLE documents ALTER COLUMN {column} DROP DEFAULT")
+        connection.commit()
+        connection.autocommit = True
+        cursor.execute("VACUUM ANALYZE documents")
+    return count + 1
+
+
 def timed(action: Callable[[], object]) -> float:
     began = time.perf_counter()
     action()
@@ -175,11 +229,12 @@ def main() -> int:
     args = options(__doc__.splitlines()[0] if __doc__ else "")
     total = DOCUMENTS_QUICK if args.quick else DOCUMENTS_FULL
     listings = LISTINGS_QUICK if args.quick else LISTINGS_FULL
-    with temporary_folder(args.dir) as folder:
-        rt = runtime_in(folder)
+    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+        rt = runtime_in(folder, database_url=url)
         patient_id, patient_row = next(patient_rows(1, first_serial=0))
         with rt.transaction() as session:
-            session.connection().exec_driver_sql(PATIENT_INSERT, patient_row)
+            insert = PATIENT_INSERT if url is None else PATIENT_INSERT.replace("?", "%s")
+            session.connection().exec_driver_sql(insert, patient_row)
             session.add(
                 Pro(
                     rpps=PRO_RPPS,
@@ -195,16 +250,25 @@ def main() -> int:
         with rt.transaction() as session:
             authorise_pro(session, RequestContext.for_patient(patient_id), patient_id, PRO_RPPS)
         began = time.perf_counter()
-        patients = populate(database_file(folder), patient_id, total)
+        if url is None:
+            patients = populate(database_file(folder), patient_id, total)
+            raw: Any = connect_raw(database_file(folder))
+            query = BASELINE_QUERY
+        else:
+            import psycopg
+
+            bare = make_url(url).set(drivername="postgresql").render_as_string(False)
+            patients = populate_pg(bare, patient_id, total)
+            raw = psycopg.connect(bare, autocommit=True)
+            query = BASELINE_QUERY.replace("?", "%s")
         filled = time.perf_counter() - began
         ctx = RequestContext.for_pro(PRO_RPPS, "21")
-        raw = connect_raw(database_file(folder))
 
         def ours() -> int:
             return len(list_documents(rt, ctx, patient_id)[1])
 
         def baseline() -> int:
-            return len(raw.execute(BASELINE_QUERY, (patient_id,)).fetchall())
+            return len(raw.execute(query, (patient_id,)).fetchall())
 
         print_header(
             "Listing (ACC-1): list_documents by an authorised pro vs the bare indexed select",
@@ -212,6 +276,7 @@ def main() -> int:
                 ("documents", f"{total:,} over {patients:,} patients ({filled:.1f} s to fill)"),
                 ("measured patient", f"{MEASURED_DOCUMENTS} documents"),
                 ("listings", f"{listings} each side, alternating"),
+                ("database", "SQLite (embedded)" if url is None else make_url(url).database),
             ],
         )
         for _ in range(WARM_UP):

@@ -5,6 +5,10 @@ outbox row, trace, one commit). Baseline, the raw durable write: the same bytes 
 file with fsync, the folder fsync'd, then one row inserted and committed in a SQLite database with
 carnet's settings (WAL, synchronous=FULL), in the same temporary folder. The two alternate, one
 round of each at a time, so a slow spell of the disk hits both.
+
+With ``--database URL`` (PostgreSQL or a Citus coordinator, issue 18) ours runs on a fresh
+database there, and the baseline's row goes to a table of that same database, by a bare psycopg
+connection (on Citus a table distributed by patient, as ``documents`` is).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from _common import (
     Result,
     connect_raw,
+    database_on,
     finish,
     fsync_folder,
     median,
@@ -30,6 +35,7 @@ from _common import (
     runtime_in,
     temporary_folder,
 )
+from sqlalchemy import make_url
 
 from carnet import clock
 from carnet.context import RequestContext
@@ -111,6 +117,18 @@ class RawDurableWrite:
         )
 
     def put(self, patient_id: str, data: bytes) -> None:
+        name = self._durable_file(data)
+        self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.execute(
+            "INSERT INTO uploads VALUES (?, ?, ?, ?)",
+            (name, patient_id, len(data), clock.now().isoformat()),
+        )
+        self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def _durable_file(self, data: bytes) -> str:
         name = new_id()
         fd = os.open(self.files / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -121,12 +139,47 @@ class RawDurableWrite:
         finally:
             os.close(fd)
         fsync_folder(self.files)
-        self.connection.execute("BEGIN IMMEDIATE")
-        self.connection.execute(
-            "INSERT INTO uploads VALUES (?, ?, ?, ?)",
-            (name, patient_id, len(data), clock.now().isoformat()),
+        return name
+
+
+class RawDurableWritePg(RawDurableWrite):
+    """The same floor on PostgreSQL: a durable file, then one row committed by bare psycopg."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        import psycopg
+
+        self.files = folder / "files"
+        self.files.mkdir(parents=True)
+        fsync_folder(folder)
+        self.pg = psycopg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(False)
         )
-        self.connection.execute("COMMIT")
+        with self.pg.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE uploads (id TEXT, patient_id TEXT NOT NULL, size INTEGER NOT NULL, "
+                "created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (patient_id, id))"
+            )
+            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+            if cursor.fetchone() is not None:
+                cursor.execute("SELECT create_distributed_table('uploads', 'patient_id')")
+        self.pg.commit()
+
+    def put(self, patient_id: str, data: bytes) -> None:
+        name = self._durable_file(data)
+        with self.pg.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO uploads VALUES (%s, %s, %s, %s)",
+                (name, patient_id, len(data), clock.now()),
+            )
+        self.pg.commit()
+
+    def close(self) -> None:
+        self.pg.close()
+
+
+def _server(url: str) -> str:
+    """The server a URL names, for the header (no password)."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def timed(action: Callable[[], object], times: int) -> list[float]:
@@ -142,12 +195,16 @@ def main() -> int:
     args = options(__doc__.splitlines()[0] if __doc__ else "")
     uploads = UPLOADS_QUICK if args.quick else UPLOADS_FULL
     content = big_pdf(SIZE)
-    with temporary_folder(args.dir) as folder:
-        rt = runtime_in(folder / "carnet")
+    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+        rt = runtime_in(folder / "carnet", database_url=url)
         patient_id = add_people(rt)
         ctx = RequestContext.for_pro(RPPS, "10", "SM26")
         new = NewDocument("11488-4", "Compte rendu de consultation", "application/pdf", content)
-        raw = RawDurableWrite(folder / "baseline")
+        raw = (
+            RawDurableWrite(folder / "baseline")
+            if url is None
+            else RawDurableWritePg(folder / "baseline", url)
+        )
 
         def ours() -> None:
             upload_document(rt, ctx, new, patient_id=patient_id)
@@ -161,6 +218,7 @@ def main() -> int:
                 ("uploads", f"{uploads} each side, {ROUNDS} alternating rounds"),
                 ("document", f"{len(content):,} bytes (PDF)"),
                 ("folder", folder),
+                ("database", "SQLite (embedded)" if url is None else _server(url)),
             ],
         )
         timed(ours, WARM_UP)
@@ -173,7 +231,7 @@ def main() -> int:
             base_s += timed(baseline, share)
         if args.profile:
             print_profile(lambda: timed(ours, 20), "20 uploads")
-        raw.connection.close()
+        raw.close()
         rt.uow.engine.dispose()
     ours_median, base_median = median(ours_s), median(base_s)
     print(

@@ -9,71 +9,49 @@ every shard) — migration 0017 then distributes the schema as in production.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, text
+
+from carnet.db.citus import is_citus as is_citus
+from carnet.db.citus import node_url
 
 #: Shards per distributed table in the tests' databases: enough to spread patients over both
 #: workers, few enough that emptying every table between tests stays quick.
 TEST_SHARD_COUNT = 4
 
 
-def workers(admin: Connection) -> list[tuple[str, int]] | None:
-    """The workers of the coordinator ``admin`` is connected to; ``None`` if it is no Citus."""
-    if admin.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).first() is None:
-        return None
-    rows = admin.execute(
-        text(
-            "SELECT nodename, nodeport FROM pg_dist_node "
-            "WHERE groupid <> 0 AND noderole = 'primary' ORDER BY nodeport"
-        )
-    ).all()
-    return [(str(host), int(port)) for host, port in rows]
+_nodes: dict[str, Engine] = {}
 
 
-def _url(base: str, host: str, port: int, database: str) -> str:
-    return (
-        make_url(base)
-        .set(drivername="postgresql+psycopg", host=host, port=port, database=database)
-        .render_as_string(hide_password=False)
-    )
+def truncate_all(engine: Engine, tables: list[str]) -> None:
+    """Empty ``tables`` on every node, shard by shard, TR-3's triggers silenced.
+
+    Citus does not propagate a ``TRUNCATE`` run under ``session_replication_role = replica``
+    (its own replication runs so): each node's shards and reference copies are emptied there."""
+    with engine.connect() as connection:
+        placements = connection.execute(
+            text(
+                "SELECT nodename, nodeport, shard_name FROM citus_shards "
+                "WHERE table_name::text = ANY(:tables)"
+            ),
+            {"tables": tables},
+        ).all()
+    by_node: dict[tuple[str, int], list[str]] = {}
+    for host, port, shard in placements:
+        by_node.setdefault((str(host), int(port)), []).append(str(shard))
+    database = engine.url.database or "postgres"
+    for (host, port), shards in by_node.items():
+        url = node_url(engine.url.render_as_string(hide_password=False), host, port, database)
+        node = _nodes.get(url)
+        if node is None:
+            node = _nodes[url] = create_engine(url)
+        with node.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            connection.exec_driver_sql("SET LOCAL citus.enable_manual_changes_to_shards = on")
+            connection.exec_driver_sql(f"TRUNCATE {', '.join(shards)}")
 
 
-def _on(url: str, *statements: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
-def create_database(base: str, name: str, nodes: list[tuple[str, int]]) -> None:
-    """``name`` on the coordinator and on each worker, the extension in each, the workers
-    registered with the coordinator's copy."""
-    coordinator = make_url(base)
-    host, port = coordinator.host or "127.0.0.1", coordinator.port or 5432
-    for worker_host, worker_port in nodes:
-        _on(_url(base, worker_host, worker_port, "postgres"), f'CREATE DATABASE "{name}"')
-        _on(_url(base, worker_host, worker_port, name), "CREATE EXTENSION citus")
-    _on(
-        _url(base, host, port, name),
-        "CREATE EXTENSION citus",
-        f'ALTER DATABASE "{name}" SET citus.shard_count = {TEST_SHARD_COUNT}',
-        f"SELECT citus_set_coordinator_host('{host}', {port})",
-        *(f"SELECT citus_add_node('{h}', {p})" for h, p in nodes),
-    )
-
-
-def drop_database(base: str, name: str, nodes: list[tuple[str, int]]) -> None:
-    for worker_host, worker_port in nodes:
-        _on(
-            _url(base, worker_host, worker_port, "postgres"),
-            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        )
-
-
-def is_citus(connection: Connection) -> bool:
-    return (
-        connection.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'citus'").first()
-        is not None
-    )
+def dispose_nodes() -> None:
+    """Close the connections to the nodes (before the run's database is dropped)."""
+    for node in _nodes.values():
+        node.dispose()
+    _nodes.clear()

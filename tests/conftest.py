@@ -52,9 +52,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[Engine | None]:
-    """A fresh PostgreSQL database for this run, migrated once, dropped at the end."""
-    from sqlalchemy import create_engine, text
-
+    """A fresh PostgreSQL database for this run, migrated once, dropped at the end. On a Citus
+    coordinator (``make test-citus``) it is made on every node (``carnet.db.citus``), with few
+    shards: each test empties every shard."""
+    from carnet.db.citus import create_database, drop_database
     from carnet.db.engine import make_engine
     from carnet.db.migrate import upgrade
 
@@ -62,39 +63,30 @@ def pg_engine() -> Iterator[Engine | None]:
         yield None
         return
     name = f"carnet_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        nodes = citus_support.workers(connection)  # a Citus coordinator: its workers
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    if nodes is not None:
-        citus_support.create_database(PG_URL, name, nodes)
+    create_database(PG_URL, name, shard_count=citus_support.TEST_SHARD_COUNT)
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     engine = make_engine(url)
     upgrade(engine)
     yield engine
     engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        for role in (f"{name}_owner", f"{name}_app"):  # made by the migrations (TR-3)
-            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-    if nodes is not None:
-        citus_support.drop_database(PG_URL, name, nodes)
-    admin.dispose()
+    citus_support.dispose_nodes()
+    drop_database(PG_URL, name)
 
 
 def _truncate_all(engine: Engine) -> None:
     from carnet.models import Base
 
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.connect() as connection:
+        citus = citus_support.is_citus(connection)
+    if citus:
+        citus_support.truncate_all(engine, [t.name for t in Base.metadata.sorted_tables])
+        return
     with engine.begin() as connection:
-        # The append-only triggers (TR-3) would refuse; the tests' superuser steps around them
-        # (on Citus on the workers' shards too: the setting goes with the transaction).
-        if citus_support.is_citus(connection):
-            connection.exec_driver_sql("SET LOCAL citus.propagate_set_commands = 'local'")
-        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        # The append-only triggers (TR-3) would refuse; the tests' superuser steps around them.
+        connection.exec_driver_sql("SET session_replication_role = replica")
         connection.exec_driver_sql(f"TRUNCATE {tables}")
+        connection.exec_driver_sql("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture

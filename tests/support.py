@@ -11,6 +11,12 @@ from carnet.access.matrix import load_matrix
 
 #: Set to run the suite on PostgreSQL (``make test`` does when one answers).
 PG_URL = os.environ.get("CARNET_TEST_DATABASE_URL")
+#: Set by ``make test-citus``: the server is a Citus coordinator (issue 18).
+CITUS = bool(os.environ.get("CARNET_TEST_CITUS"))
+#: A test that rewrites the evidence as the superuser on the coordinator, silencing the triggers
+#: there (``session_replication_role``, ``DISABLE TRIGGER``): on Citus the rows live on the
+#: workers' shards, whose triggers that does not reach — tampering there is another test's.
+NOT_ON_CITUS = "superuser tampering on the coordinator does not reach the workers' shards"
 #: The fixed clock's time in every test.
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 #: The shipped stand-in matrix (ACC-1), for tests of the pure decision.

@@ -35,7 +35,7 @@ from carnet.audit.models import Trace
 from carnet.audit.rules import Action
 from carnet.identity.labels import pro_labels, profession_name
 from carnet.identity.models import Pro
-from carnet.population.models import Patient, Representative
+from carnet.population.models import Patient, PatientIns, Representative
 from carnet.population.rules import age_on
 from carnet.records.models import Document
 
@@ -241,14 +241,24 @@ def _older_why(detail: str | None) -> str | None:
 
 def _mandates(r: Record) -> dict[str, RequesterKind]:
     """The patient's representatives and guardians, by person id, with their mandate's kind."""
-    return {
-        person: RequesterKind(kind)
-        for person, kind in r.session.execute(
-            select(Patient.id, Representative.kind)
-            .join(Representative, Representative.representative_ins == Patient.ins)
-            .where(Representative.patient_id == r.patient_id)
+    links = r.session.execute(
+        select(Representative.representative_ins, Representative.kind).where(
+            Representative.patient_id == r.patient_id
+        )
+    ).all()
+    if not links:
+        return {}
+    # Their ids through the INS's look-up (migration 0017): a join of the two would cross
+    # shards on a distributed register.
+    ids: dict[str, str] = {
+        ins: person
+        for ins, person in r.session.execute(
+            select(PatientIns.ins, PatientIns.patient_id).where(
+                PatientIns.ins.in_([ins for ins, _ in links])
+            )
         )
     }
+    return {ids[ins]: RequesterKind(kind) for ins, kind in links if ins in ids}
 
 
 def _people(r: Record, representatives: set[str], person_ids: Iterable[str]) -> dict[str, str]:

@@ -180,13 +180,19 @@ def _headless(
 def _orphans(session: Session) -> Breach | None:
     """A leaf or a queued entry whose trace is gone (the leaves of a cut chain's destroyed
     traces excepted, LC-5)."""
+    # The traces' keys first, materialised (the check reads every trace anyway): on Citus a
+    # reference table (the leaves) cannot be outer-joined to a distributed one (the traces).
+    traces = select(Trace.patient_id, Trace.seq).cte("kept").prefix_with("MATERIALIZED")
+    cuts = select(ChainCut.patient_id, ChainCut.upto_seq).cte("cuts").prefix_with("MATERIALIZED")
     leaf = session.execute(
         select(LogLeaf.patient_id, LogLeaf.seq, LogLeaf.idx)
-        .outerjoin(Trace, (Trace.patient_id == LogLeaf.patient_id) & (Trace.seq == LogLeaf.seq))
+        .outerjoin(
+            traces, (traces.c.patient_id == LogLeaf.patient_id) & (traces.c.seq == LogLeaf.seq)
+        )
         .where(
-            Trace.id.is_(None),
+            traces.c.seq.is_(None),
             ~exists().where(
-                ChainCut.patient_id == LogLeaf.patient_id, ChainCut.upto_seq >= LogLeaf.seq
+                cuts.c.patient_id == LogLeaf.patient_id, cuts.c.upto_seq >= LogLeaf.seq
             ),
         )
         .order_by(LogLeaf.idx)

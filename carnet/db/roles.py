@@ -23,6 +23,11 @@ APPEND_ONLY = ("traces", "tree_heads", "log_leaves", "log_nodes", "chain_cuts")
 #: The owner's functions the application may call, and no one else: the one sanctioned deletion
 #: of traces (LC-5, migration 0011), which runs with the owner's rights.
 OWNER_FUNCTIONS = ("carnet_destroy_chain(varchar)",)
+#: On Citus the sanctioned deletion runs as the application (migration 0017): a function running
+#: as the owner cannot touch shards the application changed earlier in the same transaction
+#: (another role, another connection). The trigger on each shard still refuses every deletion
+#: but that one (a cut covers it, its salt is forgotten, its leaf is in the tree).
+DELETED_BY_INVOKER_ON_CITUS = ("traces",)
 #: Tables whose rows the application may change but never delete.
 NEVER_DELETED = ("trace_heads", "log_salts")
 #: Tables the application only reads.
@@ -70,11 +75,12 @@ def apply_roles(connection: Connection) -> bool:
     sequences = connection.exec_driver_sql(
         "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
     ).scalars()
+    citus = has_citus(connection)
     for table in list(tables):
         name = _quoted(connection, table)
         connection.exec_driver_sql(f"ALTER TABLE {name} OWNER TO {q_owner}")
         connection.exec_driver_sql(f"REVOKE ALL ON {name} FROM {q_app}")
-        connection.exec_driver_sql(f"GRANT {_rights(table)} ON {name} TO {q_app}")
+        connection.exec_driver_sql(f"GRANT {_rights(table, citus=citus)} ON {name} TO {q_app}")
     for sequence in list(sequences):
         name = _quoted(connection, sequence)
         connection.exec_driver_sql(f"ALTER SEQUENCE {name} OWNER TO {q_owner}")
@@ -101,7 +107,9 @@ def apply_roles(connection: Connection) -> bool:
     return True
 
 
-def _rights(table: str) -> str:
+def _rights(table: str, *, citus: bool = False) -> str:
+    if citus and table in DELETED_BY_INVOKER_ON_CITUS:
+        return "SELECT, INSERT, DELETE"
     if table in APPEND_ONLY:
         return "SELECT, INSERT"
     if table in NEVER_DELETED:

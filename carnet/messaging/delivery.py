@@ -176,18 +176,25 @@ def deliver_due(rt: Runtime, limit: int = 50) -> DeliveryReport:
 def _lease(rt: Runtime, limit: int) -> list[_Attempt]:
     with rt.transaction() as session:
         now = clock.now()
-        rows = list(
-            session.scalars(
+        due = (OutgoingMail.state == MailState.QUEUED.value, OutgoingMail.next_attempt_at <= now)
+        # What is due is found on every shard, then each row is locked by its key, one shard at
+        # a time (a distributed register locks rows only within one shard: issue 18); a row
+        # another worker holds, or has leased since, is skipped.
+        keys = session.execute(
+            select(OutgoingMail.patient_id, OutgoingMail.id)
+            .where(*due)
+            .order_by(OutgoingMail.next_attempt_at)
+            .limit(limit)
+        ).all()
+        rows = [
+            row
+            for patient_id, mail_id in keys
+            for row in session.scalars(
                 select(OutgoingMail)
-                .where(
-                    OutgoingMail.state == MailState.QUEUED.value,
-                    OutgoingMail.next_attempt_at <= now,
-                )
-                .order_by(OutgoingMail.next_attempt_at)
-                .limit(limit)
+                .where(OutgoingMail.patient_id == patient_id, OutgoingMail.id == mail_id, *due)
                 .with_for_update(skip_locked=True)
             )
-        )
+        ]
         leased = []
         for row in rows:
             row.attempts += 1

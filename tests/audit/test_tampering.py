@@ -22,7 +22,7 @@ from factories import add_patient, add_pro, pro_ctx, upload
 from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
-from support import PG_URL
+from support import CITUS, NOT_ON_CITUS, PG_URL
 
 from carnet.audit.heads import TreeHead
 from carnet.audit.models import Trace
@@ -36,6 +36,7 @@ from carnet.runtime import Runtime
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="SQLite's own tampering")
 postgresql_only = pytest.mark.skipif(not PG_URL, reason="PostgreSQL's own tampering")
+pytestmark = pytest.mark.skipif(CITUS, reason=NOT_ON_CITUS)
 
 
 @pytest.fixture

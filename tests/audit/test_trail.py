@@ -7,6 +7,7 @@ import pytest
 from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
+from support import CITUS, NOT_ON_CITUS
 
 from carnet.access.history import PAGE_SIZE, HistoryFilter
 from carnet.access.space import read_history
@@ -122,6 +123,7 @@ def _tamper(rt: Runtime, statement: str) -> None:
         connection.exec_driver_sql(statement)
 
 
+@pytest.mark.skipif(CITUS, reason=NOT_ON_CITUS)
 @pytest.mark.parametrize(
     ("statement", "problem"),
     [

@@ -21,16 +21,24 @@ out for a country (issue 18):
   the pros' portal sessions by id, the deletion certificates by id); their keys to
   ``patients`` cannot be foreign keys across shards and are dropped;
 - the directory (pros, establishments, mailboxes), the transparency log's global tables
-  (queue, leaves, nodes, signed heads) and the jobs' bookkeeping are reference tables, on every
-  node, so any shard joins them and the triggers of TR-3 can read them;
+  (leaves, nodes, signed heads) and the jobs' bookkeeping are reference tables, on every node;
+  the log's queue lives with the traces it lists (distributed by patient, keyed
+  ``(patient_id, id)``);
 - ``traces.id`` is unique per patient (``UNIQUE (patient_id, id)``): a trace is always read
-  within its patient's chain.
+  within its patient's chain;
+- reads that join tables distributed by different keys (a representative's INS to the register,
+  the operator's checks) are repartitioned (``citus.enable_repartition_joins`` on the database).
 
-The TR-3 triggers are kept on the shards (``citus.enable_unsafe_triggers``: they only read rows
-of the same patient, colocated, or reference tables). Citus opens its connections to the workers
-as the current role, so on Citus the owner role may log in (its password, or the cluster's
-certificates, are the operator's): the migrations and ``carnet_destroy_chain`` (``SECURITY
-DEFINER``) run as it.
+The TR-3 triggers stay on the shards (``citus.enable_unsafe_triggers``). A query of another
+distributed table from a shard would be a nested distributed query, which Citus refuses: the
+triggers read the colocated shard of the same patient, or the local copy of a reference table, by
+its name (``carnet_shard``), in the same transaction — the same checks as migrations 0007 and
+0011. Citus opens one connection per role to each worker, and a function running as the owner
+cannot see what the application changed earlier in its transaction: on Citus
+``carnet_destroy_chain`` runs as the invoker and the application may ``DELETE`` from ``traces``
+(``db.roles``); the trigger on each shard still refuses every deletion but the sanctioned one.
+The migrations run as the connected login on Citus (``db.roles.become_owner``), and the owner
+role may log in there (its own connections to the workers).
 """
 
 from collections.abc import Sequence
@@ -52,7 +60,6 @@ REFERENCE = (
     "pros",
     "mailboxes",
     "pro_establishments",
-    "log_queue",
     "log_leaves",
     "log_nodes",
     "tree_heads",
@@ -78,6 +85,77 @@ DROPPED_UNIQUE = (
     "CREATE INDEX ix_patients_activation_code_hash ON patients (activation_code_hash)",
     "ALTER TABLE traces DROP CONSTRAINT IF EXISTS uq_traces_id",
     "ALTER TABLE traces ADD CONSTRAINT uq_traces_patient_id_id UNIQUE (patient_id, id)",
+)
+APPEND_ONLY = "traces are append-only (TR-3)"
+CUT_REFUSED = (
+    "a chain is cut only at its head, salt forgotten, profile closed, all in the log (LC-5)"
+)
+#: TR-3's triggers on Citus. They run on the shards, where a query of another distributed table
+#: would be a distributed query nested in a shard's (Citus refuses it): they read the colocated
+#: shard of the same patient — or the local copy of a reference table — by its name
+#: (``carnet_shard``), in the same transaction. Same checks as migrations 0007 and 0011.
+ON_SHARDS = (
+    """CREATE FUNCTION carnet_shard(p_table regclass, p_key text) RETURNS text
+       LANGUAGE sql STABLE AS $$
+         SELECT quote_ident(c.relname || '_' || get_shard_id_for_distribution_column(p_table, p_key))
+         FROM pg_class c WHERE c.oid = p_table $$""",
+    """CREATE OR REPLACE FUNCTION carnet_log_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE queue text;
+       BEGIN
+         SELECT carnet_shard('log_queue', patient_id) INTO queue FROM new_traces LIMIT 1;
+         IF queue IS NOT NULL THEN
+           -- A shard has no column default: the node's own range of the queue's sequence.
+           EXECUTE format('INSERT INTO %s (id, patient_id, seq) '
+                          'SELECT nextval(''log_queue_id_seq''), patient_id, seq FROM new_traces',
+                          queue);
+         END IF;
+         RETURN NULL;
+       END $$""",
+    f"""CREATE OR REPLACE FUNCTION carnet_traces_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        DECLARE deletable boolean;
+        BEGIN
+          IF TG_OP = 'DELETE' THEN
+            EXECUTE format(
+              'SELECT EXISTS (SELECT 1 FROM %s c WHERE c.patient_id = $1 AND c.upto_seq >= $2) '
+              'AND EXISTS (SELECT 1 FROM %s s WHERE s.patient_id = $1 AND s.salt IS NULL) '
+              'AND EXISTS (SELECT 1 FROM %s l WHERE l.patient_id = $1 AND l.seq = $2)',
+              carnet_shard('chain_cuts', OLD.patient_id), carnet_shard('log_salts', OLD.patient_id),
+              carnet_shard('log_leaves', NULL))
+              INTO deletable USING OLD.patient_id, OLD.seq;
+            IF deletable THEN
+              RETURN OLD;
+            END IF;
+          END IF;
+          RAISE EXCEPTION '{APPEND_ONLY}';
+        END $$""",  # noqa: S608 - constants of this module, no input
+    f"""CREATE OR REPLACE FUNCTION carnet_chain_cut_checked() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        DECLARE cuttable boolean;
+        BEGIN
+          IF TG_OP = 'INSERT' THEN
+            EXECUTE format(
+              'SELECT EXISTS (SELECT 1 FROM %s h WHERE h.patient_id = $1 AND h.seq = $2 '
+              '               AND h.hash = $3) '
+              'AND EXISTS (SELECT 1 FROM %s s WHERE s.patient_id = $1 AND s.salt IS NULL) '
+              'AND EXISTS (SELECT 1 FROM %s p WHERE p.id = $1 AND p.state IN (''closed'', ''opposed'')) '
+              'AND NOT EXISTS (SELECT 1 FROM %s q WHERE q.patient_id = $1)',
+              carnet_shard('trace_heads', NEW.patient_id), carnet_shard('log_salts', NEW.patient_id),
+              carnet_shard('patients', NEW.patient_id), carnet_shard('log_queue', NEW.patient_id))
+              INTO cuttable USING NEW.patient_id, NEW.upto_seq, NEW.last_hash;
+            IF cuttable THEN
+              RETURN NEW;
+            END IF;
+            RAISE EXCEPTION '{CUT_REFUSED}';
+          END IF;
+          RAISE EXCEPTION '{APPEND_ONLY}';
+        END $$""",  # noqa: S608 - constants of this module, no input
+)
+#: The transparency log's queue lives with the traces it lists (their trigger fills it on the
+#: shard): its key must include the patient.
+QUEUE_BY_PATIENT = (
+    "ALTER TABLE log_queue DROP CONSTRAINT pk_log_queue",
+    "ALTER TABLE log_queue ADD CONSTRAINT pk_log_queue PRIMARY KEY (patient_id, id)",
 )
 
 
@@ -117,7 +195,7 @@ def distribute(bind: Connection) -> None:
     run("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
     owner, _ = role_names(bind)
     run(f'ALTER ROLE "{owner}" LOGIN')
-    for statement in DROPPED_UNIQUE:
+    for statement in DROPPED_UNIQUE + QUEUE_BY_PATIENT:
         run(statement)
     keys = run(
         "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), "
@@ -144,6 +222,13 @@ def distribute(bind: Connection) -> None:
         if table in BY_OWN_KEY:
             continue  # a key to patients from a table distributed by another column
         run(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+    for statement in ON_SHARDS:
+        bind.execute(sa.text(statement))  # text(): the driver leaves their % alone
+    run("ALTER FUNCTION carnet_destroy_chain(varchar) SECURITY INVOKER")
+    # The few reads that join tables distributed by different keys (a representative's INS to
+    # the register; the operator's checks) are run by repartitioning, not refused.
+    database = run("SELECT current_database()").scalar_one()
+    run(f'ALTER DATABASE "{database}" SET citus.enable_repartition_joins = on')
 
 
 def downgrade() -> None:
