@@ -50,6 +50,18 @@ NOTICES = {
     "ajoute": "Document ajouté.",
     "supprime": "Document supprimé.",
     "fait": "Fait.",
+    "masques": "Vos documents sont masqués aux professionnels (sauf leurs auteurs, vos "
+    "administrateurs et votre médecin traitant).",
+    "demasques": "Vos documents sont de nouveau visibles des professionnels autorisés.",
+    "masque": "Document masqué aux professionnels.",
+    "demasque": "Document de nouveau visible des professionnels autorisés.",
+    "bloque": "Professionnel bloqué : il n'a plus accès à votre profil, même en urgence.",
+    "debloque": "Professionnel débloqué.",
+    "autorise": "Professionnel autorisé à consulter votre profil.",
+    "administrateur": "Administrateur nommé.",
+    "retire": "Administration retirée.",
+    "urgence": "Vos choix pour les accès en urgence sont enregistrés.",
+    "medecin-traitant": "Médecin traitant enregistré.",
     "code-demande": "Demande enregistrée : si elle correspond à un profil à activer, un nouveau "
     "code vous sera adressé par courrier.",
     "cloture": "Le profil est clôturé. Un e-mail vous le confirme.",
@@ -416,21 +428,91 @@ def mask(
                 "category_label": lambda c: views.category_label(c, lang),
             },
         )
-    return redirect(request, f"/espace/{patient_id}/documents?ok=fait")
+    done = "masque" if masked else "demasque"
+    return redirect(request, f"/espace/{patient_id}/documents?ok={done}")
+
+
+def _confirm(
+    request: Request,
+    rt: Rt,
+    ctx: RequestContext,
+    patient_id: str,
+    section: str,
+    values: dict[str, object],
+) -> Response:
+    """The page asking before a destructive act: the same form again, with ``confirm``."""
+    values.setdefault("subject", "")
+    values.setdefault("fields", {})
+    values["action"] = request.url.path
+    values.setdefault("title", values["heading"])
+    return _page(request, rt, ctx, patient_id, "confirm.html", values, section)
 
 
 @router.post(S + "/documents/masquer-tout", dependencies=[Csrf])
 def mask_all(
-    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, masked: Annotated[bool, Form()]
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    masked: Annotated[bool, Form()],
+    confirm: Annotated[bool, Form()] = False,
 ) -> Response:
+    """DOC-4 in one act: masking everything asks first, then says what it did."""
+    if masked and not confirm:
+        return _confirm(
+            request,
+            rt,
+            ctx,
+            patient_id,
+            "documents",
+            {
+                "heading": "Masquer tous vos documents ?",
+                "consequences": [
+                    "Les professionnels ne les verront plus, sauf leurs auteurs, vos "
+                    "administrateurs et votre médecin traitant.",
+                    "En urgence, ils restent cachés, sauf si vous l'avez autorisé.",
+                    "Vous pourrez les démasquer à tout moment, un par un ou tous ensemble.",
+                ],
+                "fields": {"masked": "true"},
+                "button": "Masquer tous les documents",
+                "cancel": f"/espace/{patient_id}/documents",
+            },
+        )
     records.mask_all(rt, ctx, patient_id, masked)
-    return redirect(request, f"/espace/{patient_id}/documents?ok=fait")
+    done = "masques" if masked else "demasques"
+    return redirect(request, f"/espace/{patient_id}/documents?ok={done}")
 
 
 @router.post(S + "/documents/{document_id}/supprimer", dependencies=[Csrf])
 def delete(
-    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, document_id: str
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    document_id: str,
+    confirm: Annotated[bool, Form()] = False,
 ) -> Response:
+    """DOC-6: deleting asks first, naming the document."""
+    if not confirm:
+        document = records.get_document(rt, ctx, patient_id, document_id)
+        return _confirm(
+            request,
+            rt,
+            ctx,
+            patient_id,
+            "documents",
+            {
+                "heading": "Supprimer ce document ?",
+                "subject": document.title,
+                "consequences": [
+                    "Il disparaît de votre profil : ni vous ni les professionnels ne le verrez "
+                    "plus.",
+                    "Cette suppression est définitive.",
+                ],
+                "button": "Supprimer définitivement",
+                "cancel": f"/espace/{patient_id}/documents/{document_id}",
+            },
+        )
     records.delete_document(rt, ctx, patient_id, document_id)
     return redirect(request, f"/espace/{patient_id}/documents?ok=supprime")
 
@@ -528,8 +610,16 @@ def access_page(
 
 @router.post(S + "/acces/{rpps}/{act}", dependencies=[Csrf])
 def access_act(
-    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, rpps: str, act: str
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    rpps: str,
+    act: str,
+    confirm: Annotated[bool, Form()] = False,
+    label: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
+    """ACC-2…ACC-4 from the patient's side; blocking asks first."""
     acts = {
         "bloquer": space.block,
         "debloquer": space.unblock,
@@ -539,8 +629,34 @@ def access_act(
     }
     if act not in acts:
         raise NotFound()
+    if act == "bloquer" and not confirm:
+        return _confirm(
+            request,
+            rt,
+            ctx,
+            patient_id,
+            "access",
+            {
+                "heading": "Bloquer ce professionnel ?",
+                "subject": label[:200],
+                "consequences": [
+                    "Il ne pourra plus consulter votre profil, même en urgence.",
+                    "Il pourra encore y déposer des documents.",
+                    "Vous pourrez le débloquer à tout moment.",
+                ],
+                "button": "Bloquer",
+                "cancel": f"/espace/{patient_id}/acces",
+            },
+        )
     acts[act](rt, ctx, patient_id, rpps)
-    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+    done = {
+        "bloquer": "bloque",
+        "debloquer": "debloque",
+        "autoriser": "autorise",
+        "administrateur": "administrateur",
+        "retirer-administrateur": "retire",
+    }[act]
+    return redirect(request, f"/espace/{patient_id}/acces?ok={done}")
 
 
 @router.post(S + "/urgence", dependencies=[Csrf])
@@ -555,7 +671,7 @@ def emergency(
 ) -> Response:
     """ACC-6: the three switches (unchecked boxes are not sent: off)."""
     space.set_emergency(rt, ctx, patient_id, samu=samu, others=others, masked=masked)
-    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+    return redirect(request, f"/espace/{patient_id}/acces?ok=urgence")
 
 
 @router.post(S + "/medecin-traitant", dependencies=[Csrf])
@@ -567,4 +683,4 @@ def medecin_traitant(
     rpps: Annotated[str, Form(max_length=11)] = "",
 ) -> Response:
     space.set_medecin_traitant(rt, ctx, patient_id, rpps.strip() or None)
-    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+    return redirect(request, f"/espace/{patient_id}/acces?ok=medecin-traitant")

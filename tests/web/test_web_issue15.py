@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
+from playwright.sync_api import Page
 from web_support import Site, assert_fits, check_page, crawl, set_password
 
+from carnet.access import pro as pro_cases
 from carnet.access import space
 from carnet.demo.load import pdf
 from carnet.population.models import Patient
@@ -296,3 +298,80 @@ def test_issue15_finding_6_unmask_offered_only_when_allowed_and_retour_stays_in_
     page.get_by_role("link", name="Retour").click()
     page.get_by_role("heading", name="Trouver un patient").wait_for()
     check_page(page)
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_issue15_finding_7_destructive_acts_ask_first_and_say_what_was_done(
+    site: Site, javascript: bool
+) -> None:
+    """Mask all, delete, block: a confirmation page (no script needed) that can be cancelled,
+    then a sentence saying what was done — never « Fait. »."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt, last_name="Lambert", first_name="Victor")
+    upload(site.rt, pro_ctx(doctor), patient, title="Compte rendu de consultation")
+    pro_cases.declare_consent(site.rt, pro_ctx(doctor), patient.id)
+
+    page = site.page()
+    site.log_in(page, patient)
+    if not javascript:
+        page = _without_script(site, page)
+
+    page.get_by_role("button", name="Masquer tous les documents", exact=True).click()
+    page.get_by_role("heading", name="Masquer tous vos documents ?").wait_for()
+    check_page(page, axe=javascript)
+    page.get_by_role("button", name="Annuler").click()
+    page.locator("tr", has_text="Compte rendu de consultation").get_by_text("Visible").wait_for()
+    page.get_by_role("button", name="Masquer tous les documents", exact=True).click()
+    page.get_by_role("button", name="Masquer tous les documents", exact=True).click()
+    page.get_by_role("status").get_by_text(
+        "Vos documents sont masqués aux professionnels"
+    ).wait_for()
+    assert "Fait." not in page.content()
+
+    page.goto(page.url.split("/documents")[0] + "/acces")
+    page.locator("tr", has_text="Lambert").get_by_role(
+        "button", name=re.compile("^Bloquer")
+    ).click()
+    page.get_by_role("heading", name="Bloquer ce professionnel ?").wait_for()
+    page.get_by_text("Dr Victor Lambert").wait_for()
+    page.get_by_role("button", name="Bloquer", exact=True).click()
+    page.get_by_role("status").get_by_text("Professionnel bloqué").wait_for()
+    page.locator("tr", has_text="Lambert").get_by_text("Bloqué").wait_for()
+
+    page.goto(page.url.split("/acces")[0] + "/documents")
+    page.get_by_role("link", name="Compte rendu de consultation", exact=True).click()
+    page.get_by_role("button", name="Supprimer", exact=True).click()
+    page.get_by_role("heading", name="Supprimer ce document ?").wait_for()
+    page.get_by_text("Compte rendu de consultation").wait_for()
+    check_page(page, axe=javascript)
+    page.get_by_role("button", name="Supprimer définitivement").click()
+    page.get_by_role("status").get_by_text("Document supprimé.").wait_for()
+    assert page.get_by_role("link", name="Compte rendu de consultation").count() == 0
+
+
+def _without_script(site: Site, logged_in: Page) -> Page:
+    """The same session in a browser context with JavaScript off."""
+    cookies = logged_in.context.cookies()
+    page = site.page(javascript=False)
+    page.context.add_cookies(cookies)  # type: ignore[arg-type]
+    page.goto(logged_in.url)
+    return page
+
+
+def test_issue15_finding_7_a_pro_delete_asks_first(site: Site) -> None:
+    patient = add_patient(site.rt)
+    doctor = add_pro(site.rt)
+    upload(site.rt, pro_ctx(doctor), patient, title="Compte rendu de consultation")
+
+    page = site.page()
+    site.pro_log_in(page, doctor)
+    site.open_record(page, patient)
+    page.locator("tr", has_text="Compte rendu").get_by_role(
+        "button", name=re.compile("Supprimer")
+    ).click()
+    page.get_by_role("heading", name="Supprimer ce document ?").wait_for()
+    assert "MARTIN" in page.locator("#patient-banner").inner_text()
+    check_page(page)
+    page.get_by_role("button", name="Supprimer définitivement").click()
+    page.get_by_role("status").get_by_text("Document supprimé.").wait_for()
