@@ -358,6 +358,15 @@ EN: dict[str, str] = {
     "Administration retirée.": "Administration withdrawn.",
     "Vos choix pour les accès en urgence sont enregistrés.": "Your emergency access choices are saved.",
     "Médecin traitant enregistré.": "Regular doctor saved.",
+    # the history as a bank statement
+    "Filtrer l'historique": "Filter the history",
+    "Qui": "Who",
+    "Tout le monde": "Everyone",
+    "Toutes les actions": "All actions",
+    "Accès en urgence seulement": "Emergency accesses only",
+    "Tout afficher": "Show all",
+    "fois, depuis": "times, since",
+    "Aucune action ne correspond à ces filtres.": "No action matches these filters.",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

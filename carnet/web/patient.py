@@ -4,9 +4,9 @@ API calls."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -38,7 +38,7 @@ from carnet.web.deps import (
     Rt,
     person_id,
 )
-from carnet.web.render import LANG_COOKIE, lang_of, redirect, render, secure
+from carnet.web.render import LANG_COOKIE, PARIS, lang_of, redirect, render, secure
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PENDING_COOKIE = "carnet_login"
@@ -529,9 +529,31 @@ def history_page(
     ctx: PatientCtx,
     patient_id: str,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    qui: Annotated[str, Query(max_length=30)] = "",
+    quoi: Annotated[str, Query(max_length=30)] = "",
+    depuis_: Annotated[str, Query(alias="depuis", max_length=10)] = "",
+    jusqu_: Annotated[str, Query(alias="jusqu", max_length=10)] = "",
+    urgences: bool = False,
 ) -> Response:
-    result = read_history(rt, ctx, patient_id, page, HistoryFilter())
+    """TR-1 as a bank statement: repeats grouped, filtered by who, what, when, emergencies."""
+    since, until = _day(depuis_, "de début", "start"), _day(jusqu_, "de fin", "end")
+    flt = HistoryFilter(
+        since=datetime.combine(since, time.min, PARIS) if since else None,
+        until=datetime.combine(until, time.max, PARIS) if until else None,
+        actions=views.HISTORY_ACTS[quoi][2] if quoi in views.HISTORY_ACTS else None,
+        actor_kind=views.HISTORY_WHO[qui][0] if qui in views.HISTORY_WHO else None,
+        emergency_only=urgences,
+    )
+    result = read_history(rt, ctx, patient_id, page, flt)
     lang = lang_of(request)
+    lines, rows = views.history_lines(result.entries, lang)
+    proofs = transparency.page_verification(rt, patient_id, result)
+    for line, row in zip(proofs["lines"], rows, strict=True):  # type: ignore[call-overload]
+        line["row"] = row
+    kept = {"qui": qui, "quoi": quoi, "depuis": depuis_, "jusqu": jusqu_}
+    query = urlencode(
+        {k: v for k, v in kept.items() if v} | ({"urgences": "true"} if urgences else {})
+    )
     return _page(
         request,
         rt,
@@ -540,11 +562,24 @@ def history_page(
         "history.html",
         {
             "title": "Historique",
-            "entries": [(e, views.sentence(e, lang)) for e in result.entries],
+            "lines": lines,
             "page": result.page,
             "pages": max(1, -(-result.total // PAGE_SIZE)),
             "total": result.total,
-            "transparency": transparency.page_verification(rt, patient_id, result),
+            "transparency": proofs,
+            "who_choices": [
+                (k, fr if lang == "fr" else en) for k, (_, fr, en) in views.HISTORY_WHO.items()
+            ],
+            "what_choices": [
+                (k, fr if lang == "fr" else en) for k, (fr, en, _) in views.HISTORY_ACTS.items()
+            ],
+            "qui": qui,
+            "quoi": quoi,
+            "depuis": depuis_,
+            "jusqu": jusqu_,
+            "urgences": urgences,
+            "filtered": bool(query),
+            "query": query,
         },
         "history",
     )

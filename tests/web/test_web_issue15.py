@@ -3,6 +3,7 @@ where a finding already held, a regression test), on a desktop and on a phone.""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from web_support import Site, assert_fits, check_page, crawl, set_password
 
 from carnet.access import pro as pro_cases
 from carnet.access import space
+from carnet.context import AccessMode
 from carnet.demo.load import pdf
+from carnet.errors import NotFound
 from carnet.population.models import Patient
+from carnet.records import service as records
 
 
 def _rename(site: Site, patient: Patient, **values: object) -> None:
@@ -375,3 +379,52 @@ def test_issue15_finding_7_a_pro_delete_asks_first(site: Site) -> None:
     check_page(page)
     page.get_by_role("button", name="Supprimer définitivement").click()
     page.get_by_role("status").get_by_text("Document supprimé.").wait_for()
+
+
+def test_issue15_finding_8_the_history_reads_like_a_bank_statement(site: Site) -> None:
+    """Repeats grouped, filters (who, what, when, emergencies only), neutral agreement, a
+    refused act told as an attempt, each line's reason in words."""
+    patient = add_patient(site.rt, first_names="Claire", sex="F")
+    set_password(site.rt, patient)
+    author = add_pro(site.rt)
+    upload(site.rt, pro_ctx(author), patient, title="Compte rendu de consultation")
+    urgentist = add_pro(site.rt, last_name="Urgences", first_name="Paul")
+    records.list_documents(
+        site.rt,
+        pro_ctx(urgentist, mode=AccessMode.BRIS_DE_GLACE, reason="Patiente inconsciente"),
+        patient.id,
+    )
+    outsider = add_pro(site.rt, last_name="Petit", profession="21", specialty=None)
+    with contextlib.suppress(NotFound):
+        records.list_documents(site.rt, pro_ctx(outsider), patient.id)
+
+    page = site.page()
+    site.log_in(page, patient)
+    for _ in range(5):
+        page.reload()
+    site.go(page, "Historique")
+    lists = page.locator("li", has_text="Vous avez consulté la liste des documents")
+    assert lists.count() == 1
+    assert "6 fois, depuis" in lists.inner_text()
+    assert page.get_by_text("Vous avez ouvert une session").count() == 1
+    assert "connecté" not in page.locator("ol.history").inner_text()
+    refused = page.locator("li.denied", has_text="Petit")
+    assert "a tenté de consulter la liste des documents" in refused.inner_text()
+    assert "refusé : ni membre de votre équipe de soins" in refused.inner_text()
+    check_page(page, "issue15_8_history")
+
+    page.get_by_text("Filtrer l'historique").click()
+    page.get_by_label("Accès en urgence seulement").check()
+    page.get_by_role("button", name="Filtrer").click()
+    lines = page.locator("ol.history > li")
+    assert lines.count() == 1
+    assert "bris de glace, motif : Patiente inconsciente" in lines.inner_text()
+    page.get_by_role("link", name="Tout afficher").click()
+    page.get_by_text("Filtrer l'historique").click()
+    page.get_by_label("Qui").select_option("professionnels")
+    page.get_by_label("Quoi").select_option("consultations")
+    page.get_by_role("button", name="Filtrer").click()
+    text = page.locator("ol.history").inner_text()
+    assert "Vous avez" not in text
+    assert "Urgences" in text
+    check_page(page)
