@@ -186,6 +186,16 @@ def mark_notification_read(
         row.read_at = row.read_at or clock.now()
 
 
+def mark_all_notifications_read(rt: Runtime, ctx: RequestContext, patient_id: str) -> int:
+    """« Tout marquer comme lu »: how many were unread."""
+    with _space(rt, ctx, patient_id, Action.READ_NOTIFICATIONS) as record:
+        unread = [n for n in record.space.notifications() if n.read_at is None]
+        now = clock.now()
+        for row in unread:
+            row.read_at = now
+        return len(unread)
+
+
 def read_history(
     rt: Runtime,
     ctx: RequestContext,

@@ -367,6 +367,18 @@ EN: dict[str, str] = {
     "Tout afficher": "Show all",
     "fois, depuis": "times, since",
     "Aucune action ne correspond à ces filtres.": "No action matches these filters.",
+    # notifications
+    "Aucune notification non lue.": "No unread notification.",
+    "1 notification non lue": "1 unread notification",
+    "notifications non lues": "unread notifications",
+    "Tout marquer comme lu": "Mark all as read",
+    "Toutes vos notifications sont marquées comme lues.": "All your notifications are marked as read.",
+    "Voir mes documents": "See my documents",
+    "Voir qui voit mes données": "See who sees my data",
+    "Voir les accès en urgence": "See the emergency accesses",
+    "Lire mes messages": "Read my messages",
+    "Voir mes droits": "See my rights",
+    "non lus": "unread",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

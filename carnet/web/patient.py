@@ -50,6 +50,7 @@ NOTICES = {
     "ajoute": "Document ajouté.",
     "supprime": "Document supprimé.",
     "fait": "Fait.",
+    "tout-lu": "Toutes vos notifications sont marquées comme lues.",
     "masques": "Vos documents sont masqués aux professionnels (sauf leurs auteurs, vos "
     "administrateurs et votre médecin traitant).",
     "demasques": "Vos documents sont de nouveau visibles des professionnels autorisés.",
@@ -587,15 +588,29 @@ def history_page(
 
 @router.get(S + "/notifications")
 def notifications_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Response:
+    """TR-2: newest first, the unread counted, each leading to what it is about."""
+    found = space.notifications(rt, ctx, patient_id)
     return _page(
         request,
         rt,
         ctx,
         patient_id,
         "notifications.html",
-        {"title": "Notifications", "notifications": space.notifications(rt, ctx, patient_id)},
+        {
+            "title": "Notifications",
+            "notifications": found,
+            "unread": sum(1 for n in found if n.read_at is None),
+            "links": views.NOTIFICATION_LINKS,
+        },
         "notifications",
     )
+
+
+@router.post(S + "/notifications/tout-lu", dependencies=[Csrf])
+def notifications_all_read(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Response:
+    """« Tout marquer comme lu »."""
+    space.mark_all_notifications_read(rt, ctx, patient_id)
+    return redirect(request, f"/espace/{patient_id}/notifications?ok=tout-lu")
 
 
 @router.post(S + "/notifications/{notification_id}/lue", dependencies=[Csrf])

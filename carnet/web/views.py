@@ -146,6 +146,20 @@ HISTORY_WHO: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Where each kind of notification leads (under /espace/<id>/), and the link's words.
+NOTIFICATION_LINKS: dict[str, tuple[str, str]] = {
+    "document_added": ("documents", "Voir mes documents"),
+    "first_access": ("acces", "Voir qui voit mes données"),
+    "emergency_access": ("historique?urgences=true", "Voir les accès en urgence"),
+    "blocked_by_administrator": ("acces", "Voir qui voit mes données"),
+    "message_received": ("messagerie", "Lire mes messages"),
+    "profile_changed": ("droits", "Voir mes droits"),
+    "archives_destroyed": ("droits", "Voir mes droits"),
+    "profile_shared": ("droits", "Voir mes droits"),
+    "export_ready": ("droits", "Télécharger l'export"),
+}
+
+
 def category_label(code: str, lang: str) -> str:
     fr, en = CATEGORIES.get(code, (code, code))
     return en if lang == "en" else fr

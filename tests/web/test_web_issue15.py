@@ -428,3 +428,41 @@ def test_issue15_finding_8_the_history_reads_like_a_bank_statement(site: Site) -
     assert "Vous avez" not in text
     assert "Urgences" in text
     check_page(page)
+
+
+def test_issue15_finding_9_notifications_once_linked_counted_and_all_read(site: Site) -> None:
+    """An emergency reader's reloads notify once (TR-2 per episode); each notification leads to
+    its object; the unread are counted; « Tout marquer comme lu »."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    author = add_pro(site.rt)
+    upload(site.rt, pro_ctx(author), patient, title="Compte rendu de consultation")
+    urgentist = add_pro(site.rt, last_name="Urgences", first_name="Paul")
+
+    doctor = site.page()
+    site.pro_log_in(doctor, urgentist)
+    site.open_record(doctor, patient)
+    doctor.get_by_label("Motif du bris de glace").fill("Patiente inconsciente")
+    doctor.get_by_role("button", name="Accéder en urgence (bris de glace)").click()
+    doctor.locator("#mode-banner").wait_for()
+    for _ in range(3):
+        doctor.reload()
+    site.deliver()
+
+    me = site.page()
+    site.log_in(me, patient)
+    site.go(me, "Notifications")
+    emergency = me.locator("li", has_text="en urgence (mode")
+    assert emergency.count() == 1, me.locator("ul.notifications").inner_text()
+    me.get_by_text("notifications non lues").wait_for()
+    check_page(me, "issue15_9_notifications")
+    me.get_by_role("button", name="Tout marquer comme lu").click()
+    me.get_by_role("status").get_by_text(
+        "Toutes vos notifications sont marquées comme lues."
+    ).wait_for()
+    me.get_by_text("Aucune notification non lue.").wait_for()
+    assert me.locator("li.unread").count() == 0
+    me.get_by_role("link", name="Voir les accès en urgence").click()
+    me.locator("ol.history > li").first.wait_for()
+    assert "urgences=true" in me.url
+    assert "bris de glace" in me.locator("ol.history").inner_text()
