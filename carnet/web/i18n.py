@@ -379,6 +379,14 @@ EN: dict[str, str] = {
     "Lire mes messages": "Read my messages",
     "Voir mes droits": "See my rights",
     "non lus": "unread",
+    # no raw codes
+    "Aucun médecin traitant déclaré": "No regular doctor declared",
+    "Médecin enregistré": "Registered doctor",
+    "Choisissez parmi les médecins qui vous suivent (ils apparaissent ci-dessus après leur premier accès).": "Choose among the doctors who follow you (they appear above after their first access).",
+    "oui": "yes",
+    "non": "no",
+    "en partie": "partly",
+    "Lesquels": "Which",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

@@ -637,7 +637,8 @@ def access_page(
     relations = space.relations(rt, ctx, patient_id)
     settings = space.settings(rt, ctx, patient_id)
     readable = space.profession_reads(rt, profession)
-    types = sorted(TYPES.values(), key=lambda t: t.label)
+    lang = lang_of(request)
+    doctor = PROFESSIONS["10"]
     return _page(
         request,
         rt,
@@ -651,8 +652,9 @@ def access_page(
             "professions": sorted(PROFESSIONS.items(), key=lambda kv: kv[1]),
             "profession": profession,
             "profession_label": views.profession_label(profession),
-            "may_read": [t for t in types if t.code in readable],
-            "may_not_read": [t for t in types if t.code not in readable],
+            "reach": views.profession_reach(readable, lang),
+            # ACC-5: the médecin traitant is chosen by name among the doctors of the care team.
+            "doctors": [r for r in relations if r.profession == doctor and not r.blocked],
         },
         "access",
     )

@@ -160,6 +160,30 @@ NOTIFICATION_LINKS: dict[str, tuple[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class CategoryReach:
+    """How much of one category a profession reads by default: all, some (with which), none."""
+
+    label: str
+    reach: str  # "all", "some", "none"
+    readable: list[str]
+    total: int
+
+
+def profession_reach(readable: frozenset[str], lang: str) -> list[CategoryReach]:
+    """« Ce que peut voir une profession » in the patient's categories, not ~60 technical
+    document types (issue 15 finding 10); types are named only where it reads some."""
+    found = []
+    for code in CATEGORIES:
+        kinds = sorted((t for t in TYPES.values() if t.category == code), key=lambda t: t.label)
+        if not kinds:
+            continue
+        names = [t.label for t in kinds if t.code in readable]
+        reach = "all" if len(names) == len(kinds) else "some" if names else "none"
+        found.append(CategoryReach(category_label(code, lang), reach, names, len(kinds)))
+    return found
+
+
 def category_label(code: str, lang: str) -> str:
     fr, en = CATEGORIES.get(code, (code, code))
     return en if lang == "en" else fr

@@ -466,3 +466,36 @@ def test_issue15_finding_9_notifications_once_linked_counted_and_all_read(site: 
     me.locator("ol.history > li").first.wait_for()
     assert "urgences=true" in me.url
     assert "bris de glace" in me.locator("ol.history").inner_text()
+
+
+def test_issue15_finding_10_no_raw_codes(site: Site) -> None:
+    """The médecin traitant chosen by name among the care team's doctors (not an 11-digit
+    RPPS), a profession's reach in the patient's categories, no « (SM26) », no doubled title."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    gp = add_pro(site.rt, last_name="Bernard", first_name="Louis")
+    nurse = add_pro(site.rt, profession="60", specialty=None, last_name="Girard")
+    for pro in (gp, nurse):
+        pro_cases.declare_consent(site.rt, pro_ctx(pro), patient.id)
+
+    page = site.page()
+    site.log_in(page, patient)
+    site.go(page, "Qui voit mes données")
+    chooser = page.get_by_label("Médecin traitant", exact=True)
+    options = chooser.locator("option").all_inner_texts()
+    assert options == ["Aucun médecin traitant déclaré", "Dr Louis Bernard"]
+    chooser.select_option(label="Dr Louis Bernard")
+    page.get_by_role("button", name="Enregistrer").first.click()
+    page.get_by_role("status").get_by_text("Médecin traitant enregistré.").wait_for()
+    page.locator("tr", has_text="Bernard").get_by_text("Médecin traitant").wait_for()
+    reach = page.locator("ul.reach")
+    assert reach.locator(":scope > li").count() <= 10
+    assert "Comptes rendus" in reach.inner_text()
+    check_page(page, "issue15_10_access")
+
+    pro = site.page()
+    pro.goto("/pro/")
+    assert "(SM26)" not in pro.content()
+    assert "(médecine générale)" in pro.content()
+    site.pro_log_in(pro, gp)
+    assert pro.title() == "Espace des professionnels"
