@@ -493,9 +493,9 @@ def test_issue15_finding_10_no_raw_codes(site: Site) -> None:
     assert "Comptes rendus" in reach.inner_text()
     check_page(page, "issue15_10_access")
 
-    pro = site.page()
-    pro.goto("/pro/")
-    assert "(SM26)" not in pro.content()
-    assert "(médecine générale)" in pro.content()
-    site.pro_log_in(pro, gp)
-    assert pro.title() == "Espace des professionnels"
+    portal = site.page()
+    portal.goto("/pro/")
+    assert "(SM26)" not in portal.content()
+    assert "(médecine générale)" in portal.content()
+    site.pro_log_in(portal, gp)
+    assert portal.title() == "Espace des professionnels"
