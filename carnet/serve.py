@@ -110,7 +110,7 @@ async def serve(settings: Settings, *, host: str, port: int, smtp_port: int) -> 
     signer = await asyncio.to_thread(transparency.log_signer, settings)
     if settings.demo and await asyncio.to_thread(is_empty, rt):
         result = await asyncio.to_thread(load_demo, rt)
-        print_guide(result, print)
+        print_guide(result, print, settings.public_url)
     app = create_app(rt)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)

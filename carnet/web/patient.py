@@ -20,6 +20,7 @@ from carnet.errors import Invalid, NotFound
 from carnet.identity import portal
 from carnet.identity.labels import PROFESSIONS
 from carnet.lifecycle.activation import activate_profile
+from carnet.messaging import service as messaging
 from carnet.notify.service import smtp_mailer
 from carnet.population import login
 from carnet.records import service as records
@@ -36,6 +37,7 @@ from carnet.web.deps import (
     PatientCtx,
     Person,
     Rt,
+    patient_context,
     person_id,
 )
 from carnet.web.render import LANG_COOKIE, PARIS, lang_of, redirect, render, secure
@@ -107,11 +109,59 @@ def _page(
 
 @router.get("/")
 def home(request: Request, rt: Rt) -> Response:
+    """The patient's home: his own space's, else the choice of the spaces he manages."""
     try:
         person = person_id(request, rt)
     except LoginRequired:
         return render(request, "login.html", {"title": "Connexion", "suite": "", "notice": None})
-    return redirect(request, f"/espace/{person}/documents")
+    ctx = patient_context(person)
+    if not any(s.patient_id == person for s in space.my_spaces(rt, ctx)):
+        return redirect(request, "/espaces")
+    return _home(request, rt, ctx, person)
+
+
+@router.get(S + "/accueil")
+def space_home_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Response:
+    """The home of a space (his own, or one he manages)."""
+    return _home(request, rt, ctx, patient_id)
+
+
+def _home(request: Request, rt: Rt, ctx: RequestContext, patient_id: str) -> Response:
+    """A greeting, what is new since the last visit (documents, messages, accesses by pros,
+    notifications), shortcuts — each read through the use case its own page calls."""
+    lang = lang_of(request)
+    log_ins = read_history(
+        rt, ctx, patient_id, 1, HistoryFilter(actions=frozenset({"log_in"}), actor_kind="patient")
+    ).entries
+    since = log_ins[1].at if len(log_ins) > 1 else None
+    _, documents = records.list_documents(rt, ctx, patient_id, DocumentFilter())
+    new_documents = sorted(
+        (d for d in documents if since is None or d.created_at > since),
+        key=lambda d: d.created_at,
+        reverse=True,
+    )
+    accesses = read_history(rt, ctx, patient_id, 1, HistoryFilter(since=since, actor_kind="pro"))
+    lines, _ = views.history_lines(accesses.entries, lang)
+    box = messaging.list_conversations(rt, ctx, patient_id)
+    notes = space.notifications(rt, ctx, patient_id)
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "home.html",
+        {
+            "title": "Accueil",
+            "since": since,
+            "new_documents": new_documents[:5],
+            "new_documents_count": len(new_documents),
+            "access_lines": lines[:5],
+            "access_count": accesses.total,
+            "unread_messages": sum(c.unread for c in box.conversations),
+            "unread_notifications": sum(1 for n in notes if n.read_at is None),
+        },
+        "home",
+    )
 
 
 @router.get("/connexion")

@@ -64,6 +64,7 @@ ENV.globals["sex_label"] = sex_label
 ENV.globals["specialty_label"] = specialty_label
 #: The patient space's sections: (key, path under /espace/<id>/, label).
 ENV.globals["SECTIONS"] = (
+    ("home", "accueil", "Accueil"),
     ("documents", "documents", "Documents"),
     ("profile", "profil", "Profil médical"),
     ("history", "historique", "Historique"),

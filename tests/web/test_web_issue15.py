@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import structlog
 from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from playwright.sync_api import Page
 from web_support import Site, assert_fits, check_page, crawl, set_password
 
 from carnet.access import pro as pro_cases
 from carnet.access import space
+from carnet.clock import FixedClock
 from carnet.context import AccessMode
 from carnet.demo.load import pdf
 from carnet.errors import NotFound
@@ -499,3 +503,72 @@ def test_issue15_finding_10_no_raw_codes(site: Site) -> None:
     assert "(médecine générale)" in portal.content()
     site.pro_log_in(portal, gp)
     assert portal.title() == "Espace des professionnels"
+
+
+def test_issue15_home_greets_and_says_what_is_new_since_the_last_visit(
+    site: Site, fixed_clock: FixedClock
+) -> None:
+    """`/`: the patient's name, the documents, messages and pros' accesses since his last
+    visit, shortcuts — on a phone too."""
+    patient = add_patient(site.rt, first_names="Claire", birth_names="MARTIN")
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt, last_name="Bernard")
+    upload(site.rt, pro_ctx(doctor), patient, title="Ancien compte rendu")
+
+    page = site.page()
+    site.log_in(page, patient)
+    site.menu(page).get_by_role("button", name="Se déconnecter").click()
+    fixed_clock.advance(timedelta(days=2))
+    upload(site.rt, pro_ctx(doctor), patient, title="Nouvelle ordonnance")
+    pro_cases.declare_consent(site.rt, pro_ctx(doctor), patient.id)
+    fixed_clock.advance(timedelta(hours=1))
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    site.log_in(page, patient)
+    page.goto("/")
+    page.get_by_role("heading", name="Bonjour Claire MARTIN").wait_for()
+    page.get_by_text("Depuis votre dernière visite").wait_for()
+    docs = page.locator("section", has_text="nouveau document")
+    assert "Nouvelle ordonnance" in docs.inner_text()
+    assert "Ancien compte rendu" not in docs.inner_text()
+    assert (
+        "Dr Louis Bernard"
+        in page.locator("section", has_text="Accès des professionnels").inner_text()
+    )
+    page.get_by_role("navigation", name="Raccourcis").get_by_role(
+        "link", name="Qui voit mes données"
+    ).wait_for()
+    check_page(page, "issue15_home_phone")
+
+
+def test_issue15_one_request_line_per_request_without_personal_data(http_site: Site) -> None:
+    """The server logs method, route template, status and duration — never the path's ids nor
+    the query."""
+    patient = add_patient(http_site.rt)
+    with structlog.testing.capture_logs() as logs, httpx.Client(base_url=http_site.url) as client:
+        client.get(f"/espace/{patient.id}/documents?q=IVG")
+        client.get("/healthz")
+    lines = [line for line in logs if line["event"] == "http_request"]
+    assert [(x["method"], x["route"], x["status"]) for x in lines] == [
+        ("GET", "/espace/{patient_id}/documents", 303),
+        ("GET", "/healthz", 200),
+    ]
+    assert all(isinstance(x["duration_ms"], float) for x in lines)
+    assert patient.id not in repr(lines)
+    assert "IVG" not in repr(lines)
+
+
+def test_issue15_the_demo_guide_prints_the_web_addresses() -> None:
+    from types import SimpleNamespace
+
+    from carnet.demo import personas
+    from carnet.demo.guide import print_guide
+    from carnet.demo.load import DemoResult
+
+    result = DemoResult(extra_patients=0)
+    for person in personas.PATIENTS:
+        result.letters[person.ins] = SimpleNamespace(code="CODE")  # type: ignore[assignment]
+    lines: list[str] = []
+    print_guide(result, lines.append, "https://carnet.example/")
+    assert any("https://carnet.example/demo " in line for line in lines)
+    assert any("https://carnet.example/pro/ " in line for line in lines)
