@@ -14,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from carnet.access import space
 from carnet.access.history import PAGE_SIZE, HistoryFilter
+from carnet.access.rules import Viewer
 from carnet.access.space import read_history
+from carnet.access.wording import why_text
 from carnet.context import Door, RequestContext
 from carnet.errors import Invalid, NotFound
 from carnet.identity import portal
@@ -705,6 +707,54 @@ def access_page(
             "reach": views.profession_reach(readable, lang),
             # ACC-5: the médecin traitant is chosen by name among the doctors of the care team.
             "doctors": [r for r in relations if r.profession == doctor and not r.blocked],
+        },
+        "access",
+    )
+
+
+@router.get(S + "/voir-comme")
+def seen_as_page(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    comme: Annotated[str, Query(max_length=20)] = "samu",
+) -> Response:
+    """« Voir mon dossier comme… »: exactly the list that person would see now, by the same
+    decision; nothing traced (no one but the patient reads)."""
+    kind, _, code = comme.partition(":")
+    viewers = {
+        "profession": Viewer.PROFESSION,
+        "pro": Viewer.PRO,
+        "samu": Viewer.SAMU,
+        "representant": Viewer.REPRESENTATIVE,
+    }
+    if kind not in viewers or (kind == "profession" and code not in PROFESSIONS):
+        raise NotFound()
+    seen = space.preview(
+        rt, ctx, patient_id, viewers[kind], profession=code, rpps=code if kind == "pro" else ""
+    )
+    lang = lang_of(request)
+    who = {
+        "profession": f"un(e) {views.profession_label(code)}",
+        "pro": seen.label,
+        "samu": "le régulateur du SAMU (centre 15)",
+        "representant": "votre représentant légal",
+    }[kind]
+    seen.documents.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "seen_as.html",
+        {
+            "title": "Voir mon dossier comme…",
+            "who": who,
+            "kind": kind,
+            "seen": seen,
+            "why": why_text(seen.entry.why.value, None, english=lang == "en"),
+            "category_label": lambda c: views.category_label(c, lang),
         },
         "access",
     )

@@ -572,3 +572,60 @@ def test_issue15_the_demo_guide_prints_the_web_addresses() -> None:
     print_guide(result, lines.append, "https://carnet.example/")
     assert any("https://carnet.example/demo " in line for line in lines)
     assert any("https://carnet.example/pro/ " in line for line in lines)
+
+
+def _trace_count(site: Site, patient: Patient) -> int:
+    from sqlalchemy import func, select
+
+    from carnet.audit.models import Trace
+
+    with site.rt.transaction() as session:
+        return int(session.scalar(select(func.count()).where(Trace.patient_id == patient.id)) or 0)
+
+
+def test_issue15_voir_mon_dossier_comme_shows_what_each_would_see_and_traces_nothing(
+    site: Site,
+) -> None:
+    """A profession with consent, a named pro of the care team (the médecin traitant sees the
+    masked document), the SAMU regulator, the representative — by the same decision; no trace,
+    no notification."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    gp = add_pro(site.rt, last_name="Bernard", first_name="Louis")
+    radiologist = add_pro(site.rt, specialty="SM44", last_name="Roche")
+    upload(site.rt, pro_ctx(radiologist), patient, type_code="18748-4", title="IRM du genou")
+    upload(site.rt, pro_ctx(gp), patient, type_code="11488-4", title="Compte rendu de consultation")
+    pro_cases.declare_consent(site.rt, pro_ctx(gp), patient.id)
+    space.set_medecin_traitant(site.rt, patient_ctx(patient), patient.id, gp.rpps)
+    with site.rt.transaction() as session:
+        from carnet.records.models import Document
+
+        for d in session.query(Document).filter_by(patient_id=patient.id, title="IRM du genou"):
+            d.masked = True
+
+    page = site.page()
+    site.log_in(page, patient)
+    site.go(page, "Qui voit mes données")
+    before = _trace_count(site, patient)
+    page.get_by_label("Voir exactement ce que verrait, maintenant").select_option(
+        label="Dr Louis Bernard"
+    )
+    page.get_by_role("button", name="Voir", exact=True).first.click()
+    page.get_by_role("heading", name="Votre dossier vu par Dr Louis Bernard").wait_for()
+    page.get_by_role("link", name="IRM du genou").wait_for()  # ACC-5: masked, yet his
+    check_page(page, "issue15_seen_as_gp")
+
+    page.goto(page.url.split("?")[0] + "?comme=profession:60")
+    page.get_by_role("heading", name="Votre dossier vu par un(e) infirmier").wait_for()
+    assert page.get_by_role("link", name="IRM du genou").count() == 0  # DOC-4: masked
+
+    page.goto(page.url.split("?")[0] + "?comme=samu")
+    page.get_by_role("link", name="Compte rendu de consultation").wait_for()
+    assert page.get_by_role("link", name="IRM du genou").count() == 0  # masked in emergencies
+    assert "régulation du SAMU" in page.locator("main").inner_text()
+
+    page.goto(page.url.split("?")[0] + "?comme=representant")
+    page.get_by_text("Cette personne n'aurait accès à aucun de vos documents.").wait_for()
+
+    assert page.goto(page.url.split("?")[0] + "?comme=pro:10000000999").status == 404  # type: ignore[union-attr]
+    assert _trace_count(site, patient) == before
