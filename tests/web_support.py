@@ -194,6 +194,7 @@ def _serve(live_app: LiveApp, rt: Runtime) -> None:
     state.runtime = rt
     state.verifier = TokenVerifier(live_app.key)
     state.insi_limiter = RateLimiter(rt.settings.insi_rate_per_minute)
+    state.login_limiters = {}  # each test its own log-in throttle (the clock is fixed)
 
 
 @pytest.fixture

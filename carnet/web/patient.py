@@ -41,6 +41,7 @@ from carnet.web.deps import (
     Rt,
     patient_context,
     person_id,
+    throttle,
 )
 from carnet.web.render import LANG_COOKIE, PARIS, lang_of, redirect, render, secure
 
@@ -187,6 +188,7 @@ def login_submit(
     password: Annotated[str, Form(max_length=1000)],
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    throttle(request, "connexion")
     settings = rt.settings
     mailer = smtp_mailer(settings) if settings.smtp_relay else None
     challenge = login.start_login(rt.uow, settings, identifier, password, mailer)
@@ -219,6 +221,7 @@ def code_submit(
     code: Annotated[str, Form(max_length=12)],
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    throttle(request, "code")
     opened = login.finish_login(rt.uow, request.cookies.get(PENDING_COOKIE, ""), code)
     response = redirect(request, suite if suite.startswith("/espace/") else "/espaces")
     _set_session(request, response, opened.token)

@@ -13,7 +13,7 @@ import pytest
 import structlog
 from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from playwright.sync_api import Page
-from web_support import Site, assert_fits, check_page, crawl, set_password
+from web_support import Site, assert_fits, check_page, crawl, form_token, set_password
 
 from carnet.access import pro as pro_cases
 from carnet.access import space
@@ -629,3 +629,22 @@ def test_issue15_voir_mon_dossier_comme_shows_what_each_would_see_and_traces_not
 
     assert page.goto(page.url.split("?")[0] + "?comme=pro:10000000999").status == 404  # type: ignore[union-attr]
     assert _trace_count(site, patient) == before
+
+
+def test_issue15_log_in_and_code_attempts_are_throttled_per_client(http_site: Site) -> None:
+    """Guessing passwords, or starting e-mail challenges without end, is slowed at the door:
+    past 10 tries a minute from one client, a clear 429 in French then English."""
+    with httpx.Client(base_url=http_site.url) as client:
+        token = form_token(client, "/connexion")
+        form = {"csrf": token, "identifier": "personne@example.org", "password": "x" * 12}
+        answers = [client.post("/connexion", data=form).status_code for _ in range(11)]
+        assert answers[-1] == 429
+        assert 429 not in answers[:10]
+        refused = client.post("/connexion", data=form)
+        assert "Trop de tentatives de connexion depuis cet appareil" in refused.text
+        codes = [
+            client.post("/connexion/code", data={"csrf": token, "code": "000000"}).status_code
+            for _ in range(11)
+        ]
+        assert codes[-1] == 429
+        assert 429 not in codes[:10]
