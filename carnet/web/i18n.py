@@ -469,6 +469,7 @@ EN: dict[str, str] = {
     "Dose (facultatif)": "Dose (optional)",
     "Numéro de lot (facultatif)": "Batch number (optional)",
     "Motif": "Reason",
+    "Pages de documents": "Pages of documents",
     # errors
     "Erreur": "Error",
     "Retour": "Back",

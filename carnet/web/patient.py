@@ -48,6 +48,8 @@ from carnet.web.render import LANG_COOKIE, PARIS, lang_of, redirect, render, sec
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PENDING_COOKIE = "carnet_login"
 S = "/espace/{patient_id}"
+#: Documents a page in the patient's list.
+DOCUMENTS_PAGE = 50
 
 NOTICES = {
     "active": "Votre profil est activé : connectez-vous.",
@@ -345,16 +347,26 @@ def documents_page(
     depuis_: Annotated[str, Query(alias="depuis", max_length=10)] = "",
     jusqu_: Annotated[str, Query(alias="jusqu", max_length=10)] = "",
     archives: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    """The documents, newest first, ``DOCUMENTS_PAGE`` a page: a phone shows what fits, and a
+    large record's page answers as fast as the JSON listing (bench/pages.py)."""
     lang = lang_of(request)
     depuis = _day(depuis_, "de début", "start")
     jusqu = _day(jusqu_, "de fin", "end")
     flt = DocumentFilter(text=q or None, since=depuis, until=jusqu, include_archived=archives)
     _, documents = records.list_documents(rt, ctx, patient_id, flt)
-    shown = [d for d in documents if categorie is None or d.category == categorie]
-    shown.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
+    matching = [d for d in documents if categorie is None or d.category == categorie]
+    matching.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
+    pages = max(1, -(-len(matching) // DOCUMENTS_PAGE))
+    page = min(page, pages)
+    shown = matching[(page - 1) * DOCUMENTS_PAGE : page * DOCUMENTS_PAGE]
     authors = portal.directory_labels(
         rt.uow, {d.author_id for d in shown if d.author_kind == "pro"}
+    )
+    kept = {"categorie": categorie or "", "q": q or "", "depuis": depuis_, "jusqu": jusqu_}
+    query = urlencode(
+        {k: v for k, v in kept.items() if v} | ({"archives": "true"} if archives else {})
     )
     return _page(
         request,
@@ -365,6 +377,10 @@ def documents_page(
         {
             "title": "Mes documents",
             "documents": shown,
+            "page": page,
+            "pages": pages,
+            "count": len(matching),
+            "query": query,
             "tabs": views.tabs(documents, lang),
             "categorie": categorie,
             "q": q or "",

@@ -648,3 +648,21 @@ def test_issue15_log_in_and_code_attempts_are_throttled_per_client(http_site: Si
         ]
         assert codes[-1] == 429
         assert 429 not in codes[:10]
+
+
+def test_issue15_the_documents_page_shows_fifty_at_a_time(site: Site) -> None:
+    """A large record reads page by page (and its page answers as fast as the JSON API)."""
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt)
+    for n in range(55):
+        upload(site.rt, pro_ctx(doctor), patient, title=f"Compte rendu {n:02d}")
+
+    page = site.page()
+    site.log_in(page, patient)
+    assert page.locator("tbody tr").count() == 50
+    page.get_by_text("55 documents — Page 1 / 2").wait_for()
+    page.get_by_role("link", name="Suivante").click()
+    page.get_by_text("Page 2 / 2").wait_for()
+    assert page.locator("tbody tr").count() == 5
+    check_page(page)
