@@ -17,6 +17,7 @@ from carnet.access.history import PAGE_SIZE, HistoryFilter
 from carnet.access.rules import Viewer
 from carnet.access.space import read_history
 from carnet.access.wording import why_text
+from carnet.auth import totp
 from carnet.context import Door, RequestContext
 from carnet.errors import Invalid, NotFound
 from carnet.identity import portal
@@ -201,6 +202,7 @@ def login_submit(
             "title": "Code de vérification",
             "sent_to": challenge.sent_to,
             "shown_code": challenge.shown_code,
+            "factor": challenge.factor,
             "suite": suite if suite.startswith("/") else "",
         },
     )
@@ -220,7 +222,7 @@ def login_submit(
 def code_submit(
     request: Request,
     rt: Rt,
-    code: Annotated[str, Form(max_length=12)],
+    code: Annotated[str, Form(max_length=20)],
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     throttle(request, "code")
@@ -229,6 +231,51 @@ def code_submit(
     _set_session(request, response, opened.token)
     response.delete_cookie(PENDING_COOKIE, path="/connexion")
     return response
+
+
+# ------------------------------------------------------------------------------------------
+# The second factor by authenticator app (issue 15): the person's own credentials
+# ------------------------------------------------------------------------------------------
+
+
+def _security(request: Request, values: dict[str, object]) -> Response:
+    values.setdefault("title", "Sécurité de la connexion")
+    for key in ("secret", "uri", "codes", "enabled"):
+        values.setdefault(key, None)
+    return render(request, "security.html", values)
+
+
+@router.get("/securite")
+def security_page(request: Request, rt: Rt, person: Person) -> Response:
+    return _security(request, {"enabled": login.app_enabled(rt.uow, person)})
+
+
+@router.post("/securite/application", dependencies=[Csrf])
+def security_begin(request: Request, rt: Rt, person: Person) -> Response:
+    """A new secret to add to the app; active once a code from it confirms it."""
+    secret = login.begin_app(rt.uow, person)
+    return _security(
+        request,
+        {
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "uri": totp.otpauth_uri(secret, "Mon espace santé"),
+        },
+    )
+
+
+@router.post("/securite/application/confirmer", dependencies=[Csrf])
+def security_confirm(
+    request: Request, rt: Rt, person: Person, code: Annotated[str, Form(max_length=12)]
+) -> Response:
+    throttle(request, "code")
+    codes = login.confirm_app(rt.uow, person, code)
+    return _security(request, {"codes": codes, "enabled": True})
+
+
+@router.post("/securite/application/retirer", dependencies=[Csrf])
+def security_end(request: Request, rt: Rt, person: Person) -> Response:
+    login.end_app(rt.uow, person)
+    return redirect(request, "/securite")
 
 
 def _set_session(request: Request, response: Response, token: str) -> None:

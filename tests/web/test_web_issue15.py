@@ -13,7 +13,7 @@ import pytest
 import structlog
 from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 from playwright.sync_api import Page
-from web_support import Site, assert_fits, check_page, crawl, form_token, set_password
+from web_support import PASSWORD, Site, assert_fits, check_page, crawl, form_token, set_password
 
 from carnet.access import pro as pro_cases
 from carnet.access import space
@@ -666,3 +666,48 @@ def test_issue15_the_documents_page_shows_fifty_at_a_time(site: Site) -> None:
     page.get_by_text("Page 2 / 2").wait_for()
     assert page.locator("tbody tr").count() == 5
     check_page(page)
+
+
+def test_issue15_second_factor_by_authenticator_app_with_recovery_codes(
+    site: Site, fixed_clock: FixedClock
+) -> None:
+    """RFC 6238 codes replace the e-mailed one once set up (confirmed by a first code); ten
+    recovery codes shown once, each good once; no e-mail sent at an app log-in."""
+    from carnet import clock
+    from carnet.auth import totp
+
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    page = site.page()
+    site.log_in(page, patient)
+    page.goto("/securite")
+    page.get_by_role("button", name="Utiliser une application d'authentification").click()
+    secret = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    check_page(page)
+    page.get_by_label("2. Saisissez le code").fill(totp.code_at(secret, clock.now()))
+    page.get_by_role("button", name="Activer").click()
+    page.get_by_text("L'application d'authentification est activée.").wait_for()
+    recovery = page.locator("ul.recovery-codes li").all_inner_texts()
+    assert len(recovery) == 10
+
+    def app_log_in(code: str) -> None:
+        fixed_clock.advance(timedelta(minutes=1))
+        page.context.clear_cookies()
+        mails = len(site.sink.received)
+        page.goto("/connexion")
+        page.get_by_label("Matricule INS ou adresse e-mail").fill(patient.ins)
+        page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_label("Code de l'application (ou code de secours)").fill(
+            code or totp.code_at(secret, clock.now())
+        )
+        page.get_by_role("button", name="Valider").click()
+        assert len(site.sink.received) == mails  # no e-mail for an app log-in
+
+    app_log_in("")
+    page.wait_for_url(re.compile(r"/espace"))
+    app_log_in(recovery[0])
+    page.wait_for_url(re.compile(r"/espace"))
+    app_log_in(recovery[0])  # a recovery code is good once
+    page.get_by_role("heading", name="Erreur").wait_for()
+    assert "/espace" not in page.url
