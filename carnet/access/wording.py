@@ -445,8 +445,8 @@ def history_sentence(entry: HistoryLine, lang: str) -> str:
     text = f"{who} {tried or verb}"
     if entry.document_title:
         text += f" « {entry.document_title} »"
-    if entry.target_label:
-        text += f" {entry.target_label}"
+    if entry.target_label and entry.target_label != entry.actor_label:
+        text += f" {entry.target_label}"  # never the actor named twice (issue 15 finding 8)
     why = why_text(entry.why, entry.reason, english=lang == "en")
     if why:
         text += f" — {why}"  # the rule that let it through or refused it, a reason with it
