@@ -3,9 +3,9 @@
 A patient with 500 documents among many others; the same server (the real app on a real socket,
 uvicorn in a thread) answers both: ``GET /espace/<id>/documents`` with a web session cookie, and
 ``GET /api/v1/patients/<id>/documents`` with a bearer token. Time to first byte of each, median
-over alternating requests; the page may take at most twice the API's time. Both go through the
-same ``records.list_documents``; the page adds its session, the space switcher, the authors'
-names and the HTML.
+over alternating requests; the page may take at most 1.5 × the API's time (issue 15). Both go
+through the same ``records.list_documents``; the page adds its session, the space switcher, the
+authors' names and the HTML of its first 50 documents (a page of the list, as on a phone).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ DOCUMENTS_QUICK = 10_000
 REQUESTS_FULL = 40
 REQUESTS_QUICK = 8
 WARM_UP = 2
-TARGET = 2.0  # the page's time to first byte ≤ 2 × the API's
+TARGET = 1.5  # the page's time to first byte ≤ 1.5 × the API's (issue 15)
 PORT_WAIT_SECONDS = 10
 
 

@@ -22,3 +22,13 @@ def new_secret(nbytes: int = 20) -> str:
 def new_digits(count: int = 6) -> str:
     """A random numeric code (the second factor sent by e-mail): short-lived, tried a few times."""
     return "".join(str(secrets.randbelow(10)) for _ in range(count))
+
+
+def new_key_bytes(nbytes: int = 20) -> bytes:
+    """Raw random bytes for a shared secret (an authenticator app's TOTP key)."""
+    return secrets.token_bytes(nbytes)
+
+
+def new_words(alphabet: str, groups: int, size: int) -> str:
+    """« abcd-efgh-jkmn » from ``alphabet``: a code a person copies by hand (recovery codes)."""
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(size)) for _ in range(groups))

@@ -128,7 +128,7 @@ async def serve(
     signer = await asyncio.to_thread(transparency.log_signer, settings)
     if settings.demo and await asyncio.to_thread(is_empty, rt):
         result = await asyncio.to_thread(load_demo, rt)
-        print_guide(result, print)
+        print_guide(result, print, settings.public_url)
     config = uvicorn.Config(create_app(rt), host=host, port=port, log_config=None, access_log=False)
     size_thread_pool(settings)
     listening = config.bind_socket()

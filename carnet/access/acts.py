@@ -8,6 +8,7 @@ the patient's request is traced as himself, on behalf of the patient, and the pa
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -87,6 +88,11 @@ def label_of(session: Session, rpps: str) -> str:
     return pro_label(session.get(Pro, rpps), rpps)
 
 
+#: One emergency episode: the patient is told of a pro's emergency access once in it, however
+#: many pages the pro reads (each read is traced and in the history all the same).
+EMERGENCY_NOTICE_EPISODE = timedelta(hours=12)
+
+
 def note_pro_access(record: Record) -> None:
     """ACC-2: a first reading under consent or care team puts the pro on the authorised list;
     TR-2: the patient hears of each pro's first access and of every emergency access."""
@@ -108,12 +114,17 @@ def note_pro_access(record: Record) -> None:
             row.first_access_at, row.updated_at = now, now
             enqueue(session, patient_id, Kind.FIRST_ACCESS, {"who": label_of(session, rpps)})
     if entry.emergency:
-        enqueue(
-            session,
-            patient_id,
-            Kind.EMERGENCY_ACCESS,
-            {"who": label_of(session, rpps), "mode": ctx.mode.value},
-        )
+        row = relation_row(session, patient_id, rpps)
+        now = clock.now()
+        last = row.emergency_notified_at
+        if last is None or now - last >= EMERGENCY_NOTICE_EPISODE:
+            row.emergency_notified_at = now
+            enqueue(
+                session,
+                patient_id,
+                Kind.EMERGENCY_ACCESS,
+                {"who": label_of(session, rpps), "mode": ctx.mode.value},
+            )
 
 
 def _act(

@@ -51,6 +51,8 @@ class HistoryFilter:
     until: datetime | None = None
     actions: frozenset[str] | None = None
     actor_kind: str | None = None
+    #: Emergency accesses only (ACC-6), let in or refused.
+    emergency_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,8 @@ def _matching(
         clauses.append(Trace.action.in_(sorted(flt.actions)))
     if flt.actor_kind:
         clauses.append(Trace.actor_kind == flt.actor_kind)
+    if flt.emergency_only:
+        clauses.append(Trace.mode != "normal")
     return and_(*clauses)
 
 

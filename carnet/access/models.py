@@ -25,6 +25,9 @@ class CareRelation(Base):
     administrator: Mapped[bool] = mapped_column(Boolean, default=False)
     administrator_since: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    #: When the patient was last told of this pro's emergency access (TR-2, ACC-6): once per
+    #: episode, not at every page he reads (issue 15 finding 9).
+    emergency_notified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AccessSettings(Base):

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from carnet.access.facts import DocumentView
+from carnet.access.facts import DocumentView, RecordFacts
 from carnet.access.loading import patient_documents
-from carnet.access.rules import Decision, Purpose, Why, decide_document, outline
+from carnet.access.rules import Decision, Purpose, Why, decide_document, outline, seen_as
 from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.errors import Conflict
@@ -34,6 +34,19 @@ class Documents:
     def decide(self, document: DocumentView) -> Decision:
         r = self.record
         return decide_document(r.facts, r.entry, document, r.matrix)
+
+    def as_seen_by(self, viewer: RecordFacts) -> tuple[Decision, list[DocumentRow], int]:
+        """« Voir mon dossier comme… »: of the documents the patient himself sees, those
+        ``viewer`` would read now (``rules.seen_as``), and how many the patient sees. Traces
+        nothing: nobody but the patient reads, and he reads only what he already sees."""
+        r = self.record
+        r.require(Action.LIST_DOCUMENTS, Purpose.SPACE)
+        rows = patient_documents(
+            r.session, r.patient_id, within=outline(r.facts, r.entry, r.matrix)
+        )
+        mine = [d for d in rows if self.decide(d).allowed]
+        entry, seen = seen_as(viewer, mine, r.matrix)
+        return entry, seen, len(mine)
 
     def list(
         self,

@@ -14,13 +14,23 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
-from carnet.access.facts import DocumentView, RecordFacts, Relation, RequesterKind
+from carnet.access.facts import (
+    AccessRequest,
+    DocumentView,
+    RecordFacts,
+    Relation,
+    Requester,
+    RequesterKind,
+)
 from carnet.access.matrix import Matrix
 from carnet.audit.rules import Action
 from carnet.context import AccessMode, AuthLevel
 from carnet.errors import Invalid
 from carnet.population.rules import MAJORITY_AGE, ProfileState
+
+_D = TypeVar("_D", bound=DocumentView)
 
 
 class Why(StrEnum):
@@ -228,6 +238,50 @@ def emergency_offers(facts: RecordFacts) -> frozenset[AccessMode]:
     if who.samu_regulator:
         return frozenset({AccessMode.BRIS_DE_GLACE, AccessMode.CENTRE_DE_REGULATION})
     return frozenset({AccessMode.BRIS_DE_GLACE})
+
+
+class Viewer(StrEnum):
+    """Whom the patient asks « Voir mon dossier comme… » (issue 15): a profession with his
+    consent, a named pro of his care team (his real standing), the SAMU regulator, his
+    representative."""
+
+    PROFESSION = "profession"
+    PRO = "pro"
+    SAMU = "samu"
+    REPRESENTATIVE = "representative"
+
+
+def viewer_facts(
+    facts: RecordFacts, viewer: Viewer, profession: str = "", specialty: str | None = None
+) -> RecordFacts:
+    """The facts the decision would have about ``viewer`` reading this record now, from the
+    patient's own (``facts``: his settings and state). A named pro's are loaded as they are
+    (his relation, his card) and passed as ``facts`` with ``Viewer.PRO``: kept whole."""
+    patient = facts.patient
+    if viewer is Viewer.PRO:
+        return facts
+    if viewer is Viewer.PROFESSION:
+        who = Requester(RequesterKind.PRO, profession=profession, specialty=specialty)
+        return RecordFacts(who, Relation(), patient, AccessRequest(declares_consent=True))
+    if viewer is Viewer.SAMU:
+        who = Requester(RequesterKind.PRO, profession="10", samu_regulator=True)
+        return RecordFacts(
+            who, Relation(), patient, AccessRequest(mode=AccessMode.CENTRE_DE_REGULATION)
+        )
+    who = Requester(RequesterKind.LEGAL_REPRESENTATIVE, represents_patient=True)
+    return RecordFacts(who, Relation(), patient, AccessRequest())
+
+
+def seen_as(
+    facts: RecordFacts, documents: Collection[_D], matrix: Matrix
+) -> tuple[Decision, list[_D]]:
+    """What ``facts``' requester would be let into, and which of ``documents`` he would read:
+    ``decide_record`` then ``decide_document``, the very decision every read goes through."""
+    entry = decide_record(facts)
+    opening = decide_open(facts, Purpose.READ, entry)
+    if not opening.allowed:
+        return entry, []
+    return entry, [d for d in documents if decide_document(facts, entry, d, matrix).allowed]
 
 
 #: DOC-5 as one table: for each refusal of the record a pro can meet, whether he still reads

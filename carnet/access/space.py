@@ -17,22 +17,29 @@ from sqlalchemy import select
 from carnet import clock
 from carnet.access import acts, gate
 from carnet.access.history import PAGE_SIZE, HistoryFilter, HistoryPage
+from carnet.access.models import CareRelation
 from carnet.access.record import Record
 from carnet.access.record_space import ProRelation, SettingsView
 from carnet.access.rules import (
+    Decision,
     LifeAct,
     Purpose,
+    Viewer,
     Why,
     decide_life,
     decide_open,
     decide_record,
     may_block_at_request,
+    viewer_facts,
 )
 from carnet.audit.rules import Action
-from carnet.context import RequestContext
-from carnet.errors import Forbidden
+from carnet.context import AuthLevel, RequestContext
+from carnet.errors import Forbidden, NotFound
+from carnet.identity.labels import pro_label
+from carnet.identity.models import Pro
 from carnet.notify.models import Notification
 from carnet.population.models import Patient, Representative
+from carnet.records.models import DocumentRow
 from carnet.runtime import Runtime
 
 __all__ = ["ProRelation", "SettingsView"]
@@ -104,6 +111,57 @@ def profession_reads(rt: Runtime, profession: str) -> frozenset[str]:
     """ACC-1: the document types a profession reads by default (the instance's matrix), for
     showing the patient who may see what."""
     return gate.matrix_of(rt).readable_types(profession, None)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """« Voir mon dossier comme… »: whom, whether he would be let in (and why), what he reads."""
+
+    viewer: str
+    label: str
+    entry: Decision
+    documents: list[DocumentRow]
+    patient_sees: int
+
+
+def preview(
+    rt: Runtime,
+    ctx: RequestContext,
+    patient_id: str,
+    viewer: Viewer,
+    *,
+    profession: str = "",
+    rpps: str = "",
+) -> Preview:
+    """What a profession (with the patient's consent), a named pro of his care team (as he
+    stands now), the SAMU regulator or his representative would see of his documents now —
+    decided by ``rules.seen_as`` on ``rules.viewer_facts``; nothing traced."""
+    with rt.transaction() as session:
+        record = gate.open(
+            session,
+            rt,
+            ctx,
+            purpose=Purpose.SPACE,
+            action=Action.LIST_DOCUMENTS,
+            patient_id=patient_id,
+        )
+        label = ""
+        if viewer is Viewer.PRO:
+            pro = session.get(Pro, rpps) if rpps else None
+            relation = session.get(CareRelation, (patient_id, rpps)) if pro else None
+            if pro is None or relation is None:
+                raise NotFound(
+                    "Ce professionnel n'est pas dans votre équipe de soins.",
+                    "This professional is not in your care team.",
+                )
+            pro_ctx = RequestContext.for_pro(pro.rpps, pro.profession, pro.specialty, AuthLevel.CPS)
+            facts = gate.facts_of(session, pro_ctx, patient_id)
+            assert facts is not None  # the patient's record is open
+            label = pro_label(pro, pro.rpps)
+        else:
+            facts = viewer_facts(record.facts, viewer, profession)
+        entry, documents, mine = record.documents.as_seen_by(facts)
+        return Preview(viewer.value, label, entry, documents, mine)
 
 
 @contextmanager
@@ -184,6 +242,16 @@ def mark_notification_read(
     with _space(rt, ctx, patient_id, Action.READ_NOTIFICATIONS) as record:
         row = record.space.notification(notification_id)
         row.read_at = row.read_at or clock.now()
+
+
+def mark_all_notifications_read(rt: Runtime, ctx: RequestContext, patient_id: str) -> int:
+    """« Tout marquer comme lu »: how many were unread."""
+    with _space(rt, ctx, patient_id, Action.READ_NOTIFICATIONS) as record:
+        unread = [n for n in record.space.notifications() if n.read_at is None]
+        now = clock.now()
+        for row in unread:
+            row.read_at = now
+        return len(unread)
 
 
 def read_history(

@@ -308,7 +308,8 @@ VERBS: dict[str, tuple[str, str, str]] = {
         "avez versé des soins remboursés",
         "added reimbursed care and vaccinations",
     ),
-    "log_in": ("s'est connecté", "vous êtes connecté", "logged in"),
+    # Neutral wording: « vous vous êtes connecté » is wrong for a woman (issue 15 finding 8).
+    "log_in": ("a ouvert une session", "avez ouvert une session", "logged in"),
     "activate_profile": ("a activé le profil", "avez activé le profil", "activated the profile"),
     "qualify_ins": (
         "a vérifié l'identité (INS)",
@@ -346,7 +347,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "close_profile": ("a clôturé le profil", "avez clôturé le profil", "closed the profile"),
     "oppose_profile": (
         "a enregistré l'opposition au profil",
-        "vous êtes opposé au profil",
+        "avez enregistré votre opposition au profil",
         "recorded the opposition to the profile",
     ),
     "withdraw_opposition": (
@@ -357,7 +358,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "reopen_profile": ("a rouvert le profil", "avez rouvert le profil", "reopened the profile"),
     "come_of_age": (
         "a remis l'espace à son titulaire majeur",
-        "êtes devenu seul titulaire de votre espace",
+        "avez reçu la gestion de votre espace à votre majorité",
         "handed the space to its holder, now of age",
     ),
     "issue_activation_code": (
@@ -440,11 +441,12 @@ def history_sentence(entry: HistoryLine, lang: str) -> str:
     if entry.profession:
         who = f"{who}, {entry.profession},"
     verb = english if lang == "en" else (second if you else third)
-    text = f"{who} {verb}"
+    tried = attempt(verb, english=lang == "en") if entry.outcome == "denied" else None
+    text = f"{who} {tried or verb}"
     if entry.document_title:
         text += f" « {entry.document_title} »"
-    if entry.target_label:
-        text += f" {entry.target_label}"
+    if entry.target_label and entry.target_label != entry.actor_label:
+        text += f" {entry.target_label}"  # never the actor named twice (issue 15 finding 8)
     why = why_text(entry.why, entry.reason, english=lang == "en")
     if why:
         text += f" — {why}"  # the rule that let it through or refused it, a reason with it
@@ -453,6 +455,54 @@ def history_sentence(entry: HistoryLine, lang: str) -> str:
         text += f" — {en if lang == 'en' else fr}"
         if entry.reason:
             text += f", {'reason' if lang == 'en' else 'motif'} : {entry.reason}"
-    if entry.outcome == "denied":
+    if entry.outcome == "denied" and tried is None:
         text = ("Refused: " if lang == "en" else "Tentative refusée : ") + text
     return text
+
+
+#: Past participles → infinitives, for what someone tried and was refused.
+_INFINITIVES = {"lu": "lire", "rendu": "rendre", "ouvert": "ouvrir", "rouvert": "rouvrir"}
+_BASE_FORMS = {
+    "viewed": "view",
+    "added": "add",
+    "replaced": "replace",
+    "deleted": "delete",
+    "archived": "archive",
+    "unarchived": "unarchive",
+    "masked": "mask",
+    "unmasked": "unmask",
+    "made": "make",
+    "declared": "declare",
+    "looked": "look",
+    "blocked": "block",
+    "unblocked": "unblock",
+    "authorised": "authorise",
+    "designated": "designate",
+    "revoked": "revoke",
+    "set": "set",
+    "changed": "change",
+    "read": "read",
+    "opened": "open",
+    "sent": "send",
+    "saved": "save",
+}
+
+
+def attempt(verb: str, *, english: bool = False) -> str | None:
+    """« a consulté la liste » → « a tenté de consulter la liste » (« avez tenté de… »,
+    « tried to view… »): a refused act reads as an attempt, not as done (issue 15 finding 8);
+    ``None`` when the verb has no such form here."""
+    if english:
+        first, _, rest = verb.partition(" ")
+        base = _BASE_FORMS.get(first)
+        return f"tried to {base}{' ' + rest if rest else ''}" if base else None
+    for aux in ("a ", "avez "):
+        if verb.startswith(aux):
+            first, _, rest = verb[len(aux) :].partition(" ")
+            infinitive = _INFINITIVES.get(first) or (
+                first[:-1] + "er" if first.endswith("é") else ""
+            )
+            if infinitive:
+                de = "d'" if infinitive[0] in "aeiouéèêh" else "de "
+                return f"{aux}tenté {de}{infinitive}{' ' + rest if rest else ''}"
+    return None

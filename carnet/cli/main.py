@@ -125,7 +125,7 @@ def demo(
         )
         raise typer.Exit(1)
     result = load_demo(rt, patients)
-    print_guide(result, typer.echo)
+    print_guide(result, typer.echo, rt.settings.public_url)
 
 
 @population_app.command("import")

@@ -8,8 +8,14 @@ from carnet.demo import personas as p
 from carnet.demo.load import DEMO_PASSWORD, DemoResult
 
 
-def print_guide(result: DemoResult, echo: Callable[[str], None]) -> None:
+def print_guide(
+    result: DemoResult, echo: Callable[[str], None], base_url: str = "http://127.0.0.1:8000"
+) -> None:
+    base = base_url.rstrip("/")
     echo("Population de démonstration chargée / demo population loaded.\n")
+    echo("Dans le navigateur / in the browser:")
+    echo(f"  {base}/demo   patients (connexion en un clic / one-click log-in)")
+    echo(f"  {base}/pro/   professionnels (choix du professionnel / pick a professional)\n")
     echo(f"Patients (mot de passe des profils activés : {DEMO_PASSWORD}) :")
     for person in p.PATIENTS:
         state = (

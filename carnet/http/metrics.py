@@ -8,10 +8,13 @@ the queue sizes are measured at each scrape.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carnet.logs import get_logger
 from carnet.messaging.queries import outgoing_waiting
 from carnet.metrics import Labels
 from carnet.notify.queries import waiting_count
@@ -37,7 +40,9 @@ def metrics(request: Request) -> PlainTextResponse:
 
 
 class RequestCounter:
-    """ASGI middleware: one count per answered request, once its status is known."""
+    """ASGI middleware: one count per answered request, once its status is known, and one log
+    line (method, route template, status, duration — never the path, the query or anything
+    of the person: issue 15)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,6 +52,7 @@ class RequestCounter:
             await self.app(scope, receive, send)
             return
         status = 500
+        started = time.perf_counter()
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -65,4 +71,11 @@ class RequestCounter:
                 route=template,
                 method=scope["method"],
                 status=str(status),
+            )
+            get_logger("carnet.http").info(
+                "http_request",
+                method=scope["method"],
+                route=template,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )

@@ -29,6 +29,23 @@ PROFESSIONS = {
     "98": "manipulateur ERM",
 }
 
+#: A few TRE_R38 specialties (savoir-faire), in words; a code not listed here is not shown at
+#: all rather than as a raw code (issue 15 finding 10).
+SPECIALTIES = {
+    "SM04": "cardiologie",
+    "SM26": "médecine générale",
+    "SM53": "médecine générale",
+    "SM54": "médecine générale",
+    "SM44": "radiologie",
+    "SM42": "psychiatrie",
+    "SM40": "pédiatrie",
+}
+
+
+def specialty_label(code: str | None) -> str:
+    return SPECIALTIES.get(code or "", "")
+
+
 #: The INS sex codes (ID-3's traits), in words: a person never reads « F » or « M ».
 SEXES = {"F": "Femme", "M": "Homme", "I": "Indéterminé"}
 

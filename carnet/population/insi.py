@@ -22,8 +22,14 @@ from carnet.population.models import Patient
 class RateLimiter:
     """A sliding window per caller, in memory (one process serves one instance)."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        fr: str = "Trop de recherches d'identité : réessayez dans une minute.",
+        en: str = "Too many identity look-ups: try again in a minute.",
+    ) -> None:
         self.per_minute = per_minute
+        self.fr, self.en = fr, en
         self._calls: dict[str, deque[datetime]] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -34,10 +40,7 @@ class RateLimiter:
             while calls and calls[0] <= now - timedelta(minutes=1):
                 calls.popleft()
             if len(calls) >= self.per_minute:
-                raise TooMany(
-                    "Trop de recherches d'identité : réessayez dans une minute.",
-                    "Too many identity look-ups: try again in a minute.",
-                )
+                raise TooMany(self.fr, self.en)
             calls.append(now)
 
 

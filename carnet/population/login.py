@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
+from carnet.auth import totp
 from carnet.context import Door, RequestContext
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Forbidden, Invalid, Refusal, Unauthenticated
@@ -53,6 +54,8 @@ class Challenge:
     id: str
     sent_to: str
     shown_code: str | None = None
+    #: ``email``: a code was sent; ``totp``: the authenticator app's code is asked (issue 15).
+    factor: str = "email"
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,8 @@ def start_login(
         person = _password_step(session, identifier, password, now)
     if person is None:
         raise Unauthenticated(*rules.LOGIN_REFUSED, code="login_refused")
+    if _uses_app(uow, person.id):
+        return _challenge(uow, person.id, new_digits(rules.CODE_DIGITS), now, "totp")
     if mailer is None and not settings.demo:
         raise CodeNotSent(
             "Le code de connexion ne peut pas être envoyé (aucun relais de messagerie "
@@ -170,6 +175,108 @@ def start_login(
                 "The log-in code could not be sent: please try again in a moment.",
             ) from None
     return result
+
+
+def _uses_app(uow: UnitOfWork, person_id: str) -> bool:
+    with uow.transaction() as session:
+        guard = session.get(LoginGuard, person_id)
+        return bool(guard and guard.totp_secret)
+
+
+def _challenge(uow: UnitOfWork, person_id: str, code: str, now: datetime, factor: str) -> Challenge:
+    """A challenge whose code is the app's, not the unused random one kept here."""
+    with uow.transaction() as session:
+        challenge = LoginChallenge(
+            patient_id=person_id,
+            id=new_id(),
+            code_hash=_hash(code),
+            created_at=now,
+            expires_at=now + rules.CODE_LIFETIME,
+            attempts=0,
+            used_at=None,
+        )
+        session.add(challenge)
+    return Challenge(challenge.id, "", None, factor)
+
+
+def _app_code(session: Session, person_id: str, code: str, now: datetime) -> str | None:
+    """The authenticator app's code (once per time step), or a recovery code (once): which
+    one was right, or ``None``."""
+    guard = session.get(LoginGuard, person_id, with_for_update=True)
+    if guard is None or not guard.totp_secret:
+        return None
+    step = totp.matching_step(guard.totp_secret, code, now, guard.totp_last_step)
+    if step is not None:
+        guard.totp_last_step = step
+        return "totp"
+    kept = (guard.recovery_hashes or "").split()
+    wanted = totp.recovery_hash(code)
+    if any(hmac.compare_digest(wanted, h) for h in kept):
+        guard.recovery_hashes = " ".join(h for h in kept if h != wanted)
+        return "recovery"
+    return None
+
+
+def _has_app(session: Session, person_id: str) -> bool:
+    guard = session.get(LoginGuard, person_id)
+    return bool(guard and guard.totp_secret)
+
+
+def app_enabled(uow: UnitOfWork, person_id: str) -> bool:
+    """Whether the person logs in with an authenticator app (else the e-mailed code)."""
+    return _uses_app(uow, person_id)
+
+
+def begin_app(uow: UnitOfWork, person_id: str) -> str:
+    """A new secret to set up in the app, pending until a code from it confirms it."""
+    secret = totp.new_secret()
+    with uow.transaction() as session:
+        guard = _guard(session, person_id)
+        guard.totp_pending, guard.updated_at = secret, clock.now()
+    return secret
+
+
+def confirm_app(uow: UnitOfWork, person_id: str, code: str) -> list[str]:
+    """The app's first code confirms the pending secret: from then on it replaces the e-mailed
+    code. The recovery codes, shown once (only their hashes are kept). Traced."""
+    now = clock.now()
+    with uow.transaction() as session:
+        guard = _guard(session, person_id)
+        pending = guard.totp_pending
+        step = totp.matching_step(pending, code, now, None) if pending else None
+        if pending is None or step is None:
+            raise Invalid(
+                "Code de l'application incorrect : vérifiez l'heure du téléphone et réessayez.",
+                "Wrong code from the app: check the phone's clock and try again.",
+                code="totp_refused",
+            )
+        codes = totp.new_recovery_codes()
+        guard.totp_secret, guard.totp_pending, guard.totp_last_step = pending, None, step
+        guard.recovery_hashes = " ".join(totp.recovery_hash(c) for c in codes)
+        guard.updated_at = now
+        trail.record(
+            session,
+            _web(person_id),
+            Action.CHANGE_SETTINGS,
+            patient_id=person_id,
+            detail={"second_factor": "totp"},
+        )
+    return codes
+
+
+def end_app(uow: UnitOfWork, person_id: str) -> None:
+    """Back to the e-mailed code. Traced."""
+    with uow.transaction() as session:
+        guard = _guard(session, person_id)
+        guard.totp_secret = guard.totp_pending = guard.recovery_hashes = None
+        guard.totp_last_step, guard.updated_at = None, clock.now()
+        trail.record(
+            session,
+            _web(person_id),
+            Action.CHANGE_SETTINGS,
+            patient_id=person_id,
+            detail={"second_factor": "email"},
+        )
 
 
 def _password_step(
@@ -214,8 +321,11 @@ def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession
         usable = rules.code_usable(
             challenge.expires_at, challenge.attempts, challenge.used_at is not None, now
         )
-        right = hmac.compare_digest(challenge.code_hash, _hash(code.strip()))
-        if not (usable and right):
+        factor = _app_code(session, challenge.patient_id, code, now) if usable else None
+        if factor is None:
+            right = hmac.compare_digest(challenge.code_hash, _hash(code.strip()))
+            factor = "email" if right and not _has_app(session, challenge.patient_id) else None
+        if not (usable and factor):
             challenge.attempts += 1
             trail.record(
                 session,
@@ -234,7 +344,7 @@ def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession
                 _web(challenge.patient_id),
                 Action.LOG_IN,
                 patient_id=challenge.patient_id,
-                detail={"second_factor": "email"},
+                detail={"second_factor": factor},
             )
     if opened is None:
         raise Unauthenticated(*rules.CODE_REFUSED, code="code_refused")

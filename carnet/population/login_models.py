@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db.base import Base
@@ -22,6 +22,13 @@ class LoginGuard(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    #: The authenticator app's secret (base32) once confirmed, then the code replaces the
+    #: e-mailed one; ``totp_pending`` while being set up; the last time step used (a code is
+    #: good once); the recovery codes' SHA-256, hex, space-separated (issue 15).
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_pending: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    recovery_hashes: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class LoginChallenge(Base):

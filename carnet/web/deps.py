@@ -17,6 +17,7 @@ from carnet.context import Door, RequestContext
 from carnet.errors import Forbidden, ProviderUnavailable, Refusal
 from carnet.identity import portal
 from carnet.population import login
+from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
 from carnet.web import views
 from carnet.web.render import csrf_valid, redirect, render
@@ -130,6 +131,27 @@ async def login_redirect(request: Request) -> Response | None:
     if person is not None:
         return None
     return redirect(request, "/connexion?suite=" + quote(request.url.path, safe="/"))
+
+
+#: Log-in attempts (password, then the e-mailed code) per client address and minute: guessing
+#: passwords or codes, or starting e-mail challenges without end, is slowed at the door (issue 15).
+LOGIN_PER_MINUTE = 10
+
+
+def throttle(request: Request, what: str) -> None:
+    """One attempt of ``what`` (« connexion », « code ») by this client, or ``TooMany``."""
+    state = request.app.state
+    limiters: dict[str, RateLimiter] | None = getattr(state, "login_limiters", None)
+    if limiters is None:
+        limiters = state.login_limiters = {}
+    limiter = limiters.get(what)
+    if limiter is None:
+        limiter = limiters[what] = RateLimiter(
+            LOGIN_PER_MINUTE,
+            "Trop de tentatives de connexion depuis cet appareil : réessayez dans une minute.",
+            "Too many log-in attempts from this device: try again in a minute.",
+        )
+    limiter.check(request.client.host if request.client else "?")
 
 
 async def get_runtime(request: Request) -> Runtime:

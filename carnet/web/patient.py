@@ -4,9 +4,9 @@ API calls."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -14,12 +14,16 @@ from starlette.concurrency import run_in_threadpool
 
 from carnet.access import space
 from carnet.access.history import PAGE_SIZE, HistoryFilter
+from carnet.access.rules import Viewer
 from carnet.access.space import read_history
+from carnet.access.wording import why_text
+from carnet.auth import totp
 from carnet.context import Door, RequestContext
 from carnet.errors import Invalid, NotFound
 from carnet.identity import portal
 from carnet.identity.labels import PROFESSIONS
 from carnet.lifecycle.activation import activate_profile
+from carnet.messaging import service as messaging
 from carnet.notify.service import smtp_mailer
 from carnet.population import login
 from carnet.records import service as records
@@ -36,13 +40,17 @@ from carnet.web.deps import (
     PatientCtx,
     Person,
     Rt,
+    patient_context,
     person_id,
+    throttle,
 )
-from carnet.web.render import LANG_COOKIE, lang_of, redirect, render, secure
+from carnet.web.render import LANG_COOKIE, PARIS, lang_of, redirect, render, secure
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PENDING_COOKIE = "carnet_login"
 S = "/espace/{patient_id}"
+#: Documents a page in the patient's list.
+DOCUMENTS_PAGE = 50
 
 NOTICES = {
     "active": "Votre profil est activé : connectez-vous.",
@@ -50,6 +58,19 @@ NOTICES = {
     "ajoute": "Document ajouté.",
     "supprime": "Document supprimé.",
     "fait": "Fait.",
+    "tout-lu": "Toutes vos notifications sont marquées comme lues.",
+    "masques": "Vos documents sont masqués aux professionnels (sauf leurs auteurs, vos "
+    "administrateurs et votre médecin traitant).",
+    "demasques": "Vos documents sont de nouveau visibles des professionnels autorisés.",
+    "masque": "Document masqué aux professionnels.",
+    "demasque": "Document de nouveau visible des professionnels autorisés.",
+    "bloque": "Professionnel bloqué : il n'a plus accès à votre profil, même en urgence.",
+    "debloque": "Professionnel débloqué.",
+    "autorise": "Professionnel autorisé à consulter votre profil.",
+    "administrateur": "Administrateur nommé.",
+    "retire": "Administration retirée.",
+    "urgence": "Vos choix pour les accès en urgence sont enregistrés.",
+    "medecin-traitant": "Médecin traitant enregistré.",
     "code-demande": "Demande enregistrée : si elle correspond à un profil à activer, un nouveau "
     "code vous sera adressé par courrier.",
     "cloture": "Le profil est clôturé. Un e-mail vous le confirme.",
@@ -94,11 +115,59 @@ def _page(
 
 @router.get("/")
 def home(request: Request, rt: Rt) -> Response:
+    """The patient's home: his own space's, else the choice of the spaces he manages."""
     try:
         person = person_id(request, rt)
     except LoginRequired:
         return render(request, "login.html", {"title": "Connexion", "suite": "", "notice": None})
-    return redirect(request, f"/espace/{person}/documents")
+    ctx = patient_context(person)
+    if not any(s.patient_id == person for s in space.my_spaces(rt, ctx)):
+        return redirect(request, "/espaces")
+    return _home(request, rt, ctx, person)
+
+
+@router.get(S + "/accueil")
+def space_home_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Response:
+    """The home of a space (his own, or one he manages)."""
+    return _home(request, rt, ctx, patient_id)
+
+
+def _home(request: Request, rt: Rt, ctx: RequestContext, patient_id: str) -> Response:
+    """A greeting, what is new since the last visit (documents, messages, accesses by pros,
+    notifications), shortcuts — each read through the use case its own page calls."""
+    lang = lang_of(request)
+    log_ins = read_history(
+        rt, ctx, patient_id, 1, HistoryFilter(actions=frozenset({"log_in"}), actor_kind="patient")
+    ).entries
+    since = log_ins[1].at if len(log_ins) > 1 else None
+    _, documents = records.list_documents(rt, ctx, patient_id, DocumentFilter())
+    new_documents = sorted(
+        (d for d in documents if since is None or d.created_at > since),
+        key=lambda d: d.created_at,
+        reverse=True,
+    )
+    accesses = read_history(rt, ctx, patient_id, 1, HistoryFilter(since=since, actor_kind="pro"))
+    lines, _ = views.history_lines(accesses.entries, lang)
+    box = messaging.list_conversations(rt, ctx, patient_id)
+    notes = space.notifications(rt, ctx, patient_id)
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "home.html",
+        {
+            "title": "Accueil",
+            "since": since,
+            "new_documents": new_documents[:5],
+            "new_documents_count": len(new_documents),
+            "access_lines": lines[:5],
+            "access_count": accesses.total,
+            "unread_messages": sum(c.unread for c in box.conversations),
+            "unread_notifications": sum(1 for n in notes if n.read_at is None),
+        },
+        "home",
+    )
 
 
 @router.get("/connexion")
@@ -122,6 +191,7 @@ def login_submit(
     password: Annotated[str, Form(max_length=1000)],
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    throttle(request, "connexion")
     settings = rt.settings
     mailer = smtp_mailer(settings) if settings.smtp_relay else None
     challenge = login.start_login(rt.uow, settings, identifier, password, mailer)
@@ -132,6 +202,7 @@ def login_submit(
             "title": "Code de vérification",
             "sent_to": challenge.sent_to,
             "shown_code": challenge.shown_code,
+            "factor": challenge.factor,
             "suite": suite if suite.startswith("/") else "",
         },
     )
@@ -151,14 +222,60 @@ def login_submit(
 def code_submit(
     request: Request,
     rt: Rt,
-    code: Annotated[str, Form(max_length=12)],
+    code: Annotated[str, Form(max_length=20)],
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    throttle(request, "code")
     opened = login.finish_login(rt.uow, request.cookies.get(PENDING_COOKIE, ""), code)
     response = redirect(request, suite if suite.startswith("/espace/") else "/espaces")
     _set_session(request, response, opened.token)
     response.delete_cookie(PENDING_COOKIE, path="/connexion")
     return response
+
+
+# ------------------------------------------------------------------------------------------
+# The second factor by authenticator app (issue 15): the person's own credentials
+# ------------------------------------------------------------------------------------------
+
+
+def _security(request: Request, values: dict[str, object]) -> Response:
+    values.setdefault("title", "Sécurité de la connexion")
+    for key in ("secret", "uri", "codes", "enabled"):
+        values.setdefault(key, None)
+    return render(request, "security.html", values)
+
+
+@router.get("/securite")
+def security_page(request: Request, rt: Rt, person: Person) -> Response:
+    return _security(request, {"enabled": login.app_enabled(rt.uow, person)})
+
+
+@router.post("/securite/application", dependencies=[Csrf])
+def security_begin(request: Request, rt: Rt, person: Person) -> Response:
+    """A new secret to add to the app; active once a code from it confirms it."""
+    secret = login.begin_app(rt.uow, person)
+    return _security(
+        request,
+        {
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "uri": totp.otpauth_uri(secret, "Mon espace santé"),
+        },
+    )
+
+
+@router.post("/securite/application/confirmer", dependencies=[Csrf])
+def security_confirm(
+    request: Request, rt: Rt, person: Person, code: Annotated[str, Form(max_length=12)]
+) -> Response:
+    throttle(request, "code")
+    codes = login.confirm_app(rt.uow, person, code)
+    return _security(request, {"codes": codes, "enabled": True})
+
+
+@router.post("/securite/application/retirer", dependencies=[Csrf])
+def security_end(request: Request, rt: Rt, person: Person) -> Response:
+    login.end_app(rt.uow, person)
+    return redirect(request, "/securite")
 
 
 def _set_session(request: Request, response: Response, token: str) -> None:
@@ -226,7 +343,7 @@ def spaces_page(request: Request, rt: Rt, ctx: PatientCtx, person: Person) -> Re
     spaces = space.my_spaces(rt, ctx)
     to_activate = space.spaces_to_activate(rt, ctx)
     if len(spaces) == 1 and not to_activate:
-        return redirect(request, f"/espace/{person}/documents")
+        return redirect(request, f"/espace/{spaces[0].patient_id}/accueil")  # the home first
     return render(
         request,
         "spaces.html",
@@ -277,16 +394,26 @@ def documents_page(
     depuis_: Annotated[str, Query(alias="depuis", max_length=10)] = "",
     jusqu_: Annotated[str, Query(alias="jusqu", max_length=10)] = "",
     archives: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    """The documents, newest first, ``DOCUMENTS_PAGE`` a page: a phone shows what fits, and a
+    large record's page answers as fast as the JSON listing (bench/pages.py)."""
     lang = lang_of(request)
     depuis = _day(depuis_, "de début", "start")
     jusqu = _day(jusqu_, "de fin", "end")
     flt = DocumentFilter(text=q or None, since=depuis, until=jusqu, include_archived=archives)
     _, documents = records.list_documents(rt, ctx, patient_id, flt)
-    shown = [d for d in documents if categorie is None or d.category == categorie]
-    shown.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
+    matching = [d for d in documents if categorie is None or d.category == categorie]
+    matching.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
+    pages = max(1, -(-len(matching) // DOCUMENTS_PAGE))
+    page = min(page, pages)
+    shown = matching[(page - 1) * DOCUMENTS_PAGE : page * DOCUMENTS_PAGE]
     authors = portal.directory_labels(
         rt.uow, {d.author_id for d in shown if d.author_kind == "pro"}
+    )
+    kept = {"categorie": categorie or "", "q": q or "", "depuis": depuis_, "jusqu": jusqu_}
+    query = urlencode(
+        {k: v for k, v in kept.items() if v} | ({"archives": "true"} if archives else {})
     )
     return _page(
         request,
@@ -297,6 +424,10 @@ def documents_page(
         {
             "title": "Mes documents",
             "documents": shown,
+            "page": page,
+            "pages": pages,
+            "count": len(matching),
+            "query": query,
             "tabs": views.tabs(documents, lang),
             "categorie": categorie,
             "q": q or "",
@@ -416,21 +547,91 @@ def mask(
                 "category_label": lambda c: views.category_label(c, lang),
             },
         )
-    return redirect(request, f"/espace/{patient_id}/documents?ok=fait")
+    done = "masque" if masked else "demasque"
+    return redirect(request, f"/espace/{patient_id}/documents?ok={done}")
+
+
+def _confirm(
+    request: Request,
+    rt: Rt,
+    ctx: RequestContext,
+    patient_id: str,
+    section: str,
+    values: dict[str, object],
+) -> Response:
+    """The page asking before a destructive act: the same form again, with ``confirm``."""
+    values.setdefault("subject", "")
+    values.setdefault("fields", {})
+    values["action"] = request.url.path
+    values.setdefault("title", values["heading"])
+    return _page(request, rt, ctx, patient_id, "confirm.html", values, section)
 
 
 @router.post(S + "/documents/masquer-tout", dependencies=[Csrf])
 def mask_all(
-    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, masked: Annotated[bool, Form()]
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    masked: Annotated[bool, Form()],
+    confirm: Annotated[bool, Form()] = False,
 ) -> Response:
+    """DOC-4 in one act: masking everything asks first, then says what it did."""
+    if masked and not confirm:
+        return _confirm(
+            request,
+            rt,
+            ctx,
+            patient_id,
+            "documents",
+            {
+                "heading": "Masquer tous vos documents ?",
+                "consequences": [
+                    "Les professionnels ne les verront plus, sauf leurs auteurs, vos "
+                    "administrateurs et votre médecin traitant.",
+                    "En urgence, ils restent cachés, sauf si vous l'avez autorisé.",
+                    "Vous pourrez les démasquer à tout moment, un par un ou tous ensemble.",
+                ],
+                "fields": {"masked": "true"},
+                "button": "Masquer tous les documents",
+                "cancel": f"/espace/{patient_id}/documents",
+            },
+        )
     records.mask_all(rt, ctx, patient_id, masked)
-    return redirect(request, f"/espace/{patient_id}/documents?ok=fait")
+    done = "masques" if masked else "demasques"
+    return redirect(request, f"/espace/{patient_id}/documents?ok={done}")
 
 
 @router.post(S + "/documents/{document_id}/supprimer", dependencies=[Csrf])
 def delete(
-    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, document_id: str
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    document_id: str,
+    confirm: Annotated[bool, Form()] = False,
 ) -> Response:
+    """DOC-6: deleting asks first, naming the document."""
+    if not confirm:
+        document = records.get_document(rt, ctx, patient_id, document_id)
+        return _confirm(
+            request,
+            rt,
+            ctx,
+            patient_id,
+            "documents",
+            {
+                "heading": "Supprimer ce document ?",
+                "subject": document.title,
+                "consequences": [
+                    "Il disparaît de votre profil : ni vous ni les professionnels ne le verrez "
+                    "plus.",
+                    "Cette suppression est définitive.",
+                ],
+                "button": "Supprimer définitivement",
+                "cancel": f"/espace/{patient_id}/documents/{document_id}",
+            },
+        )
     records.delete_document(rt, ctx, patient_id, document_id)
     return redirect(request, f"/espace/{patient_id}/documents?ok=supprime")
 
@@ -447,9 +648,31 @@ def history_page(
     ctx: PatientCtx,
     patient_id: str,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    qui: Annotated[str, Query(max_length=30)] = "",
+    quoi: Annotated[str, Query(max_length=30)] = "",
+    depuis_: Annotated[str, Query(alias="depuis", max_length=10)] = "",
+    jusqu_: Annotated[str, Query(alias="jusqu", max_length=10)] = "",
+    urgences: bool = False,
 ) -> Response:
-    result = read_history(rt, ctx, patient_id, page, HistoryFilter())
+    """TR-1 as a bank statement: repeats grouped, filtered by who, what, when, emergencies."""
+    since, until = _day(depuis_, "de début", "start"), _day(jusqu_, "de fin", "end")
+    flt = HistoryFilter(
+        since=datetime.combine(since, time.min, PARIS) if since else None,
+        until=datetime.combine(until, time.max, PARIS) if until else None,
+        actions=views.HISTORY_ACTS[quoi][2] if quoi in views.HISTORY_ACTS else None,
+        actor_kind=views.HISTORY_WHO[qui][0] if qui in views.HISTORY_WHO else None,
+        emergency_only=urgences,
+    )
+    result = read_history(rt, ctx, patient_id, page, flt)
     lang = lang_of(request)
+    lines, rows = views.history_lines(result.entries, lang)
+    proofs = transparency.page_verification(rt, patient_id, result)
+    for line, row in zip(proofs["lines"], rows, strict=True):  # type: ignore[call-overload]
+        line["row"] = row
+    kept = {"qui": qui, "quoi": quoi, "depuis": depuis_, "jusqu": jusqu_}
+    query = urlencode(
+        {k: v for k, v in kept.items() if v} | ({"urgences": "true"} if urgences else {})
+    )
     return _page(
         request,
         rt,
@@ -458,11 +681,24 @@ def history_page(
         "history.html",
         {
             "title": "Historique",
-            "entries": [(e, views.sentence(e, lang)) for e in result.entries],
+            "lines": lines,
             "page": result.page,
             "pages": max(1, -(-result.total // PAGE_SIZE)),
             "total": result.total,
-            "transparency": transparency.page_verification(rt, patient_id, result),
+            "transparency": proofs,
+            "who_choices": [
+                (k, fr if lang == "fr" else en) for k, (_, fr, en) in views.HISTORY_WHO.items()
+            ],
+            "what_choices": [
+                (k, fr if lang == "fr" else en) for k, (fr, en, _) in views.HISTORY_ACTS.items()
+            ],
+            "qui": qui,
+            "quoi": quoi,
+            "depuis": depuis_,
+            "jusqu": jusqu_,
+            "urgences": urgences,
+            "filtered": bool(query),
+            "query": query,
         },
         "history",
     )
@@ -470,15 +706,29 @@ def history_page(
 
 @router.get(S + "/notifications")
 def notifications_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Response:
+    """TR-2: newest first, the unread counted, each leading to what it is about."""
+    found = space.notifications(rt, ctx, patient_id)
     return _page(
         request,
         rt,
         ctx,
         patient_id,
         "notifications.html",
-        {"title": "Notifications", "notifications": space.notifications(rt, ctx, patient_id)},
+        {
+            "title": "Notifications",
+            "notifications": found,
+            "unread": sum(1 for n in found if n.read_at is None),
+            "links": views.NOTIFICATION_LINKS,
+        },
         "notifications",
     )
+
+
+@router.post(S + "/notifications/tout-lu", dependencies=[Csrf])
+def notifications_all_read(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Response:
+    """« Tout marquer comme lu »."""
+    space.mark_all_notifications_read(rt, ctx, patient_id)
+    return redirect(request, f"/espace/{patient_id}/notifications?ok=tout-lu")
 
 
 @router.post(S + "/notifications/{notification_id}/lue", dependencies=[Csrf])
@@ -505,7 +755,8 @@ def access_page(
     relations = space.relations(rt, ctx, patient_id)
     settings = space.settings(rt, ctx, patient_id)
     readable = space.profession_reads(rt, profession)
-    types = sorted(TYPES.values(), key=lambda t: t.label)
+    lang = lang_of(request)
+    doctor = PROFESSIONS["10"]
     return _page(
         request,
         rt,
@@ -519,8 +770,57 @@ def access_page(
             "professions": sorted(PROFESSIONS.items(), key=lambda kv: kv[1]),
             "profession": profession,
             "profession_label": views.profession_label(profession),
-            "may_read": [t for t in types if t.code in readable],
-            "may_not_read": [t for t in types if t.code not in readable],
+            "reach": views.profession_reach(readable, lang),
+            # ACC-5: the médecin traitant is chosen by name among the doctors of the care team.
+            "doctors": [r for r in relations if r.profession == doctor and not r.blocked],
+        },
+        "access",
+    )
+
+
+@router.get(S + "/voir-comme")
+def seen_as_page(
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    comme: Annotated[str, Query(max_length=20)] = "samu",
+) -> Response:
+    """« Voir mon dossier comme… »: exactly the list that person would see now, by the same
+    decision; nothing traced (no one but the patient reads)."""
+    kind, _, code = comme.partition(":")
+    viewers = {
+        "profession": Viewer.PROFESSION,
+        "pro": Viewer.PRO,
+        "samu": Viewer.SAMU,
+        "representant": Viewer.REPRESENTATIVE,
+    }
+    if kind not in viewers or (kind == "profession" and code not in PROFESSIONS):
+        raise NotFound()
+    seen = space.preview(
+        rt, ctx, patient_id, viewers[kind], profession=code, rpps=code if kind == "pro" else ""
+    )
+    lang = lang_of(request)
+    who = {
+        "profession": f"un(e) {views.profession_label(code)}",
+        "pro": seen.label,
+        "samu": "le régulateur du SAMU (centre 15)",
+        "representant": "votre représentant légal",
+    }[kind]
+    seen.documents.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
+    return _page(
+        request,
+        rt,
+        ctx,
+        patient_id,
+        "seen_as.html",
+        {
+            "title": "Voir mon dossier comme…",
+            "who": who,
+            "kind": kind,
+            "seen": seen,
+            "why": why_text(seen.entry.why.value, None, english=lang == "en"),
+            "category_label": lambda c: views.category_label(c, lang),
         },
         "access",
     )
@@ -528,8 +828,16 @@ def access_page(
 
 @router.post(S + "/acces/{rpps}/{act}", dependencies=[Csrf])
 def access_act(
-    request: Request, rt: Rt, ctx: PatientCtx, patient_id: str, rpps: str, act: str
+    request: Request,
+    rt: Rt,
+    ctx: PatientCtx,
+    patient_id: str,
+    rpps: str,
+    act: str,
+    confirm: Annotated[bool, Form()] = False,
+    label: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
+    """ACC-2…ACC-4 from the patient's side; blocking asks first."""
     acts = {
         "bloquer": space.block,
         "debloquer": space.unblock,
@@ -539,8 +847,34 @@ def access_act(
     }
     if act not in acts:
         raise NotFound()
+    if act == "bloquer" and not confirm:
+        return _confirm(
+            request,
+            rt,
+            ctx,
+            patient_id,
+            "access",
+            {
+                "heading": "Bloquer ce professionnel ?",
+                "subject": label[:200],
+                "consequences": [
+                    "Il ne pourra plus consulter votre profil, même en urgence.",
+                    "Il pourra encore y déposer des documents.",
+                    "Vous pourrez le débloquer à tout moment.",
+                ],
+                "button": "Bloquer",
+                "cancel": f"/espace/{patient_id}/acces",
+            },
+        )
     acts[act](rt, ctx, patient_id, rpps)
-    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+    done = {
+        "bloquer": "bloque",
+        "debloquer": "debloque",
+        "autoriser": "autorise",
+        "administrateur": "administrateur",
+        "retirer-administrateur": "retire",
+    }[act]
+    return redirect(request, f"/espace/{patient_id}/acces?ok={done}")
 
 
 @router.post(S + "/urgence", dependencies=[Csrf])
@@ -555,7 +889,7 @@ def emergency(
 ) -> Response:
     """ACC-6: the three switches (unchecked boxes are not sent: off)."""
     space.set_emergency(rt, ctx, patient_id, samu=samu, others=others, masked=masked)
-    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+    return redirect(request, f"/espace/{patient_id}/acces?ok=urgence")
 
 
 @router.post(S + "/medecin-traitant", dependencies=[Csrf])
@@ -567,4 +901,4 @@ def medecin_traitant(
     rpps: Annotated[str, Form(max_length=11)] = "",
 ) -> Response:
     space.set_medecin_traitant(rt, ctx, patient_id, rpps.strip() or None)
-    return redirect(request, f"/espace/{patient_id}/acces?ok=fait")
+    return redirect(request, f"/espace/{patient_id}/acces?ok=medecin-traitant")

@@ -444,11 +444,34 @@ def act(
     patient_id: str,
     document_id: str,
     act: str,
+    confirm: Annotated[bool, Form()] = False,
 ) -> Response:
-    """DOC-6 delete (the author), DOC-4 / ACC-4 mask at the patient's request (author or
-    administrator), DOC-3 make visible to the patient (the author)."""
+    """DOC-6 delete (the author, asked first), DOC-4 / ACC-4 mask at the patient's request
+    (author or administrator), DOC-3 make visible to the patient (the author)."""
     mode, reason = _ctx(rt, me, patient_id)
     ctx = me.context(mode, reason)
+    if act == "supprimer" and not confirm:
+        document = records.get_document(rt, ctx, patient_id, document_id)
+        return _page(
+            request,
+            "pro/confirm.html",
+            me,
+            {
+                "title": "Supprimer ce document ?",
+                "heading": "Supprimer ce document ?",
+                "banner": _banner(rt, me, patient_id, mode, reason),
+                "subject": document.title,
+                "consequences": [
+                    "Il disparaît du dossier du patient : ni lui ni les professionnels ne le "
+                    "verront plus.",
+                    "Pour corriger un document, remplacez-le plutôt par une nouvelle version.",
+                ],
+                "fields": {},
+                "action": request.url.path,
+                "button": "Supprimer définitivement",
+                "cancel": f"/pro/patients/{patient_id}/documents/{document_id}",
+            },
+        )
     if act == "supprimer":
         records.delete_document(rt, ctx, patient_id, document_id)
         done = "supprime"

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 import carnet
-from carnet.identity.labels import sex_label
+from carnet.identity.labels import sex_label, specialty_label
 from carnet.ids import new_secret
 from carnet.web import i18n
 
@@ -61,8 +61,10 @@ ENV.filters["when"] = _when
 ENV.filters["day"] = partial(_when, with_time=False)
 ENV.filters["size"] = _size
 ENV.globals["sex_label"] = sex_label
+ENV.globals["specialty_label"] = specialty_label
 #: The patient space's sections: (key, path under /espace/<id>/, label).
 ENV.globals["SECTIONS"] = (
+    ("home", "accueil", "Accueil"),
     ("documents", "documents", "Documents"),
     ("profile", "profil", "Profil médical"),
     ("history", "historique", "Historique"),

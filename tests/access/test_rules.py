@@ -20,6 +20,7 @@ from carnet.access.rules import (
     OWN_DOCUMENTS_AFTER,
     Decision,
     Purpose,
+    Viewer,
     Why,
     acts_for_patient,
     card_may,
@@ -33,6 +34,8 @@ from carnet.access.rules import (
     decide_upload,
     emergency_offers,
     may_block_at_request,
+    seen_as,
+    viewer_facts,
 )
 from carnet.context import AccessMode, AuthLevel
 from carnet.errors import Invalid
@@ -321,3 +324,32 @@ def test_issue15_acc_6_emergency_offers_regulation_to_regulators_only() -> None:
     assert emergency_offers(facts(regulator, Relation(blocked=True))) == set()
     assert emergency_offers(facts(replace(GP, level=AuthLevel.CPE), Relation())) == set()
     assert emergency_offers(facts(PATIENT, Relation())) == set()
+
+
+def test_issue15_seen_as_is_the_same_decision_for_each_viewer() -> None:
+    """« Voir mon dossier comme… »: each viewer's facts, decided by decide_record and
+    decide_document like any read."""
+    mine = facts(PATIENT, Relation())
+    masked = replace(REPORT, masked=True)
+    docs = [REPORT, STAY, masked]
+    nurse = viewer_facts(mine, Viewer.PROFESSION, "60")
+    assert nurse.request.declares_consent
+    assert nurse.requester.profession == "60"
+    entry, seen = seen_as(nurse, docs, DEFAULT_MATRIX)
+    assert entry.allowed
+    assert masked not in seen
+    assert seen == [d for d in [REPORT, STAY] if decide(nurse, d, DEFAULT_MATRIX).allowed]
+    samu = viewer_facts(mine, Viewer.SAMU)
+    assert samu.requester.samu_regulator
+    assert samu.request.mode is AccessMode.CENTRE_DE_REGULATION
+    assert seen_as(samu, docs, DEFAULT_MATRIX)[0].emergency
+    refused = viewer_facts(
+        facts(PATIENT, Relation(), replace(ADULT, emergency_samu=False)), Viewer.SAMU
+    )
+    assert seen_as(refused, docs, DEFAULT_MATRIX) == (decide_record(refused), [])
+    parent = viewer_facts(facts(PATIENT, Relation(), MINOR), Viewer.REPRESENTATIVE)
+    assert parent.requester.kind is RequesterKind.LEGAL_REPRESENTATIVE
+    assert seen_as(parent, docs, DEFAULT_MATRIX)[1] == docs
+    gp = facts(GP, Relation(medecin_traitant=True))
+    assert viewer_facts(gp, Viewer.PRO) is gp
+    assert masked in seen_as(gp, docs, DEFAULT_MATRIX)[1]

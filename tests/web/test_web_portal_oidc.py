@@ -13,7 +13,7 @@ from auth.real_provider import ADELI, RPPS, RealProvider, new_key, public
 from factories import add_patient
 from live_api import LiveApp
 from oidc_support import PSC_BUTTON, local_only, oidc_settings, psc_log_in, serve_oidc
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from web_support import Site, check_page
 
 from carnet.auth.verify import TokenVerifier
@@ -52,18 +52,24 @@ def test_id_5_pro_logs_in_through_psc_with_pkce_state_and_nonce(
     page.get_by_label("Password").fill("0000")
     page.get_by_role("button", name="Sign-in").click()
     page.get_by_role("heading", name="Trouver un patient").wait_for()
-    expect(page.get_by_text(f"RPPS {RPPS}").first).to_be_visible()
+    expect(_nav(page).get_by_text(f"RPPS {RPPS}")).to_be_visible()
     check_page(page, "oidc_logged_in")
     hits = psc.hits()
     assert hits.get("token") == 1
     assert hits.get("me") == 1, "the identity came from userinfo, as PSC gives it"
 
 
+def _nav(page: Page) -> Locator:
+    """The main menu shown (the page holds it twice: in a line, and behind « Menu » on a
+    phone — issue 15)."""
+    return page.get_by_role("navigation", name="Navigation principale")
+
+
 def test_id_4_pro_known_by_adeli_logs_in(site: Site, portal: TokenVerifier) -> None:
     page = site.page()
     psc_log_in(page, "adeli")
     page.get_by_role("heading", name="Trouver un patient").wait_for()
-    expect(page.get_by_text(f"ADELI {ADELI}").first).to_be_visible()
+    expect(_nav(page).get_by_text(f"ADELI {ADELI}")).to_be_visible()
 
 
 def test_id_5_cpe_level_logs_in_but_reading_is_refused_clearly(

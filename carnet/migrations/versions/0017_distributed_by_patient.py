@@ -1,7 +1,7 @@
 """look-ups by INS and by activation code; on Citus, every table distributed or replicated
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0015
 Create Date: 2026-11-30 08:30:00
 
 A distributed table's unique constraints must include its distribution column. ``patients`` is
@@ -50,7 +50,7 @@ from sqlalchemy import Connection
 from carnet.db.roles import apply_roles, has_citus, role_names
 
 revision: str = "0017"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

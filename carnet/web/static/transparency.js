@@ -116,7 +116,7 @@
     if (sig === false) problems.push(T.sig); else if (sig === null) notes.push(T.nosig);
     var items = document.querySelectorAll("ol.history > li"), proven = 0, pending = 0;
     for (var i = 0; i < page.lines.length; i++) {
-      var line = page.lines[i], li = items[i];
+      var line = page.lines[i], li = items[line.row !== undefined ? line.row : i];
       if (!line.proof) { pending++; continue; }
       var ok = line.proof.head.root_hash === head.root_hash && await provenLine(line.trace_id, line.proof);
       if (ok) { proven++; } else {
