@@ -6,7 +6,7 @@ does the same once by hand.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
 
 def is_citus(connection: Connection) -> bool:
@@ -47,11 +47,11 @@ def _on(url: str, *statements: str) -> None:
         engine.dispose()
 
 
-def create_database(base: str, name: str, shard_count: int | None = None) -> None:
-    """``name`` on the server ``base`` names; on Citus on every worker too, with the extension,
-    registered with the coordinator (``shard_count``: shards per distributed table)."""
+def _admin(base: str) -> Engine:
+    """An autocommit engine on the maintenance database of the server ``base`` names (its
+    coordinator on Citus): databases are made and dropped from there."""
     coordinator = make_url(base)
-    admin = create_engine(
+    return create_engine(
         node_url(
             base,
             coordinator.host or "127.0.0.1",
@@ -60,6 +60,13 @@ def create_database(base: str, name: str, shard_count: int | None = None) -> Non
         ),
         isolation_level="AUTOCOMMIT",
     )
+
+
+def create_database(base: str, name: str, shard_count: int | None = None) -> None:
+    """``name`` on the server ``base`` names; on Citus on every worker too, with the extension,
+    registered with the coordinator (``shard_count``: shards per distributed table)."""
+    coordinator = make_url(base)
+    admin = _admin(base)
     try:
         with admin.connect() as connection:
             nodes = workers(connection)
@@ -86,16 +93,7 @@ def create_database(base: str, name: str, shard_count: int | None = None) -> Non
 
 def drop_database(base: str, name: str) -> None:
     """``name`` dropped on the server ``base`` names, and on its workers if it is a Citus."""
-    coordinator = make_url(base)
-    admin = create_engine(
-        node_url(
-            base,
-            coordinator.host or "127.0.0.1",
-            coordinator.port or 5432,
-            coordinator.database or "postgres",
-        ),
-        isolation_level="AUTOCOMMIT",
-    )
+    admin = _admin(base)
     try:
         with admin.connect() as connection:
             nodes = workers(connection)
