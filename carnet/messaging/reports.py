@@ -21,15 +21,14 @@ from email.message import Message as EmailMessage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.context import ActorKind, Door, RequestContext
-from carnet.ids import new_id
 from carnet.keys.service import key_by_id
 from carnet.messaging import mime, store
 from carnet.messaging.filing import Delivered
 from carnet.messaging.models import Conversation, Message
+from carnet.messaging.notices import file_notice
 from carnet.messaging.refusals import MessageRefused
 from carnet.messaging.rules import (
     Direction,
@@ -39,8 +38,6 @@ from carnet.messaging.rules import (
     report_notice,
     thread_keys,
 )
-from carnet.notify.rules import Kind
-from carnet.notify.service import enqueue
 from carnet.runtime import Runtime
 
 MAX_DETAIL = 300
@@ -171,36 +168,17 @@ def _file(session: Session, rt: Runtime, patient_id: str, report: Report, raw: b
     sent_key = key_by_id(session, rt.master_key, patient_id, sent.key_id)
     original_subject = store.unseal(sent_key, sent.subject_sealed, patient_id, sent.id, "subject")
     subject, fr, en = report_notice(report.kind, counterpart, original_subject, report.detail)
-    notice_id, now = new_id(), clock.now()
-    session.add(
-        Message(
-            patient_id=patient_id,
-            id=notice_id,
-            conversation_id=conversation.id,
-            direction=Direction.NOTICE.value,
-            counterpart=counterpart,
-            rfc_message_id=rfc_id,
-            thread_references=None,
-            author_name="Mon espace santé",
-            key_id=conversation.key_id,
-            subject_sealed=store.seal(key, subject, patient_id, notice_id, "subject"),
-            body_sealed=store.seal(key, f"{fr}\n\n{en}", patient_id, notice_id, "body"),
-            raw_blob_key=None,
-            raw_sealed=store.seal_raw(key, raw, patient_id, notice_id)
-            if len(raw) <= store.RAW_INLINE_MAX
-            else None,
-            raw_size=len(raw),
-            raw_sha256=None,
-            fin=False,
-            receipt_to=None,
-            receipt_sent_at=None,
-            delivery=None,
-            created_at=now,
-            read_at=None,
-        )
+    notice_id = file_notice(
+        session,
+        key,
+        conversation,
+        counterpart=counterpart,
+        subject=subject,
+        fr=fr,
+        en=en,
+        rfc_id=rfc_id,
+        raw=raw,
     )
-    conversation.last_message_at = now
-    enqueue(session, patient_id, Kind.MESSAGE_RECEIVED, {"who": "Mon espace santé"})
     if report.kind is ReportKind.FAILED:
         trail.record(
             session,

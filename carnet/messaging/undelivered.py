@@ -11,17 +11,13 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.context import ActorKind, Door, RequestContext
-from carnet.ids import new_id
 from carnet.keys.service import key_by_id
-from carnet.messaging import store
 from carnet.messaging.models import Conversation, Message, OutgoingMail
-from carnet.messaging.rules import Direction, Undelivered, failure_notice
-from carnet.notify.rules import Kind
-from carnet.notify.service import enqueue
+from carnet.messaging.notices import file_notice
+from carnet.messaging.rules import Undelivered, failure_notice
 from carnet.runtime import Runtime
 
 
@@ -43,35 +39,15 @@ def tell_the_patient(
         return
     fr, en = failure_notice(row.rcpt_to, why, detail, give_up_after)
     key = key_by_id(session, rt.master_key, row.patient_id, conversation.key_id)
-    notice_id, now = new_id(), clock.now()
-    session.add(
-        Message(
-            patient_id=row.patient_id,
-            id=notice_id,
-            conversation_id=conversation.id,
-            direction=Direction.NOTICE.value,
-            counterpart=row.rcpt_to,
-            rfc_message_id=f"<{notice_id}@notice.invalid>",
-            thread_references=None,
-            author_name="Mon espace santé",
-            key_id=conversation.key_id,
-            subject_sealed=store.seal(
-                key, "Message non distribué", row.patient_id, notice_id, "subject"
-            ),
-            body_sealed=store.seal(key, f"{fr}\n\n{en}", row.patient_id, notice_id, "body"),
-            raw_blob_key=None,
-            raw_size=0,
-            raw_sha256=None,
-            fin=False,
-            receipt_to=None,
-            receipt_sent_at=None,
-            delivery=None,
-            created_at=now,
-            read_at=None,
-        )
+    file_notice(
+        session,
+        key,
+        conversation,
+        counterpart=row.rcpt_to,
+        subject="Message non distribué",
+        fr=fr,
+        en=en,
     )
-    conversation.last_message_at = now
-    enqueue(session, row.patient_id, Kind.MESSAGE_RECEIVED, {"who": "Mon espace santé"})
     trail.record(
         session,
         RequestContext(kind=ActorKind.SYSTEM, actor_id="mssante", door=Door.JOB),
