@@ -32,7 +32,7 @@ from _common import (
     sql_datetime,
     temporary_folder,
 )
-from listing import PATIENT_INSERT, patient_rows
+from listing import PATIENT_INS_INSERT, PATIENT_INSERT, ins_row, patient_rows
 from population_import import Run, measured, peak_rss_mb
 
 from carnet import clock
@@ -165,6 +165,7 @@ def main() -> int:
         connection = connect_raw(database_file(template))
         connection.execute("BEGIN")
         connection.executemany(PATIENT_INSERT, [row for _, row in pairs])
+        connection.executemany(PATIENT_INS_INSERT, [ins_row(row) for _, row in pairs])
         connection.execute("COMMIT")
         connection.close()
         feed = folder / "care.csv"

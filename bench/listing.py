@@ -70,6 +70,9 @@ PATIENT_INSERT = (
     "VALUES (?, ?, 'VALI', ?, ?, NULL, ?, ?, '75056', NULL, NULL, 'activated', NULL, ?, ?, ?, "
     "NULL, NULL)"
 )
+#: The register's look-up by INS (migration 0017): a patient written by hand needs his row there
+#: too, or tokens and feeds naming his INS find no one.
+PATIENT_INS_INSERT = "INSERT INTO patient_ins (ins, patient_id) VALUES (?, ?)"
 DOCUMENT_INSERT = (
     "INSERT INTO documents (patient_id, id, unique_id, set_id, version, replaces_id, type_system, "
     "type_code, class_code, category, title, author_kind, author_id, author_establishment_id, "
@@ -80,6 +83,11 @@ DOCUMENT_INSERT = (
 )
 
 Row = tuple[str | int | None, ...]
+
+
+def ins_row(row: Row) -> Row:
+    """A patient row's line in ``patient_ins``."""
+    return (row[1], row[0])
 
 
 def patient_rows(count: int, first_serial: int) -> Iterator[tuple[str, Row]]:
@@ -154,6 +162,7 @@ def populate(database: Path, measured_id: str, total: int) -> int:
     pairs = list(patient_rows(count, first_serial=1000))
     connection.execute("BEGIN")
     connection.executemany(PATIENT_INSERT, [row for _, row in pairs])
+    connection.executemany(PATIENT_INS_INSERT, [ins_row(row) for _, row in pairs])
     connection.execute("COMMIT")
     batch: list[Row] = []
     for row in document_rows(total, measured_id, [pid for pid, _ in pairs], rng):
@@ -233,8 +242,12 @@ def main() -> int:
         rt = runtime_in(folder, database_url=url)
         patient_id, patient_row = next(patient_rows(1, first_serial=0))
         with rt.transaction() as session:
-            insert = PATIENT_INSERT if url is None else PATIENT_INSERT.replace("?", "%s")
-            session.connection().exec_driver_sql(insert, patient_row)
+            for statement, row in (
+                (PATIENT_INSERT, patient_row),
+                (PATIENT_INS_INSERT, ins_row(patient_row)),
+            ):
+                insert = statement if url is None else statement.replace("?", "%s")
+                session.connection().exec_driver_sql(insert, row)
             session.add(
                 Pro(
                     rpps=PRO_RPPS,

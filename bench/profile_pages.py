@@ -29,8 +29,8 @@ from _common import (
     sql_datetime,
     temporary_folder,
 )
-from listing import PATIENT_INSERT, patient_rows
-from pages import first_byte, serve
+from listing import PATIENT_INS_INSERT, PATIENT_INSERT, ins_row, patient_rows
+from pages import alternate, first_byte, serve
 
 from carnet.auth.instance import issue_patient_token, load_or_create_instance_key
 from carnet.ids import new_id
@@ -121,6 +121,7 @@ def main() -> int:
         connection = connect_raw(database_file(folder))
         connection.execute("BEGIN")
         connection.executemany(PATIENT_INSERT, [row for _, row in pairs])
+        connection.executemany(PATIENT_INS_INSERT, [ins_row(row) for _, row in pairs])
         # Other patients' measures interleave with the measured one's in the table.
         for pid, _ in pairs[1:]:
             connection.executemany(MEASURE_INSERT, measure_rows(pid, now)[: 4 * 52])
@@ -148,14 +149,9 @@ def main() -> int:
             ],
         )
         with httpx.Client(timeout=60) as client:
-            for _ in range(WARM_UP):
-                first_byte(client, page_url, page_headers)
-                first_byte(client, api_url, api_headers)
-            page_s: list[float] = []
-            api_s: list[float] = []
-            for _ in range(requests):
-                page_s.append(first_byte(client, page_url, page_headers))
-                api_s.append(first_byte(client, api_url, api_headers))
+            page_s, api_s = alternate(
+                client, (page_url, page_headers), (api_url, api_headers), requests, WARM_UP
+            )
             page_size = len(client.get(page_url, headers=page_headers).content)
             api_size = len(client.get(api_url, headers=api_headers).content)
             print(f"  page: {page_size:,} bytes of HTML; API: {api_size:,} bytes of JSON")
