@@ -142,12 +142,13 @@ async def serve(
     exports = asyncio.create_task(export_worker(rt))
     smtp = await start_smtp(rt, host, smtp_port)
     bound = listening.getsockname()[1]
-    print(
+    lines = [
         f"Carnet écoute sur / listening on http://{host}:{bound}/  (santé : /healthz, API : /docs)",
-        f"\nSMTP (MSSanté) : {host}:{smtp.port}",
-        f"\nProcessus HTTP / HTTP processes: {workers}" if workers > 1 else "",
-        flush=True,
-    )
+        f"SMTP (MSSanté) : {host}:{smtp.port}",
+    ]
+    if workers > 1:
+        lines.append(f"Processus HTTP / HTTP processes: {workers}")
+    print("\n".join(lines), flush=True)
     try:
         await server.serve(sockets=[listening])
     finally:
