@@ -126,6 +126,7 @@ EN: dict[str, str] = {
     "Close": "Closed",
     "Ouverte": "Open",
     "Répondre": "Reply",
+    "La messagerie ne remplace pas une consultation. En cas d'urgence, appelez le 15 (SAMU) ou le 112, ou contactez directement un professionnel de santé.": "Messaging does not replace a consultation. In an emergency, call 15 (SAMU) or 112, or contact a health professional directly.",
     "Votre réponse": "Your reply",
     "Envoyer": "Send",
     "Écrire à une pharmacie": "Write to a pharmacy",

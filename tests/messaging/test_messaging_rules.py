@@ -275,3 +275,13 @@ def test_msg_8_the_notice_says_to_whom_and_why(
     assert en.startswith("Your message could not be delivered to ph@pharmacie.fr. Reason: ")
     assert fr_reason in fr
     assert en_reason in en
+
+
+def test_msg_12_a_conversation_the_pro_closed_ends_with_a_message_saying_so() -> None:
+    """MSG-12 (seed 000): the patient reads that the professional closed it and that he can no
+    longer answer there — in French and in English."""
+    closed = rules.reply_refusal(ConversationFacts(ConversationState.CLOSED, False))
+    assert closed == (
+        "Le professionnel a clôturé cette conversation : vous ne pouvez plus y répondre.",
+        "The professional closed this conversation: you can no longer reply.",
+    )
