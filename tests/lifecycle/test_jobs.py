@@ -52,12 +52,11 @@ def _open_session(rt: Runtime, person: Patient) -> str:
     return demo_login(rt.uow, demo, person.ins).token
 
 
-def test_lc_7_at_18_the_parent_loses_access_and_the_young_adult_finds_every_document(
-    rt: Runtime, fixed_clock: FixedClock
-) -> None:
+def _fed_and_parent_activated(rt: Runtime) -> Patient:
+    """The operator's feed loaded, and the parent's profile activated with his letter's code."""
     letters: list[Letter] = []
     feed(rt, letters=letters)
-    paul = activate_profile(
+    return activate_profile(
         rt,
         RequestContext.operator(),
         code=next(x for x in letters if x.ins == PARENT).code,
@@ -66,6 +65,12 @@ def test_lc_7_at_18_the_parent_loses_access_and_the_young_adult_finds_every_docu
         password=PASSWORD,
         emergency_samu=True,
     )
+
+
+def test_lc_7_at_18_the_parent_loses_access_and_the_young_adult_finds_every_document(
+    rt: Runtime, fixed_clock: FixedClock
+) -> None:
+    paul = _fed_and_parent_activated(rt)
     lea = _person(rt, CHILD)
     managed.activate_for(rt, patient_ctx(paul), lea.id, emergency_samu=True)
     doctor = add_pro(rt)
@@ -134,17 +139,7 @@ def test_lc_3_a_yearly_statement_for_each_patient_with_no_e_mail(
 def test_doc_3_an_invisible_document_is_shown_when_its_delay_has_passed(
     rt: Runtime, fixed_clock: FixedClock
 ) -> None:
-    letters: list[Letter] = []
-    feed(rt, letters=letters)
-    paul = activate_profile(
-        rt,
-        RequestContext.operator(),
-        code=next(x for x in letters if x.ins == PARENT).code,
-        birth_date=date(1982, 9, 3),
-        email="paul@example.org",
-        password=PASSWORD,
-        emergency_samu=True,
-    )
+    paul = _fed_and_parent_activated(rt)
     later = fixed_clock.current.date() + timedelta(days=10)
     document = upload_document(
         rt,
