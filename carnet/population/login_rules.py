@@ -14,6 +14,9 @@ MAX_FAILURES = 5
 LOCK_OUT = timedelta(minutes=15)
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
+#: Log-in attempts (password, e-mailed or app code) per client address and minute: guessing, or
+#: starting e-mail challenges without end, is slowed at the door (issue 15).
+ATTEMPTS_PER_CLIENT_MINUTE = 10
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
 CODE_DIGITS = 6

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from carnet.context import Door, RequestContext
 from carnet.errors import Forbidden, ProviderUnavailable, Refusal
 from carnet.identity import portal
-from carnet.population import login
+from carnet.population import login, login_rules
 from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
 from carnet.web import views
@@ -133,11 +133,6 @@ async def login_redirect(request: Request) -> Response | None:
     return redirect(request, "/connexion?suite=" + quote(request.url.path, safe="/"))
 
 
-#: Log-in attempts (password, then the e-mailed code) per client address and minute: guessing
-#: passwords or codes, or starting e-mail challenges without end, is slowed at the door (issue 15).
-LOGIN_PER_MINUTE = 10
-
-
 def throttle(request: Request, what: str) -> None:
     """One attempt of ``what`` (« connexion », « code ») by this client, or ``TooMany``."""
     state = request.app.state
@@ -147,7 +142,7 @@ def throttle(request: Request, what: str) -> None:
     limiter = limiters.get(what)
     if limiter is None:
         limiter = limiters[what] = RateLimiter(
-            LOGIN_PER_MINUTE,
+            login_rules.ATTEMPTS_PER_CLIENT_MINUTE,
             "Trop de tentatives de connexion depuis cet appareil : réessayez dans une minute.",
             "Too many log-in attempts from this device: try again in a minute.",
         )
