@@ -17,7 +17,7 @@ from carnet.lifecycle.models import (
 )
 from carnet.messaging.models import Attachment, Conversation, HostedMail, Message, OutgoingMail
 from carnet.notify.models import Notification, OutboxEvent
-from carnet.population.login_models import LoginChallenge, LoginGuard, WebSession
+from carnet.population.login_models import LoginChallenge, LoginGuard, LoginSource, WebSession
 from carnet.population.models import InsQualification, Patient, Representative
 from carnet.profile.models import CareLine, Contact, Directive, Measure, ProfileEntry, Vaccination
 from carnet.records.models import Document
@@ -47,6 +47,7 @@ __all__ = [
     "LogQueue",
     "LoginChallenge",
     "LoginGuard",
+    "LoginSource",
     "Mailbox",
     "Measure",
     "Message",

@@ -115,7 +115,8 @@ def distribute_table(
     """For a migration after 0017 that creates a table: on Citus, distribute it like the others
     (a patient's table by ``patient_id``, colocated with ``patients``). Nothing elsewhere. Its
     unique keys must include ``column``; its triggers may only read the same patient's rows
-    (migration 0017, ``carnet_shard``)."""
+    (migration 0017, ``carnet_shard``). The migration ends with ``db.roles.apply_roles``, so
+    the application role gets its rights on the new table (migration 0018)."""
     if connection.dialect.name == "postgresql" and is_citus(connection):
         connection.execute(
             text("SELECT create_distributed_table(:t, :c, colocate_with => :w)"),

@@ -25,7 +25,7 @@ from carnet.db.base import table_of
 from carnet.lifecycle.models import DoomedBlob, Export, LifeRequest, YearlyStatement
 from carnet.messaging.models import Attachment, Conversation, HostedMail, Message, OutgoingMail
 from carnet.notify.models import Notification, OutboxEvent
-from carnet.population.login_models import LoginChallenge, LoginGuard, WebSession
+from carnet.population.login_models import LoginChallenge, LoginGuard, LoginSource, WebSession
 from carnet.profile.service import delete_profile
 from carnet.records.models import Document
 
@@ -114,6 +114,7 @@ def delete_space_data(session: Session, patient_id: str) -> Deleted:
         (WebSession, "web_sessions"),
         (LoginChallenge, "login_challenges"),
         (LoginGuard, "login_guards"),
+        (LoginSource, "login_sources"),
     ):
         deleted.count(table, _rows(session, delete(model).where(model.patient_id == patient_id)))
     deleted.exports = _keys(

@@ -1,37 +1,42 @@
 """Logging into one's space in the browser (LC-4): password, second factor by e-mail, sessions.
 
 The password is checked against its argon2 hash; then a 6-digit code goes to the person's e-mail
-(``Mailer``: the SMTP relay in production, a sink in tests). Only then is a session opened; its
-secret is the cookie, of which only the SHA-256 is stored. Every log-in, allowed or refused, is
-traced (TR-1: the patient's own acts are traced too). Failures count towards a lock-out.
+(``Mailer``: the SMTP relay in production, a sink in tests), or the authenticator app's code is
+asked. Only then is a session opened; its secret is the cookie, of which only the SHA-256 is
+stored. Every log-in, allowed or refused, is traced (TR-1: the patient's own acts are traced too).
+Failures count towards a lock-out of their source (``Source``), not of the person: a browser she
+logged in from before keeps working while someone else guesses (issue 15).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import smtplib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.audit import trail
 from carnet.audit.rules import Action, Outcome
 from carnet.auth import totp
+from carnet.blobs.crypto import DecryptionFailed, decrypt, encrypt
 from carnet.context import Door, RequestContext
 from carnet.db.uow import UnitOfWork
-from carnet.errors import Forbidden, Invalid, Refusal, Unauthenticated
+from carnet.errors import Forbidden, IntegrityFailure, Invalid, Refusal, Unauthenticated
 from carnet.ids import new_digits, new_id, new_secret
+from carnet.keys.service import current_key, key_by_id
 from carnet.population import login_rules as rules
-from carnet.population.login_models import LoginChallenge, LoginGuard, WebSession
+from carnet.population.login_models import LoginChallenge, LoginGuard, LoginSource, WebSession
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
 from carnet.settings import Settings
@@ -62,6 +67,26 @@ class Challenge:
 class OpenedSession:
     token: str
     person_id: str
+    #: The secret of the browser's known-device cookie (new, or the one it sent), for the door
+    #: to keep on the browser: its next attempts are told apart from a stranger's.
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an attempt comes from: the client address's pseudonym (``Runtime.pseudonym``,
+    never the address itself), and the known-device cookie's secret if the browser sent one."""
+
+    address: str = ""
+    device: str = ""
+
+
+def _device_id(device: str) -> str:
+    return hashlib.sha256(b"device:" + device.encode()).hexdigest()
+
+
+def _address_id(address: str) -> str:
+    return hashlib.sha256(b"address:" + address.encode()).hexdigest()
 
 
 def _hash(secret: str) -> bytes:
@@ -133,7 +158,12 @@ def code_email(settings: Settings, to: str, code: str) -> EmailMessage:
 
 
 def start_login(
-    uow: UnitOfWork, settings: Settings, identifier: str, password: str, mailer: Mailer | None
+    uow: UnitOfWork,
+    settings: Settings,
+    identifier: str,
+    password: str,
+    mailer: Mailer | None,
+    source: Source | None = None,
 ) -> Challenge:
     """First step: INS or e-mail, and the password. On success a code leaves by e-mail (after
     commit); without a relay, demo mode shows it on the page, anything else refuses. A failure
@@ -141,7 +171,7 @@ def start_login(
     is raised."""
     now = clock.now()
     with uow.transaction() as session:
-        person = _password_step(session, identifier, password, now)
+        person = _password_step(session, identifier, password, now, source or Source())
     if person is None:
         raise Unauthenticated(*rules.LOGIN_REFUSED, code="login_refused")
     if _uses_app(uow, person.id):
@@ -199,13 +229,43 @@ def _challenge(uow: UnitOfWork, person_id: str, code: str, now: datetime, factor
     return Challenge(challenge.id, "", None, factor)
 
 
-def _app_code(session: Session, person_id: str, code: str, now: datetime) -> str | None:
+_SEALED = "v1:"
+
+
+def _seal_secret(master: bytes, session: Session, person_id: str, secret: str) -> str:
+    """The app's secret sealed with the person's data key, bound to her and to its use: a
+    database dump alone gives nobody her codes, and closing her profile forgets it."""
+    key_id, key = current_key(session, master, person_id)
+    blob = encrypt(key, secret.encode("ascii"), f"{person_id}/login/totp".encode())
+    return f"{_SEALED}{key_id}:{base64.b64encode(blob).decode('ascii')}"
+
+
+def _open_secret(master: bytes, session: Session, person_id: str, stored: str) -> str:
+    if not stored.startswith(_SEALED):
+        return stored  # set up before migration 0018, when secrets were kept in clear
+    key_id, _, body = stored.removeprefix(_SEALED).partition(":")
+    key = key_by_id(session, master, person_id, key_id)
+    try:
+        return decrypt(key, base64.b64decode(body), f"{person_id}/login/totp".encode()).decode()
+    except (DecryptionFailed, ValueError):
+        raise IntegrityFailure(
+            "Le réglage de l'application d'authentification est altéré : connectez-vous avec un "
+            "code de secours. L'exploitant est alerté.",
+            "The authenticator app's setting is damaged: log in with a recovery code. The "
+            "operator is alerted.",
+        ) from None
+
+
+def _app_code(
+    master: bytes, session: Session, person_id: str, code: str, now: datetime
+) -> str | None:
     """The authenticator app's code (once per time step), or a recovery code (once): which
     one was right, or ``None``."""
     guard = session.get(LoginGuard, person_id, with_for_update=True)
     if guard is None or not guard.totp_secret:
         return None
-    step = totp.matching_step(guard.totp_secret, code, now, guard.totp_last_step)
+    secret = _open_secret(master, session, person_id, guard.totp_secret)
+    step = totp.matching_step(secret, code, now, guard.totp_last_step)
     if step is not None:
         guard.totp_last_step = step
         return "totp"
@@ -227,23 +287,25 @@ def app_enabled(uow: UnitOfWork, person_id: str) -> bool:
     return _uses_app(uow, person_id)
 
 
-def begin_app(uow: UnitOfWork, person_id: str) -> str:
+def begin_app(uow: UnitOfWork, master: bytes, person_id: str) -> str:
     """A new secret to set up in the app, pending until a code from it confirms it."""
     secret = totp.new_secret()
     with uow.transaction() as session:
         guard = _guard(session, person_id)
-        guard.totp_pending, guard.updated_at = secret, clock.now()
+        guard.totp_pending = _seal_secret(master, session, person_id, secret)
+        guard.updated_at = clock.now()
     return secret
 
 
-def confirm_app(uow: UnitOfWork, person_id: str, code: str) -> list[str]:
+def confirm_app(uow: UnitOfWork, master: bytes, person_id: str, code: str) -> list[str]:
     """The app's first code confirms the pending secret: from then on it replaces the e-mailed
     code. The recovery codes, shown once (only their hashes are kept). Traced."""
     now = clock.now()
     with uow.transaction() as session:
         guard = _guard(session, person_id)
         pending = guard.totp_pending
-        step = totp.matching_step(pending, code, now, None) if pending else None
+        secret = _open_secret(master, session, person_id, pending) if pending else None
+        step = totp.matching_step(secret, code, now, None) if secret else None
         if pending is None or step is None:
             raise Invalid(
                 "Code de l'application incorrect : vérifiez l'heure du téléphone et réessayez.",
@@ -279,10 +341,35 @@ def end_app(uow: UnitOfWork, person_id: str) -> None:
         )
 
 
+def _source_row(
+    session: Session, person_id: str, source: Source, now: datetime
+) -> tuple[LoginSource, bool]:
+    """The row counting this source's attempts on the person's account, and whether it is a
+    browser she logged in from before (else the client address stands for the source)."""
+    if source.device:
+        row = session.get(LoginSource, (person_id, _device_id(source.device)), with_for_update=True)
+        if row is not None and rules.device_known(row.last_login_at, now):
+            return row, True
+    key = (person_id, _address_id(source.address))
+    row = session.get(LoginSource, key, with_for_update=True)
+    if row is None:
+        row = LoginSource(
+            patient_id=person_id,
+            id=key[1],
+            failures=0,
+            locked_until=None,
+            last_login_at=None,
+            updated_at=now,
+        )
+        session.add(row)
+    return row, False
+
+
 def _password_step(
-    session: Session, identifier: str, password: str, now: datetime
+    session: Session, identifier: str, password: str, now: datetime, source: Source
 ) -> Patient | None:
-    """The person whose password this is, unlocked; ``None`` (failure counted and traced)
+    """The person whose password this is, her account open to this source; ``None`` (the
+    failure counted against this source, and against unknown sources together, and traced)
     otherwise."""
     candidates = _candidates(session, identifier)
     if not candidates:
@@ -291,26 +378,64 @@ def _password_step(
     person = next((p for p in candidates if _password_matches(p.password_hash, password)), None)
     target = person or candidates[0]
     guard = _guard(session, target.id)
-    if person is not None and not rules.is_locked(guard.locked_until, now):
-        guard.failures, guard.locked_until, guard.updated_at = 0, None, now
+    row, known = _source_row(session, target.id, source, now)
+    refused = rules.refused_by_lock(row.locked_until, guard.locked_until, known, now)
+    if person is not None and not refused:
+        row.failures, row.locked_until, row.updated_at = 0, None, now
         return person
-    if not rules.is_locked(guard.locked_until, now):
-        guard.failures, guard.locked_until = rules.after_failure(guard.failures, now)
-    guard.updated_at = now
+    if not rules.is_locked(row.locked_until, now):
+        row.failures, row.locked_until = rules.after_failure(row.failures, row.updated_at, now)
+    if not known and not rules.is_locked(guard.locked_until, now):
+        guard.failures, guard.locked_until = rules.after_failure(
+            guard.failures, guard.updated_at, now, rules.MAX_UNKNOWN_FAILURES
+        )
+        guard.updated_at = now
+    row.updated_at = now
+    locked = rules.refused_by_lock(row.locked_until, guard.locked_until, known, now)
     trail.record(
         session,
         _web(target.id),
         Action.LOG_IN,
         patient_id=target.id,
         outcome=Outcome.DENIED,
-        detail={"step": "password", "locked": guard.locked_until is not None},
+        detail={"step": "password", "locked": locked, "known_device": known},
     )
     return None
 
 
-def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession:
-    """Second step: the code. Right, a session opens and the log-in is traced; wrong, the
-    attempt counts (a few at most) and is traced."""
+def _known_device(session: Session, person_id: str, device: str, now: datetime) -> str:
+    """After a complete log-in: the browser is known from now on (its cookie's secret, the one
+    it sent if it was already known to this person, else a new one); stale address counters
+    of the person are swept."""
+    row = session.get(LoginSource, (person_id, _device_id(device)), with_for_update=True)
+    if not device or row is None:
+        device = new_secret(32)
+        row = LoginSource(
+            patient_id=person_id,
+            id=_device_id(device),
+            failures=0,
+            locked_until=None,
+            last_login_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+    row.last_login_at = row.updated_at = now
+    session.execute(
+        delete(LoginSource).where(
+            LoginSource.patient_id == person_id,
+            LoginSource.last_login_at.is_(None),
+            LoginSource.updated_at < now - rules.LOCK_OUT,
+        )
+    )
+    return device
+
+
+def finish_login(
+    uow: UnitOfWork, master: bytes, challenge_id: str, code: str, device: str = ""
+) -> OpenedSession:
+    """Second step: the code. Right, a session opens, the browser becomes known (``device``:
+    the known-device cookie it sent, if any) and the log-in is traced; wrong, the attempt
+    counts (a few at most) and is traced."""
     now = clock.now()
     with uow.transaction() as session:
         challenge = session.execute(
@@ -321,7 +446,7 @@ def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession
         usable = rules.code_usable(
             challenge.expires_at, challenge.attempts, challenge.used_at is not None, now
         )
-        factor = _app_code(session, challenge.patient_id, code, now) if usable else None
+        factor = _app_code(master, session, challenge.patient_id, code, now) if usable else None
         if factor is None:
             right = hmac.compare_digest(challenge.code_hash, _hash(code.strip()))
             factor = "email" if right and not _has_app(session, challenge.patient_id) else None
@@ -339,6 +464,9 @@ def finish_login(uow: UnitOfWork, challenge_id: str, code: str) -> OpenedSession
         else:
             challenge.used_at = now
             opened = _open(session, challenge.patient_id, now)
+            opened = replace(
+                opened, device=_known_device(session, challenge.patient_id, device, now)
+            )
             trail.record(
                 session,
                 _web(challenge.patient_id),

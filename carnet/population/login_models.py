@@ -14,7 +14,8 @@ from carnet.db.base import Base
 
 
 class LoginGuard(Base):
-    """Consecutive failed log-ins of a person, and the end of his lock-out."""
+    """A person's log-in settings, and the failures of unknown sources together (issue 15:
+    ``login_rules.MAX_UNKNOWN_FAILURES``) with the end of their lock-out."""
 
     __tablename__ = "login_guards"
 
@@ -25,10 +26,27 @@ class LoginGuard(Base):
     #: The authenticator app's secret (base32) once confirmed, then the code replaces the
     #: e-mailed one; ``totp_pending`` while being set up; the last time step used (a code is
     #: good once); the recovery codes' SHA-256, hex, space-separated (issue 15).
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
-    totp_pending: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: Both sealed with the person's data key (``v1:<key id>:<base64>``), like the rest of his data.
+    totp_secret: Mapped[str | None] = mapped_column(Text, default=None)
+    totp_pending: Mapped[str | None] = mapped_column(Text, default=None)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     recovery_hashes: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class LoginSource(Base):
+    """Where log-in attempts on a person's account come from, each counted and locked out on
+    its own (issue 15): a browser that completed a log-in before (``id`` the SHA-256 of its
+    cookie's secret, ``last_login_at`` set), or a client address (``id`` its keyed hash: no
+    address is stored)."""
+
+    __tablename__ = "login_sources"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
 
 
 class LoginChallenge(Base):

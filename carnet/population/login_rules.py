@@ -10,8 +10,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+#: Failures from one source (a browser already known to the account, else a client address)
+#: before that source alone is locked out: whoever knows an INS locks out his own attempts, not
+#: the person's (issue 15).
 MAX_FAILURES = 5
+#: Failures from all unknown sources together before unknown sources are locked out: guessing
+#: spread over many addresses is bounded, while the browsers the person logged in from before
+#: still get in.
+MAX_UNKNOWN_FAILURES = 20
 LOCK_OUT = timedelta(minutes=15)
+#: A browser that completed a log-in is known for this long after its last one.
+KNOWN_DEVICE = timedelta(days=180)
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
 #: Log-in attempts (password, e-mailed or app code) per client address and minute: guessing, or
@@ -48,12 +57,35 @@ def is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and now < locked_until
 
 
-def after_failure(failures: int, now: datetime) -> tuple[int, datetime | None]:
-    """The counter after one more failure, and the lock-out's end when it is reached."""
+def after_failure(
+    failures: int, last: datetime | None, now: datetime, limit: int = MAX_FAILURES
+) -> tuple[int, datetime | None]:
+    """The counter after one more failure, and the lock-out's end when ``limit`` is reached.
+    Failures older than a lock-out's length are forgotten: four typos a year apart lock nothing."""
+    if last is None or now - last > LOCK_OUT:
+        failures = 0
     failures += 1
-    if failures >= MAX_FAILURES:
+    if failures >= limit:
         return 0, now + LOCK_OUT
     return failures, None
+
+
+def refused_by_lock(
+    source_locked_until: datetime | None,
+    unknown_locked_until: datetime | None,
+    known_device: bool,
+    now: datetime,
+) -> bool:
+    """Whether an attempt is refused before its password is even looked at: its own source is
+    locked, or it comes from an unknown source while unknown sources are locked. A browser the
+    person logged in from before passes the second lock: an attacker cannot keep her out."""
+    if is_locked(source_locked_until, now):
+        return True
+    return not known_device and is_locked(unknown_locked_until, now)
+
+
+def device_known(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is not None and now - last_used_at <= KNOWN_DEVICE
 
 
 def code_usable(expires_at: datetime, attempts: int, used: bool, now: datetime) -> bool:

@@ -25,7 +25,7 @@ from carnet.identity.labels import PROFESSIONS
 from carnet.lifecycle.activation import activate_profile
 from carnet.messaging import service as messaging
 from carnet.notify.service import smtp_mailer
-from carnet.population import login
+from carnet.population import login, login_rules
 from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, PERSONAL_SPACE, TYPES
 from carnet.records.content import PATIENT_MAX_BYTES, file_name
@@ -48,6 +48,9 @@ from carnet.web.render import LANG_COOKIE, PARIS, lang_of, redirect, render, sec
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PENDING_COOKIE = "carnet_login"
+#: A browser that completed a log-in keeps this: its failures are counted apart from a
+#: stranger's, and it still gets in while unknown sources are locked out (issue 15).
+DEVICE_COOKIE = "carnet_appareil"
 S = "/espace/{patient_id}"
 #: Documents a page in the patient's list.
 DOCUMENTS_PAGE = 50
@@ -194,7 +197,11 @@ def login_submit(
     throttle(request, "connexion")
     settings = rt.settings
     mailer = smtp_mailer(settings) if settings.smtp_relay else None
-    challenge = login.start_login(rt.uow, settings, identifier, password, mailer)
+    source = login.Source(
+        address=rt.pseudonym(request.client.host if request.client else "?"),
+        device=request.cookies.get(DEVICE_COOKIE, ""),
+    )
+    challenge = login.start_login(rt.uow, settings, identifier, password, mailer, source)
     response = render(
         request,
         "code.html",
@@ -226,10 +233,25 @@ def code_submit(
     suite: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     throttle(request, "code")
-    opened = login.finish_login(rt.uow, request.cookies.get(PENDING_COOKIE, ""), code)
+    opened = login.finish_login(
+        rt.uow,
+        rt.master_key,
+        request.cookies.get(PENDING_COOKIE, ""),
+        code,
+        request.cookies.get(DEVICE_COOKIE, ""),
+    )
     response = redirect(request, suite if suite.startswith("/espace/") else "/espaces")
     _set_session(request, response, opened.token)
     response.delete_cookie(PENDING_COOKIE, path="/connexion")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        opened.device,
+        max_age=int(login_rules.KNOWN_DEVICE.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+        path="/connexion",
+    )
     return response
 
 
@@ -253,7 +275,7 @@ def security_page(request: Request, rt: Rt, person: Person) -> Response:
 @router.post("/securite/application", dependencies=[Csrf])
 def security_begin(request: Request, rt: Rt, person: Person) -> Response:
     """A new secret to add to the app; active once a code from it confirms it."""
-    secret = login.begin_app(rt.uow, person)
+    secret = login.begin_app(rt.uow, rt.master_key, person)
     return _security(
         request,
         {
@@ -268,7 +290,7 @@ def security_confirm(
     request: Request, rt: Rt, person: Person, code: Annotated[str, Form(max_length=12)]
 ) -> Response:
     throttle(request, "code")
-    codes = login.confirm_app(rt.uow, person, code)
+    codes = login.confirm_app(rt.uow, rt.master_key, person, code)
     return _security(request, {"codes": codes, "enabled": True})
 
 

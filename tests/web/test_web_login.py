@@ -74,6 +74,38 @@ def test_lc_4_wrong_code_refused_and_lock_out_after_repeated_failures(http_site:
         assert "verrouillé" in locked.text
 
 
+def _whole_log_in(site: Site, client: httpx.Client, ins: str, email: str) -> httpx.Response:
+    token = form_token(client, "/connexion")
+    client.post("/connexion", data={"csrf": token, "identifier": ins, "password": PASSWORD})
+    return client.post("/connexion/code", data={"csrf": token, "code": site.last_code(email)})
+
+
+def test_lc_4_a_stranger_locking_the_account_leaves_the_persons_browser_in(
+    http_site: Site,
+) -> None:
+    """Issue 15: the browser that logged in before keeps a known-device cookie; five wrong
+    passwords from another browser, even on the same network, lock that one out, not her."""
+    patient = add_patient(http_site.rt, email="claire@example.org")
+    set_password(http_site.rt, patient)
+    with httpx.Client(base_url=http_site.url) as hers, httpx.Client(base_url=http_site.url) as his:
+        assert _whole_log_in(http_site, hers, patient.ins, "claire@example.org").status_code == 303
+        assert hers.cookies.get("carnet_appareil")
+        token = form_token(his, "/connexion")
+        for _ in range(5):
+            wrong = his.post(
+                "/connexion",
+                data={"csrf": token, "identifier": patient.ins, "password": "pas le bon mot"},
+            )
+            assert wrong.status_code == 401
+        locked = his.post(
+            "/connexion", data={"csrf": token, "identifier": patient.ins, "password": PASSWORD}
+        )
+        assert locked.status_code == 401
+        again = _whole_log_in(http_site, hers, patient.ins, "claire@example.org")
+        assert again.status_code == 303
+        assert again.headers["location"].startswith("/espace")
+
+
 def test_web_forms_refuse_a_missing_csrf_token(http_site: Site) -> None:
     patient = add_patient(http_site.rt)
     set_password(http_site.rt, patient)
