@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-citus citus-up citus-down check lint typecheck contracts migrations bench clean
+.PHONY: catalogues run test test-sqlite test-postgres test-citus citus-up citus-down check lint typecheck contracts migrations bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -53,6 +53,10 @@ citus-up:
 
 citus-down:
 	scripts/citus.sh down
+
+## catalogues: extract the pages' texts (babel.cfg) and update the fr and en catalogues
+catalogues: $(BIN)/carnet
+	$(BIN)/python scripts/catalogues.py
 
 ## check: ruff, ruff format, mypy --strict, import-linter contracts, alembic check
 check: lint typecheck contracts migrations

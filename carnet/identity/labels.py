@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from carnet.texts import N_
+
 #: TRE_G15 (REFERENCE.md), the names a person reads.
 PROFESSIONS = {
     "10": "médecin",
@@ -47,7 +49,7 @@ def specialty_label(code: str | None) -> str:
 
 
 #: The INS sex codes (ID-3's traits), in words: a person never reads « F » or « M ».
-SEXES = {"F": "Femme", "M": "Homme", "I": "Indéterminé"}
+SEXES = {"F": N_("Femme"), "M": N_("Homme"), "I": N_("Indéterminé")}
 
 
 def sex_label(code: str) -> str:

@@ -13,19 +13,20 @@ from carnet.access.rules import Section
 from carnet.profile import fhir
 from carnet.profile.catalog import LOINC
 from carnet.profile.views import Summary
+from carnet.texts import N_
 
 EMPTY_REASON = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
 INS_NIR = "urn:oid:1.2.250.1.213.1.4.8"
 
 #: (key, LOINC code, title in French, the section of the profile it comes from)
 IPS_SECTIONS: tuple[tuple[str, str, str, Section], ...] = (
-    ("medications", "10160-0", "Traitements", Section.TREATMENTS),
-    ("allergies", "48765-2", "Allergies et intolérances", Section.ALLERGIES),
-    ("problems", "11450-4", "Problèmes de santé", Section.CONDITIONS),
-    ("history", "11348-0", "Antécédents", Section.HISTORY),
-    ("immunizations", "11369-6", "Vaccinations", Section.VACCINATIONS),
-    ("vital_signs", "8716-3", "Mesures", Section.MEASURES),
-    ("advance_directives", "42348-3", "Entourage et volontés", Section.ENTOURAGE),
+    ("medications", "10160-0", N_("Traitements"), Section.TREATMENTS),
+    ("allergies", "48765-2", N_("Allergies et intolérances"), Section.ALLERGIES),
+    ("problems", "11450-4", N_("Problèmes de santé"), Section.CONDITIONS),
+    ("history", "11348-0", N_("Antécédents"), Section.HISTORY),
+    ("immunizations", "11369-6", N_("Vaccinations"), Section.VACCINATIONS),
+    ("vital_signs", "8716-3", N_("Mesures"), Section.MEASURES),
+    ("advance_directives", "42348-3", N_("Entourage et volontés"), Section.ENTOURAGE),
 )
 
 
@@ -76,7 +77,7 @@ def _lines(resources: list[dict[str, Any]]) -> list[str]:
             name = r["name"][0]
             text = f"{r['relationship'][0]['text']} : {' '.join(name['given'])} {name['family']}"
         if r["resourceType"] == "Consent":
-            text = "Directives anticipées"
+            text = N_("Directives anticipées")
         out.append(text)
     return out
 

@@ -13,6 +13,7 @@ from carnet.demo import personas
 from carnet.demo.load import DEMO_PASSWORD
 from carnet.errors import NotFound
 from carnet.population import login
+from carnet.texts import N_
 from carnet.web.deps import SESSION_COOKIE, Csrf, PageRoute, Rt
 from carnet.web.render import redirect, render, secure
 from carnet.web.views import profession_label
@@ -28,7 +29,7 @@ def demo_page(request: Request, rt: Rt) -> Response:
         request,
         "demo.html",
         {
-            "title": "Démonstration",
+            "title": N_("Démonstration"),
             "patients": personas.PATIENTS,
             "pros": [(p, profession_label(p.profession)) for p in personas.PROS],
             "password": DEMO_PASSWORD,

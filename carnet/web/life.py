@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from carnet.access import space
 from carnet.errors import NotFound
 from carnet.lifecycle import export, managed, requests, service
+from carnet.texts import N_
 from carnet.web.deps import SESSION_COOKIE, Csrf, PageRoute, PatientCtx, Rt
 from carnet.web.patient import S, _page
 from carnet.web.render import redirect, render
@@ -33,7 +34,7 @@ def _yes_no(samu: str | None) -> bool | None:
 
 @router.get("/code-perdu")
 def lost_code_page(request: Request) -> Response:
-    return render(request, "lost_code.html", {"title": "Demander un nouveau code d'activation"})
+    return render(request, "lost_code.html", {"title": N_("Demander un nouveau code d'activation")})
 
 
 @router.post("/code-perdu", dependencies=[Csrf])
@@ -52,7 +53,7 @@ def activate_space_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: s
     found = next((s for s in space.spaces_to_activate(rt, ctx) if s.patient_id == patient_id), None)
     if found is None:
         raise NotFound()
-    return render(request, "activate_space.html", {"title": "Activer l'espace", "space": found})
+    return render(request, "activate_space.html", {"title": N_("Activer l'espace"), "space": found})
 
 
 @router.post("/espaces/{patient_id}/activer", dependencies=[Csrf])
@@ -84,7 +85,7 @@ def rights_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> R
         patient_id,
         "rights.html",
         {
-            "title": "Mes droits",
+            "title": N_("Mes droits"),
             "export": status,
             "may_share": current is not None and current.relation == "legal_representative",
         },
@@ -149,8 +150,8 @@ def share(
 # ------------------------------------------------------------------------------------------
 
 _ENDINGS = {
-    "cloture": ("Clôturer mon profil", "Clôturer définitivement le profil", False),
-    "opposition": ("M'opposer à Mon espace santé", "M'opposer et fermer le profil", True),
+    "cloture": (N_("Clôturer mon profil"), N_("Clôturer définitivement le profil"), False),
+    "opposition": (N_("M'opposer à Mon espace santé"), N_("M'opposer et fermer le profil"), True),
 }
 
 

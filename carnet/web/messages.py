@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from carnet.messaging import service as messaging
 from carnet.messaging.rules import PAPER_PRESCRIPTION_REMINDER, Direction
 from carnet.records import service as records
+from carnet.texts import N_
 from carnet.web.deps import Csrf, PageRoute, PatientCtx, Rt
 from carnet.web.patient import _page, content_response
 from carnet.web.render import redirect
@@ -30,7 +31,7 @@ def inbox(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Respons
         ctx,
         patient_id,
         "messages.html",
-        {"title": "Messagerie", "box": box},
+        {"title": N_("Messagerie"), "box": box},
         "messages",
     )
 
@@ -54,7 +55,7 @@ def pharmacy_page(
         patient_id,
         "pharmacy.html",
         {
-            "title": "Écrire à une pharmacie",
+            "title": N_("Écrire à une pharmacie"),
             "offer": offer,
             "documents": documents,
             "q": q or "",

@@ -30,6 +30,7 @@ from carnet.records import service as records
 from carnet.records.catalog import PATIENT_TYPES, PERSONAL_SPACE, TYPES
 from carnet.records.content import PATIENT_MAX_BYTES, file_name
 from carnet.records.service import DocumentFilter, NewDocument
+from carnet.texts import N_
 from carnet.transparency import service as transparency
 from carnet.web import views
 from carnet.web.deps import (
@@ -56,31 +57,35 @@ S = "/espace/{patient_id}"
 DOCUMENTS_PAGE = 50
 
 NOTICES = {
-    "active": "Votre profil est activé : connectez-vous.",
-    "sortie": "Vous êtes déconnecté.",
-    "ajoute": "Document ajouté.",
-    "supprime": "Document supprimé.",
-    "fait": "Fait.",
-    "tout-lu": "Toutes vos notifications sont marquées comme lues.",
-    "masques": "Vos documents sont masqués aux professionnels (sauf leurs auteurs, vos "
-    "administrateurs et votre médecin traitant).",
-    "demasques": "Vos documents sont de nouveau visibles des professionnels autorisés.",
-    "masque": "Document masqué aux professionnels.",
-    "demasque": "Document de nouveau visible des professionnels autorisés.",
-    "bloque": "Professionnel bloqué : il n'a plus accès à votre profil, même en urgence.",
-    "debloque": "Professionnel débloqué.",
-    "autorise": "Professionnel autorisé à consulter votre profil.",
-    "administrateur": "Administrateur nommé.",
-    "retire": "Administration retirée.",
-    "urgence": "Vos choix pour les accès en urgence sont enregistrés.",
-    "medecin-traitant": "Médecin traitant enregistré.",
-    "code-demande": "Demande enregistrée : si elle correspond à un profil à activer, un nouveau "
-    "code vous sera adressé par courrier.",
-    "cloture": "Le profil est clôturé. Un e-mail vous le confirme.",
-    "opposition": "L'opposition est enregistrée : le profil est fermé.",
-    "demande": "Votre demande est enregistrée : l'Assurance Maladie la traitera.",
-    "partage": "Le profil est partagé : le second représentant le trouve dans ses espaces.",
-    "espace-active": "L'espace est activé.",
+    "active": N_("Votre profil est activé : connectez-vous."),
+    "sortie": N_("Vous êtes déconnecté."),
+    "ajoute": N_("Document ajouté."),
+    "supprime": N_("Document supprimé."),
+    "fait": N_("Fait."),
+    "tout-lu": N_("Toutes vos notifications sont marquées comme lues."),
+    "masques": N_(
+        "Vos documents sont masqués aux professionnels (sauf leurs auteurs, vos "
+        "administrateurs et votre médecin traitant)."
+    ),
+    "demasques": N_("Vos documents sont de nouveau visibles des professionnels autorisés."),
+    "masque": N_("Document masqué aux professionnels."),
+    "demasque": N_("Document de nouveau visible des professionnels autorisés."),
+    "bloque": N_("Professionnel bloqué : il n'a plus accès à votre profil, même en urgence."),
+    "debloque": N_("Professionnel débloqué."),
+    "autorise": N_("Professionnel autorisé à consulter votre profil."),
+    "administrateur": N_("Administrateur nommé."),
+    "retire": N_("Administration retirée."),
+    "urgence": N_("Vos choix pour les accès en urgence sont enregistrés."),
+    "medecin-traitant": N_("Médecin traitant enregistré."),
+    "code-demande": N_(
+        "Demande enregistrée : si elle correspond à un profil à activer, un nouveau "
+        "code vous sera adressé par courrier."
+    ),
+    "cloture": N_("Le profil est clôturé. Un e-mail vous le confirme."),
+    "opposition": N_("L'opposition est enregistrée : le profil est fermé."),
+    "demande": N_("Votre demande est enregistrée : l'Assurance Maladie la traitera."),
+    "partage": N_("Le profil est partagé : le second représentant le trouve dans ses espaces."),
+    "espace-active": N_("L'espace est activé."),
 }
 
 
@@ -122,7 +127,9 @@ def home(request: Request, rt: Rt) -> Response:
     try:
         person = person_id(request, rt)
     except LoginRequired:
-        return render(request, "login.html", {"title": "Connexion", "suite": "", "notice": None})
+        return render(
+            request, "login.html", {"title": N_("Connexion"), "suite": "", "notice": None}
+        )
     ctx = patient_context(person)
     if not any(s.patient_id == person for s in space.my_spaces(rt, ctx)):
         return redirect(request, "/espaces")
@@ -160,7 +167,7 @@ def _home(request: Request, rt: Rt, ctx: RequestContext, patient_id: str) -> Res
         patient_id,
         "home.html",
         {
-            "title": "Accueil",
+            "title": N_("Accueil"),
             "since": since,
             "new_documents": new_documents[:5],
             "new_documents_count": len(new_documents),
@@ -179,7 +186,7 @@ def login_page(request: Request, suite: str = "", ok: str | None = None) -> Resp
         request,
         "login.html",
         {
-            "title": "Connexion",
+            "title": N_("Connexion"),
             "suite": suite if suite.startswith("/") else "",
             "notice": _notice(ok),
         },
@@ -206,7 +213,7 @@ def login_submit(
         request,
         "code.html",
         {
-            "title": "Code de vérification",
+            "title": N_("Code de vérification"),
             "sent_to": challenge.sent_to,
             "shown_code": challenge.shown_code,
             "factor": challenge.factor,
@@ -261,7 +268,7 @@ def code_submit(
 
 
 def _security(request: Request, values: dict[str, object]) -> Response:
-    values.setdefault("title", "Sécurité de la connexion")
+    values.setdefault("title", N_("Sécurité de la connexion"))
     for key in ("secret", "uri", "codes", "enabled"):
         values.setdefault(key, None)
     return render(request, "security.html", values)
@@ -280,7 +287,7 @@ def security_begin(request: Request, rt: Rt, person: Person) -> Response:
         request,
         {
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-            "uri": totp.otpauth_uri(secret, "Mon espace santé"),
+            "uri": totp.otpauth_uri(secret, N_("Mon espace santé")),
         },
     )
 
@@ -316,7 +323,7 @@ def logout(request: Request, rt: Rt) -> Response:
 
 @router.get("/activation")
 def activation_page(request: Request) -> Response:
-    return render(request, "activation.html", {"title": "Activation"})
+    return render(request, "activation.html", {"title": N_("Activation")})
 
 
 @router.post("/activation", dependencies=[Csrf])
@@ -370,7 +377,7 @@ def spaces_page(request: Request, rt: Rt, ctx: PatientCtx, person: Person) -> Re
         request,
         "spaces.html",
         {
-            "title": "Mes espaces",
+            "title": N_("Mes espaces"),
             "spaces": spaces,
             "to_activate": to_activate,
             "notice": _notice(request.query_params.get("ok")),
@@ -444,7 +451,7 @@ def documents_page(
         patient_id,
         "documents.html",
         {
-            "title": "Mes documents",
+            "title": N_("Mes documents"),
             "documents": shown,
             "page": page,
             "pages": pages,
@@ -607,15 +614,17 @@ def mask_all(
             patient_id,
             "documents",
             {
-                "heading": "Masquer tous vos documents ?",
+                "heading": N_("Masquer tous vos documents ?"),
                 "consequences": [
-                    "Les professionnels ne les verront plus, sauf leurs auteurs, vos "
-                    "administrateurs et votre médecin traitant.",
-                    "En urgence, ils restent cachés, sauf si vous l'avez autorisé.",
-                    "Vous pourrez les démasquer à tout moment, un par un ou tous ensemble.",
+                    N_(
+                        "Les professionnels ne les verront plus, sauf leurs auteurs, vos "
+                        "administrateurs et votre médecin traitant."
+                    ),
+                    N_("En urgence, ils restent cachés, sauf si vous l'avez autorisé."),
+                    N_("Vous pourrez les démasquer à tout moment, un par un ou tous ensemble."),
                 ],
                 "fields": {"masked": "true"},
-                "button": "Masquer tous les documents",
+                "button": N_("Masquer tous les documents"),
                 "cancel": f"/espace/{patient_id}/documents",
             },
         )
@@ -643,14 +652,16 @@ def delete(
             patient_id,
             "documents",
             {
-                "heading": "Supprimer ce document ?",
+                "heading": N_("Supprimer ce document ?"),
                 "subject": document.title,
                 "consequences": [
-                    "Il disparaît de votre profil : ni vous ni les professionnels ne le verrez "
-                    "plus.",
-                    "Cette suppression est définitive.",
+                    N_(
+                        "Il disparaît de votre profil : ni vous ni les professionnels ne le verrez "
+                        "plus."
+                    ),
+                    N_("Cette suppression est définitive."),
                 ],
-                "button": "Supprimer définitivement",
+                "button": N_("Supprimer définitivement"),
                 "cancel": f"/espace/{patient_id}/documents/{document_id}",
             },
         )
@@ -702,7 +713,7 @@ def history_page(
         patient_id,
         "history.html",
         {
-            "title": "Historique",
+            "title": N_("Historique"),
             "lines": lines,
             "page": result.page,
             "pages": max(1, -(-result.total // PAGE_SIZE)),
@@ -737,7 +748,7 @@ def notifications_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: st
         patient_id,
         "notifications.html",
         {
-            "title": "Notifications",
+            "title": N_("Notifications"),
             "notifications": found,
             "unread": sum(1 for n in found if n.read_at is None),
             "links": views.NOTIFICATION_LINKS,
@@ -786,7 +797,7 @@ def access_page(
         patient_id,
         "access.html",
         {
-            "title": "Qui voit mes données",
+            "title": N_("Qui voit mes données"),
             "relations": relations,
             "settings": settings,
             "professions": sorted(PROFESSIONS.items(), key=lambda kv: kv[1]),
@@ -826,8 +837,8 @@ def seen_as_page(
     who = {
         "profession": f"un(e) {views.profession_label(code)}",
         "pro": seen.label,
-        "samu": "le régulateur du SAMU (centre 15)",
-        "representant": "votre représentant légal",
+        "samu": N_("le régulateur du SAMU (centre 15)"),
+        "representant": N_("votre représentant légal"),
     }[kind]
     seen.documents.sort(key=lambda d: d.service_date or d.created_at.date(), reverse=True)
     return _page(
@@ -837,7 +848,7 @@ def seen_as_page(
         patient_id,
         "seen_as.html",
         {
-            "title": "Voir mon dossier comme…",
+            "title": N_("Voir mon dossier comme…"),
             "who": who,
             "kind": kind,
             "seen": seen,
@@ -877,14 +888,14 @@ def access_act(
             patient_id,
             "access",
             {
-                "heading": "Bloquer ce professionnel ?",
+                "heading": N_("Bloquer ce professionnel ?"),
                 "subject": label[:200],
                 "consequences": [
-                    "Il ne pourra plus consulter votre profil, même en urgence.",
-                    "Il pourra encore y déposer des documents.",
-                    "Vous pourrez le débloquer à tout moment.",
+                    N_("Il ne pourra plus consulter votre profil, même en urgence."),
+                    N_("Il pourra encore y déposer des documents."),
+                    N_("Vous pourrez le débloquer à tout moment."),
                 ],
-                "button": "Bloquer",
+                "button": N_("Bloquer"),
                 "cancel": f"/espace/{patient_id}/acces",
             },
         )

@@ -35,6 +35,7 @@ from carnet.records.content import PRO_MAX_BYTES
 from carnet.records.rules import Act, Actor, may_act
 from carnet.records.service import AnyDocument, DocumentFilter, NewDocument
 from carnet.runtime import Runtime
+from carnet.texts import N_
 from carnet.web import views
 from carnet.web.deps import PRO_COOKIE, Csrf, PageRoute, ProSession, Rt
 from carnet.web.patient import content_response
@@ -46,13 +47,13 @@ P = "/patients/{patient_id}"
 PRO_TYPES = sorted((t for c, t in TYPES.items() if c not in PATIENT_TYPES), key=lambda t: t.label)
 #: What a pro's act on a record did, said after it (``?ok=``).
 NOTICES = {
-    "ajoute": "Document ajouté au dossier.",
-    "remplace": "Nouvelle version enregistrée ; l'ancienne est conservée.",
-    "supprime": "Document supprimé.",
-    "masque": "Document masqué aux autres professionnels.",
-    "demasque": "Document de nouveau visible des professionnels autorisés.",
-    "visible": "Document rendu visible au patient.",
-    "consentement": "Consentement déclaré : vous êtes dans l'équipe de soins du patient.",
+    "ajoute": N_("Document ajouté au dossier."),
+    "remplace": N_("Nouvelle version enregistrée ; l'ancienne est conservée."),
+    "supprime": N_("Document supprimé."),
+    "masque": N_("Document masqué aux autres professionnels."),
+    "demasque": N_("Document de nouveau visible des professionnels autorisés."),
+    "visible": N_("Document rendu visible au patient."),
+    "consentement": N_("Consentement déclaré : vous êtes dans l'équipe de soins du patient."),
 }
 
 
@@ -111,7 +112,7 @@ def home(request: Request, rt: Rt) -> Response:
             "pro/login.html",
             None,
             {
-                "title": "Connexion",
+                "title": N_("Connexion"),
                 "oidc": bool(settings.oidc_issuer and settings.oidc_client_id),
                 "demo": settings.demo,
                 "pros": portal.demo_pros(rt.uow) if settings.demo else [],
@@ -119,7 +120,7 @@ def home(request: Request, rt: Rt) -> Response:
             },
         )
     return _page(
-        request, "pro/home.html", me, {"title": "Espace des professionnels", "found": None}
+        request, "pro/home.html", me, {"title": N_("Espace des professionnels"), "found": None}
     )
 
 
@@ -127,7 +128,8 @@ def _relying_party(request: Request, rt: Runtime) -> RelyingParty:
     verifier: TokenVerifier = request.app.state.verifier
     if verifier.provider is None or not rt.settings.oidc_client_id:
         raise NotFound(
-            "Aucun fournisseur d'identité n'est configuré.", "No identity provider is configured."
+            N_("Aucun fournisseur d'identité n'est configuré."),
+            "No identity provider is configured.",
         )
     return RelyingParty.from_settings(rt.settings, verifier.provider)
 
@@ -224,7 +226,10 @@ def logout(request: Request, rt: Rt) -> Response:
         response = redirect(request, "/pro/")
     else:
         response = _page(
-            request, "pro/logout.html", None, {"title": "Déconnexion", "target": provider_logout}
+            request,
+            "pro/logout.html",
+            None,
+            {"title": N_("Déconnexion"), "target": provider_logout},
         )
     response.delete_cookie(PRO_COOKIE, path="/pro")
     return response
@@ -259,7 +264,7 @@ def insi(
         Traits(birth_names, first_names, Sex(sex), birth_date, birth_place),
     )
     return _page(
-        request, "pro/home.html", me, {"title": "Espace des professionnels", "found": answer}
+        request, "pro/home.html", me, {"title": N_("Espace des professionnels"), "found": answer}
     )
 
 
@@ -283,7 +288,7 @@ def record(request: Request, rt: Rt, me: ProSession, patient_id: str) -> Respons
         "pro/record.html",
         me,
         {
-            "title": "Dossier du patient",
+            "title": N_("Dossier du patient"),
             "banner": _banner(rt, me, patient_id, mode, reason),
             "pid": patient_id,
             "mode": mode.value,
@@ -457,18 +462,20 @@ def act(
             "pro/confirm.html",
             me,
             {
-                "title": "Supprimer ce document ?",
-                "heading": "Supprimer ce document ?",
+                "title": N_("Supprimer ce document ?"),
+                "heading": N_("Supprimer ce document ?"),
                 "banner": _banner(rt, me, patient_id, mode, reason),
                 "subject": document.title,
                 "consequences": [
-                    "Il disparaît du dossier du patient : ni lui ni les professionnels ne le "
-                    "verront plus.",
-                    "Pour corriger un document, remplacez-le plutôt par une nouvelle version.",
+                    N_(
+                        "Il disparaît du dossier du patient : ni lui ni les professionnels ne le "
+                        "verront plus."
+                    ),
+                    N_("Pour corriger un document, remplacez-le plutôt par une nouvelle version."),
                 ],
                 "fields": {},
                 "action": request.url.path,
-                "button": "Supprimer définitivement",
+                "button": N_("Supprimer définitivement"),
                 "cancel": f"/pro/patients/{patient_id}/documents/{document_id}",
             },
         )

@@ -23,6 +23,7 @@ from carnet.profile import service as profile
 from carnet.profile import summary as summaries
 from carnet.profile.printout import entry_line
 from carnet.profile.rules import DIRECTIVE_FILE_MAX, ContactIn, EntryIn, MeasureIn, VaccinationIn
+from carnet.texts import N_
 from carnet.web import profile_views as views
 from carnet.web.deps import Csrf, PageRoute, PatientCtx, Rt
 from carnet.web.patient import _page, content_response
@@ -81,7 +82,7 @@ def profile_home(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> 
         patient_id,
         "profile_home.html",
         {
-            "title": "Profil médical",
+            "title": N_("Profil médical"),
             "links": views.section_links(patient_id, readable),
         },
         "profile",
@@ -118,7 +119,7 @@ def measures_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) ->
         patient_id,
         "profile_measures.html",
         {
-            "title": "Mesures",
+            "title": N_("Mesures"),
             "series": series,
             "chart_data": views.chart_data(series),
             "kinds": [catalog.MEASURES[k] for k in catalog.ENTERED],
@@ -144,10 +145,10 @@ def add_measure(
     """PRF-1: a measure in a few taps (its value; the unit and the moment are preset)."""
     new = MeasureIn(
         kind,
-        _number(value, "Valeur"),
+        _number(value, N_("Valeur")),
         unit,
         _moment(day, at),
-        _number(value2, "Diastolique") if value2.strip() else None,
+        _number(value2, N_("Diastolique")) if value2.strip() else None,
     )
     profile.add_measure(rt, ctx, patient_id, new)
     return redirect(request, _here(patient_id, "mesures") + f"?ok=fait#mesure-{kind}")
@@ -176,7 +177,7 @@ def vaccinations_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str
         patient_id,
         "profile_vaccinations.html",
         {
-            "title": "Vaccinations",
+            "title": N_("Vaccinations"),
             "v": found,
             "vaccines": sorted(catalog.VACCINES.values(), key=lambda v: v.label_fr),
             "series": catalog.SERIES,
@@ -219,7 +220,7 @@ def care_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -> Res
         ctx,
         patient_id,
         "profile_care.html",
-        {"title": "Historique de soins", "lines": profile.care(rt, ctx, patient_id)},
+        {"title": N_("Historique de soins"), "lines": profile.care(rt, ctx, patient_id)},
         "profile",
     )
 
@@ -238,7 +239,7 @@ def entourage_page(request: Request, rt: Rt, ctx: PatientCtx, patient_id: str) -
         patient_id,
         "profile_entourage.html",
         {
-            "title": "Entourage et volontés",
+            "title": N_("Entourage et volontés"),
             "e": ent.entourage(rt, ctx, patient_id),
             "roles": catalog.CONTACT_ROLES,
             "relationships": catalog.RELATIONSHIPS,
@@ -289,7 +290,7 @@ def directives_page(
         patient_id,
         "profile_directives.html",
         {
-            "title": "Directives anticipées",
+            "title": N_("Directives anticipées"),
             "questions": catalog.DIRECTIVE_QUESTIONS,
             "choices": catalog.DIRECTIVE_CHOICES,
             "answers": current.answers if current else {},

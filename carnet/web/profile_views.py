@@ -12,13 +12,14 @@ from fastapi import Request
 from carnet.access.rules import Section
 from carnet.access.wording import SECTION_TEXT
 from carnet.profile.views import Series
+from carnet.texts import N_
 
 #: Each section's page, under /espace/<id>/profil/, and what it holds.
 PAGES: dict[Section, tuple[str, str]] = {
     Section.MEASURES: ("mesures", "Poids, taille, tension, glycémie… et leurs courbes"),
     Section.VACCINATIONS: ("vaccinations", "Vaccins reçus et prochains rappels"),
     Section.TREATMENTS: ("traitements", "Les traitements que vous prenez"),
-    Section.ALLERGIES: ("allergies", "Allergies et intolérances"),
+    Section.ALLERGIES: ("allergies", N_("Allergies et intolérances")),
     Section.CONDITIONS: ("problemes", "Vos problèmes de santé"),
     Section.HISTORY: ("antecedents", "Antécédents personnels et familiaux"),
     Section.REIMBURSED_CARE: ("soins", "Les soins remboursés par l'Assurance Maladie"),
@@ -53,7 +54,7 @@ def chart_data(series: list[Series]) -> list[dict[str, Any]]:
             "x": [int(p.at.timestamp()) for p in s.points],
             "y": [p.value for p in s.points],
             **(
-                {"y2": [p.value2 for p in s.points], "label2": "Diastolique"}
+                {"y2": [p.value2 for p in s.points], "label2": N_("Diastolique")}
                 if s.kind.key == "blood_pressure"
                 else {}
             ),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from carnet.hosted import mailbox
+from carnet.texts import N_
 from carnet.web import views
 from carnet.web.deps import Csrf, PageRoute, ProSession, Rt
 from carnet.web.render import redirect, render
@@ -28,10 +29,10 @@ def inbox(request: Request, rt: Rt, me: ProSession, ok: str | None = None) -> Re
         "pro/mailbox.html",
         _values(
             me,
-            title="Messagerie",
+            title=N_("Messagerie"),
             address=address,
             messages=messages,
-            notice="Message envoyé." if ok == "envoye" else None,
+            notice=N_("Message envoyé.") if ok == "envoye" else None,
         ),
     )
 
@@ -46,7 +47,7 @@ def write_page(
         "pro/write.html",
         _values(
             me,
-            title="Écrire à un patient",
+            title=N_("Écrire à un patient"),
             address=address,
             ins=ins,
             subject=objet,

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 import carnet
 from carnet.identity.labels import sex_label, specialty_label
 from carnet.ids import new_secret
+from carnet.texts import N_
 from carnet.web import i18n
 
 CSRF_COOKIE = "carnet_csrf"
@@ -64,14 +65,14 @@ ENV.globals["sex_label"] = sex_label
 ENV.globals["specialty_label"] = specialty_label
 #: The patient space's sections: (key, path under /espace/<id>/, label).
 ENV.globals["SECTIONS"] = (
-    ("home", "accueil", "Accueil"),
-    ("documents", "documents", "Documents"),
-    ("profile", "profil", "Profil médical"),
-    ("history", "historique", "Historique"),
-    ("notifications", "notifications", "Notifications"),
-    ("access", "acces", "Qui voit mes données"),
-    ("messages", "messagerie", "Messagerie"),
-    ("rights", "droits", "Mes droits"),
+    ("home", "accueil", N_("Accueil")),
+    ("documents", "documents", N_("Documents")),
+    ("profile", "profil", N_("Profil médical")),
+    ("history", "historique", N_("Historique")),
+    ("notifications", "notifications", N_("Notifications")),
+    ("access", "acces", N_("Qui voit mes données")),
+    ("messages", "messagerie", N_("Messagerie")),
+    ("rights", "droits", N_("Mes droits")),
 )
 
 

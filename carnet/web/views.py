@@ -12,6 +12,7 @@ from carnet.access.wording import history_sentence
 from carnet.identity.labels import PROFESSIONS
 from carnet.records.catalog import CATEGORIES, TYPES
 from carnet.records.service import AnyDocument
+from carnet.texts import N_
 
 
 def sentence(entry: HistoryEntry, lang: str) -> str:
@@ -104,7 +105,7 @@ HISTORY_ACTS: dict[str, tuple[str, str, frozenset[str]]] = {
         frozenset({"mask_document", "unmask_document", "show_to_patient", "hide_from_patient"}),
     ),
     "droits": (
-        "Qui voit mes données",
+        N_("Qui voit mes données"),
         "Who sees my data",
         frozenset(
             {
@@ -121,7 +122,7 @@ HISTORY_ACTS: dict[str, tuple[str, str, frozenset[str]]] = {
     ),
     "connexions": ("Connexions", "Log-ins", frozenset({"log_in", "activate_profile"})),
     "messagerie": (
-        "Messagerie",
+        N_("Messagerie"),
         "Messages",
         frozenset(
             {
@@ -148,15 +149,15 @@ HISTORY_WHO: dict[str, tuple[str, str, str]] = {
 
 #: Where each kind of notification leads (under /espace/<id>/), and the link's words.
 NOTIFICATION_LINKS: dict[str, tuple[str, str]] = {
-    "document_added": ("documents", "Voir mes documents"),
-    "first_access": ("acces", "Voir qui voit mes données"),
-    "emergency_access": ("historique?urgences=true", "Voir les accès en urgence"),
-    "blocked_by_administrator": ("acces", "Voir qui voit mes données"),
-    "message_received": ("messagerie", "Lire mes messages"),
-    "profile_changed": ("droits", "Voir mes droits"),
-    "archives_destroyed": ("droits", "Voir mes droits"),
-    "profile_shared": ("droits", "Voir mes droits"),
-    "export_ready": ("droits", "Télécharger l'export"),
+    "document_added": ("documents", N_("Voir mes documents")),
+    "first_access": ("acces", N_("Voir qui voit mes données")),
+    "emergency_access": ("historique?urgences=true", N_("Voir les accès en urgence")),
+    "blocked_by_administrator": ("acces", N_("Voir qui voit mes données")),
+    "message_received": ("messagerie", N_("Lire mes messages")),
+    "profile_changed": ("droits", N_("Voir mes droits")),
+    "archives_destroyed": ("droits", N_("Voir mes droits")),
+    "profile_shared": ("droits", N_("Voir mes droits")),
+    "export_ready": ("droits", N_("Télécharger l'export")),
 }
 
 
