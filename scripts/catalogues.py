@@ -29,10 +29,10 @@ def extracted() -> Catalog:
 
 
 def main() -> None:
-    template = extracted()
-    template.creation_date = i18n.read_catalogue(i18n.DEFAULT).creation_date  # no noise in diffs
     for lang in i18n.LANGUAGES:
         catalogue = i18n.read_catalogue(lang)
+        template = extracted()  # its messages go into the catalogue: one extraction each
+        template.creation_date = catalogue.creation_date  # no noise in diffs
         catalogue.update(template, no_fuzzy_matching=True)
         catalogue.obsolete.clear()
         for message in catalogue:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import space
-from carnet.access.history import PAGE_SIZE, HistoryFilter
+from carnet.access.history import HistoryFilter
 from carnet.access.rules import Viewer
 from carnet.access.space import read_history
 from carnet.access.wording import why_text
@@ -686,8 +686,11 @@ def history_page(
     depuis_: Annotated[str, Query(alias="depuis", max_length=10)] = "",
     jusqu_: Annotated[str, Query(alias="jusqu", max_length=10)] = "",
     urgences: bool = False,
+    avant: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """TR-1 as a bank statement: repeats grouped, filtered by who, what, when, emergencies."""
+    """TR-1 as a bank statement: repeats grouped, filtered by who, what, when, emergencies.
+    Older lines by cursor (``avant``, a line's place in the chain): each visit adds a line on
+    top, so pages cut by offset would show a line twice; ``page`` still answers old links."""
     since, until = _day(depuis_, "de début", "start"), _day(jusqu_, "de fin", "end")
     flt = HistoryFilter(
         since=datetime.combine(since, time.min, PARIS) if since else None,
@@ -696,7 +699,7 @@ def history_page(
         actor_kind=views.HISTORY_WHO[qui][0] if qui in views.HISTORY_WHO else None,
         emergency_only=urgences,
     )
-    result = read_history(rt, ctx, patient_id, page, flt)
+    result = read_history(rt, ctx, patient_id, page, flt, before=avant)
     lang = lang_of(request)
     lines, rows = views.history_lines(result.entries, lang)
     proofs = transparency.page_verification(rt, patient_id, result)
@@ -715,8 +718,8 @@ def history_page(
         {
             "title": N_("Historique"),
             "lines": lines,
-            "page": result.page,
-            "pages": max(1, -(-result.total // PAGE_SIZE)),
+            "older": result.next_before,
+            "first": avant is None and page == 1,
             "total": result.total,
             "transparency": proofs,
             "who_choices": [

@@ -718,3 +718,29 @@ def test_issue15_second_factor_by_authenticator_app_with_recovery_codes(
     app_log_in(recovery[0])  # a recovery code is good once
     page.get_by_role("heading", name="Erreur").wait_for()
     assert "/espace" not in page.url
+
+
+def test_issue15_tr_1_older_history_lines_page_by_cursor_none_shown_twice(site: Site) -> None:
+    """The history grows while it is read (a doctor reads the record, the visit itself is a
+    line): pages cut by offset then showed a line twice. « Plus anciennes » follows a cursor;
+    « Les plus récentes » goes back."""
+    from carnet.access.history import PAGE_SIZE
+
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    doctor = add_pro(site.rt)
+    for n in range(PAGE_SIZE + 5):  # distinct lines, none grouped: one document each
+        upload(site.rt, pro_ctx(doctor), patient, title=f"Compte rendu {n:03d}")
+    page = site.page(phone=True)
+    site.log_in(page, patient)
+    site.go(page, "Historique")
+    first = page.locator("ol.history > li").all_inner_texts()
+    records.list_documents(site.rt, pro_ctx(doctor), patient.id)  # a line on top meanwhile
+    page.get_by_role("link", name="Plus anciennes").click()
+    older = page.locator("ol.history > li").all_inner_texts()
+    check_page(page)
+    titles = [re.search(r"Compte rendu \d{3}", t) for t in first + older]
+    shown = [m.group(0) for m in titles if m]
+    assert len(shown) == len(set(shown)) == PAGE_SIZE + 5
+    page.get_by_role("link", name="Les plus récentes").click()
+    assert page.locator("ol.history > li").count() >= PAGE_SIZE
