@@ -178,7 +178,7 @@ def main() -> int:
             print_header(
                 "FHIR door vs JSON API (same server, same use cases) and vs a bare select",
                 [
-                    ("documents listed per search", documents),
+                    ("documents listed per search", f"{documents}, {listed} at the end"),
                     ("rounds", rounds),
                     ("database", database_label(url)),
                 ],
