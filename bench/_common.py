@@ -9,32 +9,49 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import multiprocessing
 import os
 import pstats
+import resource
 import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import make_url
+
+from carnet import clock
+from carnet.identity.models import Pro
+from carnet.ids import new_id
+from carnet.population.models import Patient
+from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime, build_runtime
 from carnet.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
+    from starlette.types import ASGIApp
 
 
 @dataclass(frozen=True)
 class Result:
-    """One line of the table. ``ours`` and ``baseline`` are already formatted with their unit."""
+    """One line of the table. ``ours`` and ``baseline`` are already formatted with their unit;
+    ``passed`` is ``None`` for a line printed for information (no target set for it yet)."""
 
     what: str
     ours: str
     baseline: str
     ratio: str
     target: str
-    passed: bool
+    passed: bool | None
 
 
 def options(
@@ -110,6 +127,24 @@ def runtime_in(folder: Path, *, migrate: bool = True, database_url: str | None =
     return build_runtime(settings_in(folder, database_url), migrate=migrate)
 
 
+def bare_url(url: str) -> str:
+    """``url`` as psycopg takes it: a baseline talks to the server without SQLAlchemy, whose
+    driver suffix (``postgresql+psycopg``) psycopg does not know."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def connect_pg(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A bare psycopg connection to the database ``url`` names (a baseline's)."""
+    import psycopg
+
+    return psycopg.connect(bare_url(url), autocommit=autocommit)
+
+
+def database_label(url: str | None) -> str:
+    """What the header says of the database (no password)."""
+    return "SQLite (embedded)" if url is None else make_url(url).render_as_string(True)
+
+
 def database_file(folder: Path) -> Path:
     return folder / "carnet.db"
 
@@ -136,6 +171,146 @@ def sql_date(value: date) -> str:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def timed(action: Callable[[], object], times: int = 1) -> list[float]:
+    """Seconds of each of ``times`` calls."""
+    seconds = []
+    for _ in range(times):
+        began = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - began)
+    return seconds
+
+
+def alternate(
+    sides: Sequence[Callable[[], object]], times: int, *, rounds: int, warm_up: int
+) -> list[list[float]]:
+    """Seconds of each call of each side: ``warm_up`` untimed calls each, then ``times`` calls
+    each in ``rounds`` turns, so that a slow spell of a shared disk or CPU hits every side."""
+    for side in sides:
+        timed(side, warm_up)
+    seconds: list[list[float]] = [[] for _ in sides]
+    for turn in range(rounds):
+        share = times // rounds + (turn < times % rounds)
+        for side, taken in zip(sides, seconds, strict=True):
+            taken += timed(side, share)
+    return seconds
+
+
+@contextmanager
+def serving(app: ASGIApp, start_seconds: float = 10) -> Iterator[str]:
+    """``app`` on a real loopback socket (uvicorn in a thread, a port of the system's choice),
+    as a client would meet it; its base URL. Stopped after."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def activated_patient(
+    ins: str,
+    *,
+    email: str | None = "claire@example.org",
+    birth_names: str = "MARTIN",
+    first_names: str = "Claire",
+    birth_date: date = date(1985, 1, 1),
+) -> Patient:
+    """An adult's activated profile, written through the ORM so that its look-ups
+    (``patient_ins``) follow: the benches act as this patient or upload into his record."""
+    now = clock.now()
+    return Patient(
+        id=new_id(),
+        ins=ins,
+        ins_status="VALI",
+        birth_names=birth_names,
+        first_names=first_names,
+        used_name=None,
+        sex="F",
+        birth_date=birth_date,
+        birth_place="75056",
+        email=email,
+        phone=None,
+        state=ProfileState.ACTIVATED.value,
+        password_hash=None,
+        created_at=now,
+        updated_at=now,
+        activated_at=now,
+        closed_at=None,
+        opposed_at=None,
+    )
+
+
+def a_pro(rpps: str, profession: str = "10", specialty: str | None = "SM26") -> Pro:
+    """A pro in the directory (a médecin unless told), the author or reader of the bench."""
+    return Pro(
+        rpps=rpps,
+        last_name="Bernard",
+        first_name="Louis",
+        civility="Dr",
+        profession=profession,
+        specialty=specialty,
+        samu_regulator=False,
+        updated_at=clock.now(),
+    )
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured side of a bulk import, as its child process saw it."""
+
+    rows: int
+    batch: int
+    seconds: float
+    cpu_seconds: float
+    start_rss_mb: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _child(side: Callable[..., Run], args: tuple[Any, ...], sender: Any) -> None:
+    sender.send(side(*args))
+
+
+def in_child(side: Callable[..., Run], *args: Any) -> Run:
+    """``side(*args)`` in a child process (forked where the system can, so it pays no start-up):
+    its peak RSS is its own, and starts from the same RSS as the other side's."""
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork") if forks else multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(side, args, sender))
+    child.start()
+    sender.close()
+    try:
+        result: Run | None = receiver.recv()
+    except EOFError:
+        result = None
+    child.join()
+    if result is None or child.exitcode != 0:
+        raise SystemExit(f"the {side.__name__} child failed (exit code {child.exitcode})")
+    return result
 
 
 def fsync_folder(folder: Path) -> None:
@@ -171,15 +346,13 @@ def print_header(title: str, facts: Sequence[tuple[str, object]]) -> None:
 def finish(results: Sequence[Result], *, strict: bool) -> int:
     """Print the table; the exit code is 1 only with ``--strict`` and a missed target."""
     header = ("what", "ours", "baseline", "ratio", "target", "result")
-    lines = [
-        (r.what, r.ours, r.baseline, r.ratio, r.target, "PASS" if r.passed else "FAIL")
-        for r in results
-    ]
+    verdicts = {True: "PASS", False: "FAIL", None: "-"}
+    lines = [(r.what, r.ours, r.baseline, r.ratio, r.target, verdicts[r.passed]) for r in results]
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     print()
     for row in [header, tuple("-" * w for w in widths), *lines]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    failed = any(not r.passed for r in results)
+    failed = any(r.passed is False for r in results)
     return 1 if strict and failed else 0
 
 

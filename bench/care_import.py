@@ -7,7 +7,7 @@ patient fed and one commit per batch). Baseline: the same CSV read with ``csv.Di
 inserted into the same ``profile_care_lines`` table with a bare ``sqlite3`` ``executemany``, in
 batches of the same size, one commit each; it is handed the INS → patient map before the clock
 starts. Each side runs in its own child process on a copy of one freshly migrated instance that
-already holds the patients (``population_import.measured``).
+already holds the patients (``_common.in_child``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import shutil
 import sys
 import time
 from datetime import date, timedelta
@@ -22,10 +23,13 @@ from pathlib import Path
 
 from _common import (
     Result,
+    Run,
     connect_raw,
     database_file,
     finish,
+    in_child,
     options,
+    peak_rss_mb,
     print_header,
     print_profile,
     runtime_in,
@@ -33,7 +37,6 @@ from _common import (
     temporary_folder,
 )
 from listing import PATIENT_INS_INSERT, PATIENT_INSERT, ins_row, patient_rows
-from population_import import Run, measured, peak_rss_mb
 
 from carnet import clock
 from carnet.context import RequestContext
@@ -186,8 +189,10 @@ def main() -> int:
                 ),
             ],
         )
-        base = measured(run_baseline, feed, template, folder / "baseline", False)
-        ours = measured(run_ours, feed, template, folder / "ours", args.profile)
+        for side in ("baseline", "ours"):
+            shutil.copytree(template, folder / side)
+        base = in_child(run_baseline, feed, folder / "baseline", False)
+        ours = in_child(run_ours, feed, folder / "ours", args.profile)
     for name, run in (("baseline", base), ("ours", ours)):
         print(
             f"  {name}: {run.rows:,} lines in {run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), "

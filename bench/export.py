@@ -19,7 +19,15 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
-from _common import Result, finish, options, print_header, runtime_in, temporary_folder
+from _common import (
+    Result,
+    activated_patient,
+    finish,
+    options,
+    print_header,
+    runtime_in,
+    temporary_folder,
+)
 from sqlalchemy import select
 
 from carnet import clock
@@ -29,8 +37,6 @@ from carnet.ids import new_id
 from carnet.keys.service import key_by_id
 from carnet.lifecycle.export import build_export
 from carnet.lifecycle.models import Export
-from carnet.population.models import Patient
-from carnet.population.rules import ProfileState
 from carnet.records.models import Document
 from carnet.records.service import NewDocument, upload_document
 from carnet.runtime import Runtime
@@ -40,27 +46,7 @@ SIZE = 30_000
 
 def space(rt: Runtime, documents: int) -> str:
     """A patient with ``documents`` documents uploaded by a pro; his id."""
-    now = clock.now()
-    patient = Patient(
-        id=new_id(),
-        ins=f"2850475{documents:06d}"[:13] + "00",
-        ins_status="VALI",
-        birth_names="MARTIN",
-        first_names="Claire",
-        used_name=None,
-        sex="F",
-        birth_date=now.date().replace(year=1985),
-        birth_place="75056",
-        email="claire@example.org",
-        phone=None,
-        state=ProfileState.ACTIVATED.value,
-        password_hash=None,
-        created_at=now,
-        updated_at=now,
-        activated_at=now,
-        closed_at=None,
-        opposed_at=None,
-    )
+    patient = activated_patient(f"2850475{documents:06d}"[:13] + "00")
     with rt.transaction() as session:
         session.add(patient)
     pro = RequestContext.for_pro("10000000001", "10", "SM26")

@@ -3,107 +3,89 @@ same calls, over real HTTP to one server, run side by side.
 
 Both doors reach the same use cases; what differs is the door: parsing the Bundle with the R4B
 models, building DocumentReferences as plain dicts. Target: FHIR at most 1.5 x the JSON time.
+
+The search is also set beside the floor of what it reads: the patient's current documents by a
+bare indexed select on the same database (``sqlite3``, or psycopg on the PostgreSQL server that
+``--database URL`` names, issue 18, where the instance gets a fresh database). No target yet:
+the line says what the whole request (HTTP, token, decision, trace and its commit, FHIR JSON)
+costs over the rows it returns.
 """
 
 from __future__ import annotations
 
 import base64
-import socket
 import sys
-import threading
-import time
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import httpx
-import uvicorn
-from _common import Result, finish, median, options, print_header, runtime_in, temporary_folder
+from _common import (
+    Result,
+    a_pro,
+    activated_patient,
+    alternate,
+    connect_pg,
+    connect_raw,
+    database_file,
+    database_label,
+    database_on,
+    finish,
+    median,
+    options,
+    print_header,
+    runtime_in,
+    serving,
+    temporary_folder,
+)
 
-from carnet import clock
 from carnet.auth.instance import issue_pro_token, load_or_create_instance_key
 from carnet.auth.verify import TokenVerifier
 from carnet.context import AuthLevel
 from carnet.demo.load import pdf
 from carnet.http.app import create_app
 from carnet.identity.ins import make_ins
-from carnet.identity.models import Pro
-from carnet.ids import new_id
-from carnet.population.models import Patient
 
 TARGET = 1.5
 RPPS = "10000000601"
 INS_NIR = "urn:oid:1.2.250.1.213.1.4.8"
+#: What the FHIR search (``status=current``) reads, and nothing else.
+BARE_SEARCH = "SELECT * FROM documents WHERE patient_id = ? AND status = 'current'"
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def checked(call: Callable[[], httpx.Response], expected: int) -> Callable[[], None]:
+    """``call``, stopping the bench at the first unexpected answer (a timing of an error would
+    mean nothing)."""
 
+    def run() -> None:
+        answer = call()
+        if answer.status_code != expected:
+            raise SystemExit(f"unexpected {answer.status_code}: {answer.text[:300]}")
 
-def _timed(call: Callable[[], httpx.Response], expected: int) -> float:
-    start = time.perf_counter()
-    answer = call()
-    elapsed = time.perf_counter() - start
-    if answer.status_code != expected:
-        raise SystemExit(f"unexpected {answer.status_code}: {answer.text[:300]}")
-    return elapsed
+    return run
 
 
 def main() -> int:
-    args = options(__doc__ or "")
+    args = options(__doc__.splitlines()[0] if __doc__ else "")
     documents, rounds = (20, 15) if args.quick else (50, 60)
-    with temporary_folder(args.dir) as folder:
-        rt = runtime_in(folder)
-        now = clock.now()
-        ins = make_ins("2850475056999")
-        patient = Patient(
-            id=new_id(),
-            ins=ins,
-            ins_status="VALI",
+    listed = documents + 2 * rounds  # by the time the search meets the bare select
+    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+        rt = runtime_in(folder, database_url=url)
+        patient = activated_patient(
+            make_ins("2850475056999"),
+            email=None,
             birth_names="BENCH",
             first_names="Ana",
-            used_name=None,
-            sex="F",
             birth_date=date(1985, 4, 1),
-            birth_place="75056",
-            email=None,
-            phone=None,
-            state="activated",
-            password_hash=None,
-            created_at=now,
-            updated_at=now,
-            activated_at=now,
-            closed_at=None,
-            opposed_at=None,
         )
         with rt.transaction() as session:
             session.add(patient)
-            session.add(
-                Pro(
-                    rpps=RPPS,
-                    last_name="Bench",
-                    first_name="Dr",
-                    civility="Dr",
-                    profession="10",
-                    specialty="SM26",
-                    samu_regulator=False,
-                    updated_at=now,
-                )
-            )
+            session.add(a_pro(RPPS))
         key = load_or_create_instance_key(folder / "keys" / "instance.jwk")
-        app = create_app(rt, TokenVerifier(key))
-        port = _port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-            )
+        raw: Any = (
+            connect_raw(database_file(folder)) if url is None else connect_pg(url, autocommit=True)
         )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.01)
+        query = BARE_SEARCH if url is None else BARE_SEARCH.replace("?", "%s")
         token = issue_pro_token(
             key, rpps=RPPS, profession="10", specialty="SM26", level=AuthLevel.CPS, ttl_seconds=3600
         )
@@ -182,22 +164,37 @@ def main() -> int:
                 params={"patient": patient.id, "status": "current", "_count": "500"},
             )
 
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        def bare_search() -> None:
+            if len(raw.execute(query, (patient.id,)).fetchall()) != listed:
+                raise SystemExit("the bare select does not return every document")
+
+        with (
+            serving(create_app(rt, TokenVerifier(key))) as base_url,
+            httpx.Client(base_url=base_url, timeout=60) as client,
+        ):
             for _ in range(documents // 2):
-                _timed(json_publish, 201)
-                _timed(fhir_publish, 200)
+                checked(json_publish, 201)()
+                checked(fhir_publish, 200)()
             print_header(
-                "FHIR door vs JSON API (same server, same use cases)",
-                [("documents listed per search", documents), ("rounds", rounds)],
+                "FHIR door vs JSON API (same server, same use cases) and vs a bare select",
+                [
+                    ("documents listed per search", f"{documents}, {listed} at the end"),
+                    ("rounds", rounds),
+                    ("database", database_label(url)),
+                ],
             )
-            timings: dict[str, list[float]] = {k: [] for k in ("jp", "fp", "js", "fs")}
-            for _ in range(rounds):
-                timings["jp"].append(_timed(json_publish, 201))
-                timings["fp"].append(_timed(fhir_publish, 200))
-                timings["js"].append(_timed(json_search, 200))
-                timings["fs"].append(_timed(fhir_search, 200))
-        server.should_exit = True
-        thread.join(5)
+            sides = {
+                "jp": checked(json_publish, 201),
+                "fp": checked(fhir_publish, 200),
+                "js": checked(json_search, 200),
+                "fs": checked(fhir_search, 200),
+            }
+            taken = alternate(list(sides.values()), rounds, rounds=rounds, warm_up=0)
+            timings = dict(zip(sides, taken, strict=True))
+            # Afterwards: the publications above would change what it returns.
+            search, bare = alternate([sides["fs"], bare_search], rounds, rounds=rounds, warm_up=3)
+        raw.close()
+        rt.uow.engine.dispose()
     results = []
     for what, ours, base in (
         ("ITI-65 publish (1 document)", "fp", "jp"),
@@ -214,6 +211,17 @@ def main() -> int:
                 ratio <= TARGET,
             )
         )
+    ratio = median(search) / median(bare)
+    results.append(
+        Result(
+            f"ITI-67 search ({listed} docs) vs bare select",
+            f"{median(search) * 1e3:.2f} ms",
+            f"{median(bare) * 1e3:.2f} ms",
+            f"{ratio:.1f}x time",
+            "none yet",
+            None,
+        )
+    )
     return finish(results, strict=args.strict)
 
 

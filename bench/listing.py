@@ -19,15 +19,19 @@ import random
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from _common import (
     Result,
+    alternate,
+    bare_url,
+    connect_pg,
     connect_raw,
     database_file,
+    database_label,
     database_on,
     finish,
     median,
@@ -39,7 +43,6 @@ from _common import (
     sql_datetime,
     temporary_folder,
 )
-from sqlalchemy import make_url
 
 from carnet import clock
 from carnet.access.acts import authorise_pro
@@ -228,12 +231,6 @@ def populate_pg(url: str, measured_id: str, total: int) -> int:
     return count + 1
 
 
-def timed(action: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
-
-
 def main() -> int:
     args = options(__doc__.splitlines()[0] if __doc__ else "")
     total = DOCUMENTS_QUICK if args.quick else DOCUMENTS_FULL
@@ -268,11 +265,8 @@ def main() -> int:
             raw: Any = connect_raw(database_file(folder))
             query = BASELINE_QUERY
         else:
-            import psycopg
-
-            bare = make_url(url).set(drivername="postgresql").render_as_string(False)
-            patients = populate_pg(bare, patient_id, total)
-            raw = psycopg.connect(bare, autocommit=True)
+            patients = populate_pg(bare_url(url), patient_id, total)
+            raw = connect_pg(url, autocommit=True)
             query = BASELINE_QUERY.replace("?", "%s")
         filled = time.perf_counter() - began
         ctx = RequestContext.for_pro(PRO_RPPS, "21")
@@ -289,17 +283,10 @@ def main() -> int:
                 ("documents", f"{total:,} over {patients:,} patients ({filled:.1f} s to fill)"),
                 ("measured patient", f"{MEASURED_DOCUMENTS} documents"),
                 ("listings", f"{listings} each side, alternating"),
-                ("database", "SQLite (embedded)" if url is None else make_url(url).database),
+                ("database", database_label(url)),
             ],
         )
-        for _ in range(WARM_UP):
-            ours()
-            baseline()
-        ours_s: list[float] = []
-        base_s: list[float] = []
-        for _ in range(listings):
-            ours_s.append(timed(ours))
-            base_s.append(timed(baseline))
+        ours_s, base_s = alternate([ours, baseline], listings, rounds=listings, warm_up=WARM_UP)
         print(f"  rows: ours lists {ours()} documents, the baseline returns {baseline()} rows")
         if args.profile:
             print_profile(lambda: [ours() for _ in range(20)], "20 listings")

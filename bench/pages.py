@@ -10,12 +10,11 @@ authors' names and the HTML of its first 50 documents (a page of the list, as on
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-import uvicorn
 from _common import (
     Result,
     finish,
@@ -24,6 +23,7 @@ from _common import (
     print_header,
     print_profile,
     runtime_in,
+    serving,
     settings_in,
     temporary_folder,
 )
@@ -34,13 +34,15 @@ from carnet.http.app import create_app
 from carnet.population import login
 from carnet.runtime import build_runtime
 
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
 DOCUMENTS_FULL = 200_000
 DOCUMENTS_QUICK = 10_000
 REQUESTS_FULL = 40
 REQUESTS_QUICK = 8
 WARM_UP = 2
 TARGET = 1.5  # the page's time to first byte ≤ 1.5 × the API's (issue 15)
-PORT_WAIT_SECONDS = 10
 
 
 def first_byte(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
@@ -55,7 +57,7 @@ def first_byte(client: httpx.Client, url: str, headers: dict[str, str]) -> float
     return took
 
 
-def alternate(
+def alternate_first_bytes(
     client: httpx.Client,
     page: tuple[str, dict[str, str]],
     api: tuple[str, dict[str, str]],
@@ -75,20 +77,10 @@ def alternate(
     return page_s, api_s
 
 
-def serve(folder: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
+def app_in(folder: Path) -> ASGIApp:
+    """The app on the instance in ``folder``, demo log-in on (the bench's session cookie)."""
     rt = build_runtime(settings_in(folder).model_copy(update={"demo": True}), migrate=False)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(rt), host="127.0.0.1", port=0, log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + PORT_WAIT_SECONDS
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, f"http://127.0.0.1:{port}"
+    return create_app(rt)
 
 
 def main() -> int:
@@ -110,32 +102,30 @@ def main() -> int:
         key = load_or_create_instance_key(rt.settings.resolved_instance_key_file)
         bearer = issue_patient_token(key, ins=ins, ttl_seconds=3600)
         rt.uow.engine.dispose()
-        server, thread, url = serve(folder)
-        page_url = f"{url}/espace/{patient_id}/documents"
-        api_url = f"{url}/api/v1/patients/{patient_id}/documents"
-        page_headers = {"Cookie": f"carnet_session={cookie}"}
-        api_headers = {"Authorization": f"Bearer {bearer}"}
-        print_header(
-            "Pages: the documents page vs the JSON API's listing, time to first byte",
-            [
-                ("documents", f"{total:,} over {patients:,} patients ({filled:.1f} s to fill)"),
-                ("measured patient", "500 documents"),
-                ("requests", f"{requests} each side, alternating, over one keep-alive client"),
-            ],
-        )
-        with httpx.Client(timeout=60) as client:
-            page_s, api_s = alternate(
-                client, (page_url, page_headers), (api_url, api_headers), requests, WARM_UP
+        with serving(app_in(folder)) as url:
+            page_url = f"{url}/espace/{patient_id}/documents"
+            api_url = f"{url}/api/v1/patients/{patient_id}/documents"
+            page_headers = {"Cookie": f"carnet_session={cookie}"}
+            api_headers = {"Authorization": f"Bearer {bearer}"}
+            print_header(
+                "Pages: the documents page vs the JSON API's listing, time to first byte",
+                [
+                    ("documents", f"{total:,} over {patients:,} patients ({filled:.1f} s to fill)"),
+                    ("measured patient", "500 documents"),
+                    ("requests", f"{requests} each side, alternating, over one keep-alive client"),
+                ],
             )
-            size = len(client.get(page_url, headers=page_headers).content)
-            print(f"  page: {size:,} bytes of HTML")
-            if args.profile:
-                print_profile(
-                    lambda: [first_byte(client, page_url, page_headers) for _ in range(10)],
-                    "10 page requests (client side; the server runs in a thread)",
+            with httpx.Client(timeout=60) as client:
+                page_s, api_s = alternate_first_bytes(
+                    client, (page_url, page_headers), (api_url, api_headers), requests, WARM_UP
                 )
-        server.should_exit = True
-        thread.join(10)
+                size = len(client.get(page_url, headers=page_headers).content)
+                print(f"  page: {size:,} bytes of HTML")
+                if args.profile:
+                    print_profile(
+                        lambda: [first_byte(client, page_url, page_headers) for _ in range(10)],
+                        "10 page requests (client side; the server runs in a thread)",
+                    )
     page_median, api_median = median(page_s), median(api_s)
     ratio = page_median / api_median
     results = [

@@ -9,30 +9,38 @@ batches of the same size, one commit per batch.
 Each measured run is its own child process (forked once everything is imported, so neither pays
 the start-up), on its own copy of a freshly migrated instance: its peak RSS (``ru_maxrss``) is its
 own, and starts from the same RSS for both.
+
+With ``--database URL`` (PostgreSQL, issue 18) each side gets a freshly migrated database of its
+own on that server, and the baseline writes the same rows into its ``patients`` with a bare
+psycopg ``COPY`` per batch (ours writes through ``db.bulk.insert_many``, which on PostgreSQL is a
+``COPY`` too).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import multiprocessing
 import random
-import resource
 import shutil
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
-from multiprocessing.connection import Connection
+from itertools import islice
 from pathlib import Path
 
 from _common import (
     Result,
+    Run,
+    connect_pg,
     connect_raw,
     database_file,
+    database_label,
+    database_on,
     finish,
+    in_child,
     options,
+    peak_rss_mb,
     print_header,
     print_profile,
     runtime_in,
@@ -67,26 +75,39 @@ COLUMNS = (
 FIRST = ("Camille", "Lucas", "Manon", "Nathan", "Chloé", "Louis", "Inès", "Gabriel", "Jade")
 LAST = ("GARCIA", "THOMAS", "ROBERT", "RICHARD", "DURAND", "DUBOIS", "MOREAU", "LAURENT")
 
+BASELINE_COLUMNS = (
+    "id",
+    "ins",
+    "ins_status",
+    "birth_names",
+    "first_names",
+    "used_name",
+    "sex",
+    "birth_date",
+    "birth_place",
+    "email",
+    "phone",
+    "state",
+    "password_hash",
+    "created_at",
+    "updated_at",
+    "activated_at",
+    "closed_at",
+    "opposed_at",
+)
 BASELINE_INSERT = (
-    "INSERT INTO patients (id, ins, ins_status, birth_names, first_names, used_name, sex, "
-    "birth_date, birth_place, email, phone, state, password_hash, created_at, updated_at, "
-    "activated_at, closed_at, opposed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?)"
+    f"INSERT INTO patients ({', '.join(BASELINE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in BASELINE_COLUMNS)})"
 )
 
 
 @dataclass(frozen=True)
-class Run:
-    rows: int
-    batch: int
-    seconds: float
-    cpu_seconds: float
-    start_rss_mb: float
-    peak_rss_mb: float
+class Place:
+    """Where one side runs: its folder (keys, blobs) and its own freshly migrated database —
+    ``url`` on the server, or the SQLite file in the folder when ``url`` is ``None``."""
 
-    @property
-    def rate(self) -> float:
-        return self.rows / self.seconds
+    folder: Path
+    url: str | None
 
 
 def write_feed(path: Path, rows: int) -> None:
@@ -124,13 +145,8 @@ def write_feed(path: Path, rows: int) -> None:
             previous_ins = ins
 
 
-def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def run_ours(feed: Path, folder: Path, profile: bool) -> Run:
-    rt = runtime_in(folder, migrate=False)
+def run_ours(feed: Path, place: Place, profile: bool) -> Run:
+    rt = runtime_in(place.folder, migrate=False, database_url=place.url)
     start = peak_rss_mb()
     counted: list[int] = []
 
@@ -148,19 +164,47 @@ def run_ours(feed: Path, folder: Path, profile: bool) -> Run:
     run = Run(counted[0], BATCH, seconds, cpu, start, peak_rss_mb())
     if profile:
         with rt.transaction() as session:  # the same rows again, into emptied tables
-            session.connection().exec_driver_sql("DELETE FROM representatives")
-            session.connection().exec_driver_sql("DELETE FROM patients")
+            for table in ("representatives", "pending_codes", "patient_ins", "patients"):
+                session.connection().exec_driver_sql(f"DELETE FROM {table}")
         print_profile(work, "import_population (same rows, emptied tables)")
     return run
 
 
-def run_baseline(feed: Path, folder: Path, profile: bool) -> Run:
-    connection = connect_raw(database_file(folder))
+def baseline_row(raw: dict[str, str], stamp: object) -> tuple[object, ...]:
+    """A feed's row as the baseline writes it into ``patients`` (the columns of
+    ``BASELINE_COLUMNS``): the feed's values as they are, nothing checked."""
+    opposed = raw["opposed"] == "1"
+    return (
+        new_id(),
+        raw["ins"],
+        "VALI",
+        raw["birth_names"],
+        raw["first_names"],
+        None,
+        raw["sex"],
+        raw["birth_date"],
+        raw["birth_place"],
+        raw["email"] or None,
+        None,
+        "opposed" if opposed else "created",
+        None,
+        stamp,
+        stamp,
+        None,
+        None,
+        stamp if opposed else None,
+    )
+
+
+def run_baseline(feed: Path, place: Place, profile: bool) -> Run:
+    if place.url is not None:
+        return run_copy_baseline(feed, place.url)
+    connection = connect_raw(database_file(place.folder))
     start = peak_rss_mb()
     began, cpu = time.perf_counter(), time.process_time()
     rows = 0
     stamp = sql_datetime(clock.now())
-    batch: list[tuple[str | None, ...]] = []
+    batch: list[tuple[object, ...]] = []
 
     def flush() -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -170,29 +214,7 @@ def run_baseline(feed: Path, folder: Path, profile: bool) -> Run:
 
     with feed.open(encoding="utf-8", newline="") as handle:
         for raw in csv.DictReader(handle):
-            opposed = raw["opposed"] == "1"
-            batch.append(
-                (
-                    new_id(),
-                    raw["ins"],
-                    "VALI",
-                    raw["birth_names"],
-                    raw["first_names"],
-                    None,
-                    raw["sex"],
-                    raw["birth_date"],
-                    raw["birth_place"],
-                    raw["email"] or None,
-                    None,
-                    "opposed" if opposed else "created",
-                    None,
-                    stamp,
-                    stamp,
-                    None,
-                    None,
-                    stamp if opposed else None,
-                )
-            )
+            batch.append(baseline_row(raw, stamp))
             rows += 1
             if len(batch) == BATCH:
                 flush()
@@ -204,30 +226,26 @@ def run_baseline(feed: Path, folder: Path, profile: bool) -> Run:
     return run
 
 
-Side = Callable[[Path, Path, bool], Run]
-
-
-def _child(side: Side, feed: Path, folder: Path, profile: bool, sender: Connection) -> None:
-    sender.send(asdict(side(feed, folder, profile)))
-
-
-def measured(side: Side, feed: Path, template: Path, folder: Path, profile: bool) -> Run:
-    """One side in a child process, on a copy of the freshly migrated ``template``."""
-    shutil.copytree(template, folder)
-    forks = "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork") if forks else multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(side, feed, folder, profile, sender))
-    child.start()
-    sender.close()
-    try:
-        result = receiver.recv()
-    except EOFError:
-        result = None
-    child.join()
-    if result is None or child.exitcode != 0:
-        raise SystemExit(f"the {side.__name__} child failed (exit code {child.exitcode})")
-    return Run(**result)
+def run_copy_baseline(feed: Path, url: str) -> Run:
+    """The floor on PostgreSQL: the same rows by bare psycopg ``COPY`` into ``patients``, a
+    ``COPY`` and a commit per batch of the same size as ours."""
+    connection = connect_pg(url)
+    start = peak_rss_mb()
+    began, cpu = time.perf_counter(), time.process_time()
+    rows = 0
+    stamp = clock.now()
+    statement = f"COPY patients ({', '.join(BASELINE_COLUMNS)}) FROM STDIN"
+    with feed.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        while batch := list(islice(reader, BATCH)):
+            with connection.cursor() as cursor, cursor.copy(statement) as copy:
+                for raw in batch:
+                    copy.write_row(baseline_row(raw, stamp))
+            connection.commit()
+            rows += len(batch)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    connection.close()
+    return Run(rows, BATCH, seconds, cpu, start, peak_rss_mb())
 
 
 def more_options(parser: argparse.ArgumentParser) -> None:
@@ -237,12 +255,17 @@ def more_options(parser: argparse.ArgumentParser) -> None:
 def main() -> int:
     args = options(__doc__.splitlines()[0] if __doc__ else "", more_options)
     rows = args.rows or (ROWS_QUICK if args.quick else ROWS_FULL)
-    with temporary_folder(args.dir) as folder:
+    bare = "executemany" if args.database is None else "COPY"
+    with (
+        temporary_folder(args.dir) as folder,
+        database_on(args.database) as base_url,
+        database_on(args.database) as ours_url,
+    ):
         feed = folder / "feed.csv"
         began = time.perf_counter()
         write_feed(feed, rows)
         print_header(
-            "Population import (LC-1): import_population vs bare executemany into patients",
+            f"Population import (LC-1): import_population vs bare {bare} into patients",
             [
                 ("rows", f"{rows:,}"),
                 (
@@ -250,12 +273,23 @@ def main() -> int:
                     f"{feed.stat().st_size / 1e6:.1f} MB, written in "
                     f"{time.perf_counter() - began:.1f} s",
                 ),
+                ("database", database_label(ours_url)),
             ],
         )
-        template = folder / "template"
-        runtime_in(template).uow.engine.dispose()
-        base = measured(run_baseline, feed, template, folder / "baseline", False)
-        ours = measured(run_ours, feed, template, folder / "ours", args.profile)
+        base_place, ours_place = (
+            Place(folder / "baseline", base_url),
+            Place(folder / "ours", ours_url),
+        )
+        if args.database is None:  # one migration, copied: the two files start identical
+            template = folder / "template"
+            runtime_in(template).uow.engine.dispose()
+            for place in (base_place, ours_place):
+                shutil.copytree(template, place.folder)
+        else:  # a database of its own each, on the same server
+            for place in (base_place, ours_place):
+                runtime_in(place.folder, database_url=place.url).uow.engine.dispose()
+        base = in_child(run_baseline, feed, base_place, False)
+        ours = in_child(run_ours, feed, ours_place, args.profile)
     for name, run in (("baseline", base), ("ours", ours)):
         print(
             f"  {name}: {run.rows:,} rows in {run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), "

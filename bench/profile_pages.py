@@ -26,11 +26,12 @@ from _common import (
     print_header,
     print_profile,
     runtime_in,
+    serving,
     sql_datetime,
     temporary_folder,
 )
 from listing import PATIENT_INS_INSERT, PATIENT_INSERT, ins_row, patient_rows
-from pages import alternate, first_byte, serve
+from pages import alternate_first_bytes, app_in, first_byte
 
 from carnet.auth.instance import issue_patient_token, load_or_create_instance_key
 from carnet.ids import new_id
@@ -135,33 +136,34 @@ def main() -> int:
         key = load_or_create_instance_key(rt.settings.resolved_instance_key_file)
         bearer = issue_patient_token(key, ins=ins, ttl_seconds=3600)
         rt.uow.engine.dispose()
-        server, thread, url = serve(folder)
-        page_url = f"{url}/espace/{patient_id}/profil/mesures"
-        api_url = f"{url}/api/v1/patients/{patient_id}/profile/measures"
-        page_headers = {"Cookie": f"carnet_session={cookie}"}
-        api_headers = {"Authorization": f"Bearer {bearer}"}
-        print_header(
-            "Profile pages: the measures page vs the JSON API's measures, time to first byte",
-            [
-                ("measured patient", f"{len(rows):,} measures ({WEEKS} weeks × 4, one height)"),
-                ("other patients", f"{others:,} with a year of measures ({filled:.1f} s to fill)"),
-                ("requests", f"{requests} each side, alternating, over one keep-alive client"),
-            ],
-        )
-        with httpx.Client(timeout=60) as client:
-            page_s, api_s = alternate(
-                client, (page_url, page_headers), (api_url, api_headers), requests, WARM_UP
+        with serving(app_in(folder)) as url:
+            page_url = f"{url}/espace/{patient_id}/profil/mesures"
+            api_url = f"{url}/api/v1/patients/{patient_id}/profile/measures"
+            page_headers = {"Cookie": f"carnet_session={cookie}"}
+            api_headers = {"Authorization": f"Bearer {bearer}"}
+            print_header(
+                "Profile pages: the measures page vs the JSON API's measures, time to first byte",
+                [
+                    ("measured patient", f"{len(rows):,} measures ({WEEKS} weeks × 4, one height)"),
+                    (
+                        "other patients",
+                        f"{others:,} with a year of measures ({filled:.1f} s to fill)",
+                    ),
+                    ("requests", f"{requests} each side, alternating, over one keep-alive client"),
+                ],
             )
-            page_size = len(client.get(page_url, headers=page_headers).content)
-            api_size = len(client.get(api_url, headers=api_headers).content)
-            print(f"  page: {page_size:,} bytes of HTML; API: {api_size:,} bytes of JSON")
-            if args.profile:
-                print_profile(
-                    lambda: [first_byte(client, page_url, page_headers) for _ in range(10)],
-                    "10 page requests (client side; the server runs in a thread)",
+            with httpx.Client(timeout=60) as client:
+                page_s, api_s = alternate_first_bytes(
+                    client, (page_url, page_headers), (api_url, api_headers), requests, WARM_UP
                 )
-        server.should_exit = True
-        thread.join(10)
+                page_size = len(client.get(page_url, headers=page_headers).content)
+                api_size = len(client.get(api_url, headers=api_headers).content)
+                print(f"  page: {page_size:,} bytes of HTML; API: {api_size:,} bytes of JSON")
+                if args.profile:
+                    print_profile(
+                        lambda: [first_byte(client, page_url, page_headers) for _ in range(10)],
+                        "10 page requests (client side; the server runs in a thread)",
+                    )
     page_median, api_median = median(page_s), median(api_s)
     ratio = page_median / api_median
     results = [

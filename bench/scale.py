@@ -15,11 +15,22 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from _common import Result, database_on, finish, options, print_header, runtime_in, temporary_folder
+from _common import (
+    Result,
+    bare_url,
+    database_label,
+    database_on,
+    finish,
+    options,
+    print_header,
+    runtime_in,
+    temporary_folder,
+    timed,
+)
 from listing import (
     DOCUMENT_COLUMNS,
     PATIENT_COLUMNS,
@@ -28,7 +39,6 @@ from listing import (
     document_rows,
     patient_rows,
 )
-from sqlalchemy import make_url
 from upload import RPPS, add_people, big_pdf
 
 from carnet.access.acts import authorise_pro
@@ -104,15 +114,6 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def sample(action: Callable[[], object], times: int) -> list[float]:
-    seconds = []
-    for _ in range(times):
-        began = time.perf_counter()
-        action()
-        seconds.append(time.perf_counter() - began)
-    return seconds
-
-
 def main() -> int:
     def more(parser: Any) -> None:
         parser.add_argument("--full", action="store_true", help="up to 10⁷ documents")
@@ -125,7 +126,7 @@ def main() -> int:
     measured_at: dict[int, dict[str, tuple[float, float]]] = {}
     with temporary_folder(args.dir) as folder, database_on(server) as url:
         assert url is not None
-        bare = make_url(url).set(drivername="postgresql").render_as_string(False)
+        bare = bare_url(url)
         rt = runtime_in(folder, database_url=url)
         patient_id = add_people(rt)
         with rt.transaction() as session:
@@ -137,7 +138,7 @@ def main() -> int:
             upload_document(rt, pro, small, patient_id=patient_id)
         print_header(
             "Growth (issue 18): upload, listing, history as the database fills",
-            [("sizes", ", ".join(f"{s:,}" for s in sizes)), ("server", make_url(url).database)],
+            [("sizes", ", ".join(f"{s:,}" for s in sizes)), ("server", database_label(url))],
         )
         loaded = 0
         for step, size in enumerate(sizes):
@@ -147,12 +148,10 @@ def main() -> int:
             print(f"  {size:,} documents and traces loaded ({time.perf_counter() - began:.0f} s)")
             measured_at[size] = {
                 "upload": percentiles(
-                    sample(lambda: upload_document(rt, pro, small, patient_id=patient_id), SAMPLES)
+                    timed(lambda: upload_document(rt, pro, small, patient_id=patient_id), SAMPLES)
                 ),
-                "listing": percentiles(
-                    sample(lambda: list_documents(rt, pro, patient_id), SAMPLES)
-                ),
-                "history": percentiles(sample(lambda: read_history(rt, me, patient_id), SAMPLES)),
+                "listing": percentiles(timed(lambda: list_documents(rt, pro, patient_id), SAMPLES)),
+                "history": percentiles(timed(lambda: read_history(rt, me, patient_id), SAMPLES)),
             }
             for name, (mid, p99) in measured_at[size].items():
                 print(f"    {name}: median {mid * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms")

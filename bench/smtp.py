@@ -2,18 +2,18 @@
 
 Ours: the whole path of a message from a pro's MSSanté server — the SMTP door (aiosmtpd), the
 sender's trust check at MAIL FROM, the recipient's at RCPT TO, then ``receive_message``: MIME
-parsing, the raw message sealed (in its row up to 64 KB, else a fsync'd blob), the
-conversation, message, notification and trace rows committed (SQLite, synchronous=FULL) —
-before the 250. Baseline: a bare aiosmtpd sink that only writes each message to a file of its
-own and fsyncs it before its 250. Both run
-side by side in this process, each in a thread with its own event loop, fed in alternating
-rounds by the same client: 20 concurrent connections (aiosmtplib) in another process, so that
-the clients' CPU is not the servers'. Each connection writes to its own patient (20 patients,
-as 20 practices' servers would), so the door's short memories (the sender's directory entry,
-the patient an address named at RCPT TO, the patient's key) serve after the first messages.
-The baseline's fsync runs in its event loop, as a bare handler's would; ours overlap (threads)
-and share commits (``messaging.batching``). The CPU each side spends per message is printed
-too: it does not depend on how busy the disk is.
+parsing, the raw message sealed (in its row up to 64 KB, else a fsync'd blob), the conversation,
+message, notification and trace rows committed (SQLite, synchronous=FULL; or a fresh database on
+the PostgreSQL server ``--database URL`` names, issue 18) — before the 250. Baseline: a bare
+aiosmtpd sink that only writes each message to a file of its own and fsyncs it before its 250. Both
+run side by side in this process, each in a thread with its own event loop, fed in alternating
+rounds by the same client: 20 concurrent connections (aiosmtplib) in another process, so that the
+clients' CPU is not the servers'. Each connection writes to its own patient (20 patients, as 20
+practices' servers would), so the door's short memories (the sender's directory entry, the patient
+an address named at RCPT TO, the patient's key) serve after the first messages. The baseline's
+fsync runs in its event loop, as a bare handler's would; ours overlap (threads) and share commits
+(``messaging.batching``). The CPU each side spends per message is printed too: it does not depend
+on how busy the disk is.
 """
 
 from __future__ import annotations
@@ -29,7 +29,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from _common import Result, finish, options, print_header, runtime_in, temporary_folder
+from _common import (
+    Result,
+    a_pro,
+    activated_patient,
+    database_label,
+    database_on,
+    finish,
+    options,
+    print_header,
+    runtime_in,
+    temporary_folder,
+)
 
 if TYPE_CHECKING:
     from carnet.runtime import Runtime
@@ -130,32 +141,18 @@ def free_port() -> int:
         return port
 
 
-def populate(folder: Path) -> tuple[Runtime, str, list[str]]:
-    """A migrated instance with a pro's mailbox and one activated patient per client."""
+def populate(folder: Path, url: str | None) -> tuple[Runtime, str, list[str]]:
+    """A migrated instance (its database ``url``, or SQLite in ``folder``) with a pro's mailbox
+    and one activated patient per client."""
     from carnet import clock
     from carnet.identity.ins import make_ins
-    from carnet.identity.models import Mailbox, Pro
-    from carnet.ids import new_id
-    from carnet.population.models import Patient
-    from carnet.population.rules import ProfileState
+    from carnet.identity.models import Mailbox
 
-    rt = runtime_in(folder)
-    now = clock.now()
+    rt = runtime_in(folder, database_url=url)
     sender = "louis.bernard@medecin.mssante.fr"
     recipients = []
     with rt.transaction() as session:
-        session.add(
-            Pro(
-                rpps="10000000501",
-                last_name="Bernard",
-                first_name="Louis",
-                civility="Dr",
-                profession="10",
-                specialty="SM26",
-                samu_regulator=False,
-                updated_at=now,
-            )
-        )
+        session.add(a_pro("10000000501"))
         session.flush()
         session.add(
             Mailbox(
@@ -165,34 +162,13 @@ def populate(folder: Path) -> tuple[Runtime, str, list[str]]:
                 owner_rpps="10000000501",
                 establishment_id=None,
                 hosted_here=True,
-                updated_at=now,
+                updated_at=clock.now(),
             )
         )
         for n in range(CLIENTS):
             ins = make_ins(f"2850175056{n:03d}")
             recipients.append(f"{ins}@{rt.settings.patient_mail_domain}")
-            session.add(
-                Patient(
-                    id=new_id(),
-                    ins=ins,
-                    ins_status="VALI",
-                    birth_names="MARTIN",
-                    first_names="Claire",
-                    used_name=None,
-                    sex="F",
-                    birth_date=now.date().replace(year=1985),
-                    birth_place="75056",
-                    email=f"patient{n}@example.org",
-                    phone=None,
-                    state=ProfileState.ACTIVATED.value,
-                    password_hash=None,
-                    created_at=now,
-                    updated_at=now,
-                    activated_at=now,
-                    closed_at=None,
-                    opposed_at=None,
-                )
-            )
+            session.add(activated_patient(ins, email=f"patient{n}@example.org"))
     return rt, sender, recipients
 
 
@@ -212,8 +188,8 @@ def main() -> int:
 
     total = MESSAGES_QUICK if args.quick else MESSAGES_FULL
     rounds = ROUNDS_QUICK if args.quick else ROUNDS_FULL
-    with temporary_folder(args.dir) as folder:
-        rt, sender, recipients = populate(folder / "carnet")
+    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+        rt, sender, recipients = populate(folder / "carnet", url)
         sink = FsyncSink(folder / "sink")
         controller = Controller(sink, hostname="127.0.0.1", port=free_port())
         controller.start()
@@ -223,6 +199,7 @@ def main() -> int:
                 ("messages", f"{total} per round and side, {rounds} alternating rounds"),
                 ("message", f"{len(message(sender, recipients[0], 0)):,} bytes"),
                 ("folder", folder),
+                ("database", database_label(url)),
             ],
         )
         ours_s = base_s = ours_cpu = base_cpu = 0.0

@@ -17,14 +17,16 @@ import os
 import random
 import sqlite3
 import sys
-import time
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from _common import (
     Result,
+    a_pro,
+    activated_patient,
+    alternate,
+    connect_pg,
     connect_raw,
+    database_label,
     database_on,
     finish,
     fsync_folder,
@@ -34,17 +36,14 @@ from _common import (
     print_profile,
     runtime_in,
     temporary_folder,
+    timed,
 )
-from sqlalchemy import make_url
 
 from carnet import clock
 from carnet.context import RequestContext
 from carnet.demo.load import pdf
 from carnet.identity.ins import make_ins
-from carnet.identity.models import Pro
 from carnet.ids import new_id
-from carnet.population.models import Patient
-from carnet.population.rules import ProfileState
 from carnet.records.service import NewDocument, upload_document
 from carnet.runtime import Runtime
 
@@ -67,39 +66,9 @@ def big_pdf(size: int) -> bytes:
 
 def add_people(rt: Runtime) -> str:
     """An activated adult patient and a médecin in the directory; the patient's id."""
-    now = clock.now()
-    patient = Patient(
-        id=new_id(),
-        ins=make_ins("2850175056001"),
-        ins_status="VALI",
-        birth_names="MARTIN",
-        first_names="Claire",
-        used_name=None,
-        sex="F",
-        birth_date=date(1985, 1, 1),
-        birth_place="75056",
-        email="claire@example.org",
-        phone=None,
-        state=ProfileState.ACTIVATED.value,
-        password_hash=None,
-        created_at=now,
-        updated_at=now,
-        activated_at=now,
-        closed_at=None,
-        opposed_at=None,
-    )
-    pro = Pro(
-        rpps=RPPS,
-        last_name="Bernard",
-        first_name="Louis",
-        civility="Dr",
-        profession="10",
-        specialty="SM26",
-        samu_regulator=False,
-        updated_at=now,
-    )
+    patient = activated_patient(make_ins("2850175056001"))
     with rt.transaction() as session:
-        session.add_all([patient, pro])
+        session.add_all([patient, a_pro(RPPS)])
     return patient.id
 
 
@@ -146,14 +115,10 @@ class RawDurableWritePg(RawDurableWrite):
     """The same floor on PostgreSQL: a durable file, then one row committed by bare psycopg."""
 
     def __init__(self, folder: Path, url: str) -> None:
-        import psycopg
-
         self.files = folder / "files"
         self.files.mkdir(parents=True)
         fsync_folder(folder)
-        self.pg = psycopg.connect(
-            make_url(url).set(drivername="postgresql").render_as_string(False)
-        )
+        self.pg = connect_pg(url)
         with self.pg.cursor() as cursor:
             cursor.execute(
                 "CREATE TABLE uploads (id TEXT, patient_id TEXT NOT NULL, size INTEGER NOT NULL, "
@@ -175,20 +140,6 @@ class RawDurableWritePg(RawDurableWrite):
 
     def close(self) -> None:
         self.pg.close()
-
-
-def _server(url: str) -> str:
-    """The server a URL names, for the header (no password)."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def timed(action: Callable[[], object], times: int) -> list[float]:
-    seconds = []
-    for _ in range(times):
-        began = time.perf_counter()
-        action()
-        seconds.append(time.perf_counter() - began)
-    return seconds
 
 
 def main() -> int:
@@ -218,17 +169,10 @@ def main() -> int:
                 ("uploads", f"{uploads} each side, {ROUNDS} alternating rounds"),
                 ("document", f"{len(content):,} bytes (PDF)"),
                 ("folder", folder),
-                ("database", "SQLite (embedded)" if url is None else _server(url)),
+                ("database", database_label(url)),
             ],
         )
-        timed(ours, WARM_UP)
-        timed(baseline, WARM_UP)
-        ours_s: list[float] = []
-        base_s: list[float] = []
-        for round_number in range(ROUNDS):
-            share = uploads // ROUNDS + (round_number < uploads % ROUNDS)
-            ours_s += timed(ours, share)
-            base_s += timed(baseline, share)
+        ours_s, base_s = alternate([ours, baseline], uploads, rounds=ROUNDS, warm_up=WARM_UP)
         if args.profile:
             print_profile(lambda: timed(ours, 20), "20 uploads")
         raw.close()

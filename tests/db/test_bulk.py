@@ -1,0 +1,132 @@
+"""Issue 18 (LC-1, DOC-1 at scale): ``db.bulk.insert_many``, the imports' writer, sends its rows
+by ``COPY`` on PostgreSQL and by ``executemany`` on SQLite, with the same result on both: every
+value the imports send comes back as written, a duplicate key is SQLAlchemy's
+``IntegrityError`` and the transaction keeps none of the batch."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import IntegrityError
+from support import NOW
+
+from carnet.db.base import table_of
+from carnet.db.bulk import converter, insert_many, to_driver
+from carnet.ids import new_id
+from carnet.population.models import Patient, PatientIns
+from carnet.population.service import NEW_PATIENT, hash_code
+from carnet.profile.feed import CARE_COLUMNS
+from carnet.profile.models import CareLine
+
+#: Text with COPY's own separators and escapes (tab, newline, backslash, its ``\N`` for null).
+AWKWARD = "O'Brien\tde\\la\nRoche \\N «é»"
+
+
+def _patient_row(connection: Any, ins: str, names: str) -> tuple[Any, ...]:
+    """A new profile's row as ``population.service.import_batch`` sends it (``NEW_PATIENT``)."""
+    columns = Patient.__table__.c
+    at = to_driver(connection, columns.created_at, NOW)
+    born = converter(connection, columns.birth_date, never_null=True)(date(1985, 4, 12))
+    code = to_driver(connection, columns.activation_code_hash, hash_code(ins))
+    return (
+        new_id(),
+        ins,
+        "VALI",
+        names,
+        "Claire",
+        None,
+        "F",
+        born,
+        "75056",
+        None,
+        "+33 6 12 34 56 78",
+        "created",
+        at,
+        at,
+        None,
+        code,
+        at,
+    )
+
+
+def test_issue_18_insert_many_writes_every_kind_of_value_the_imports_send(engine: Engine) -> None:
+    """Text (COPY's separators included), nulls, dates, aware timestamps, bytes, booleans."""
+    with engine.begin() as connection:
+        row = _patient_row(connection, "285047505601245", AWKWARD)
+        insert_many(connection, table_of(Patient), NEW_PATIENT, [row])
+        care = (
+            row[0],
+            "c" * 32,
+            date(2026, 3, 2),
+            "PHARMACIE",
+            None,
+            "750000001",
+            None,
+            AWKWARD,
+            None,
+            True,
+            to_driver(connection, CareLine.__table__.c.imported_at, NOW),
+        )
+        insert_many(connection, table_of(CareLine), CARE_COLUMNS, [care])
+    with engine.connect() as connection:
+        patient = connection.execute(select(Patient).where(Patient.id == row[0])).one()
+        line = connection.execute(select(CareLine)).one()
+    assert patient.birth_names == AWKWARD
+    assert (patient.used_name, patient.email, patient.opposed_at) == (None, None, None)
+    assert patient.birth_date == date(1985, 4, 12)
+    assert patient.created_at == NOW
+    assert patient.activation_expires_at == NOW
+    assert patient.activation_code_hash == hash_code("285047505601245")
+    assert patient.phone == "+33 6 12 34 56 78"
+    assert (line.label, line.secret, line.rpps, line.care_date) == (
+        AWKWARD,
+        True,
+        None,
+        date(2026, 3, 2),
+    )
+    assert line.imported_at == NOW
+
+
+def test_issue_18_a_duplicate_key_is_an_integrity_error_and_none_of_the_batch_stays(
+    engine: Engine,
+) -> None:
+    with engine.begin() as connection:
+        insert_many(connection, table_of(PatientIns), ("ins", "patient_id"), [("1" * 15, "a")])
+    batch = [("2" * 15, "b"), ("3" * 15, "c"), ("1" * 15, "d")]
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        insert_many(connection, table_of(PatientIns), ("ins", "patient_id"), batch)
+    with engine.connect() as connection:
+        rows = connection.execute(select(PatientIns.ins, PatientIns.patient_id)).all()
+    assert [tuple(r) for r in rows] == [("1" * 15, "a")]
+    with engine.begin() as connection:  # the pool's connection is sound after the failure
+        insert_many(connection, table_of(PatientIns), ("ins", "patient_id"), batch[:2])
+    with engine.connect() as connection:
+        assert len(connection.execute(select(PatientIns.ins)).all()) == 3
+
+
+def test_issue_18_on_postgresql_the_rows_go_by_copy_not_one_insert_each(engine: Engine) -> None:
+    """``COPY`` runs on the driver's connection, below SQLAlchemy: no ``INSERT`` passes through
+    its execution events there, where SQLite's ``executemany`` is one statement for the batch."""
+    seen: list[tuple[str, bool]] = []
+
+    def spy(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, many: bool) -> None:
+        seen.append((statement, many))
+
+    rows = [(f"{n:015d}", f"p{n}") for n in range(50)]
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        with engine.begin() as connection:
+            insert_many(connection, table_of(PatientIns), ("ins", "patient_id"), rows)
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    inserts = [(s, many) for s, many in seen if s.lstrip().upper().startswith("INSERT")]
+    if engine.dialect.name == "postgresql":
+        assert inserts == []
+    else:
+        assert len(inserts) == 1
+        assert inserts[0][1] is True
+    with engine.connect() as connection:
+        assert len(connection.execute(select(PatientIns.ins)).all()) == 50
