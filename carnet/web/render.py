@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 import carnet
 from carnet.identity.labels import sex_label, specialty_label
@@ -58,10 +59,29 @@ def _size(value: int) -> str:
     return f"{max(1, value // 1024)} ko"
 
 
+ICONS = frozenset(
+    {
+        *("brand", "home", "documents", "profile", "history", "notifications", "access"),
+        *("messages", "rights", "logout", "patients", "download", "add", "lock", "alert"),
+    }
+)
+_ICON = Markup(
+    '<svg class="icon" aria-hidden="true" focusable="false"><use href="#i-{}"></use></svg>'
+)
+
+
+def icon(name: str) -> Markup:
+    """An icon of ``_icons.html`` beside a word: hidden from screen readers, the word says it."""
+    if name not in ICONS:
+        raise KeyError(name)
+    return _ICON.format(name)
+
+
 ENV.filters["when"] = _when
 ENV.filters["day"] = partial(_when, with_time=False)
 ENV.filters["size"] = _size
 ENV.globals["sex_label"] = sex_label
+ENV.globals["icon"] = icon
 ENV.globals["specialty_label"] = specialty_label
 #: The patient space's sections: (key, path under /espace/<id>/, label).
 ENV.globals["SECTIONS"] = (

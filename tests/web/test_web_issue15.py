@@ -744,3 +744,33 @@ def test_issue15_tr_1_older_history_lines_page_by_cursor_none_shown_twice(site: 
     assert len(shown) == len(set(shown)) == PAGE_SIZE + 5
     page.get_by_role("link", name="Les plus récentes").click()
     assert page.locator("ol.history > li").count() >= PAGE_SIZE
+
+
+def test_issue15_a_look_of_its_own_our_colours_and_icons_beside_words(site: Site) -> None:
+    """The public-service blue really applies (Pico keeps its own unless overridden with its
+    selector), destructive buttons are red, and every icon stands beside a word, hidden from
+    screen readers."""
+    from carnet.web import render
+
+    patient = add_patient(site.rt)
+    set_password(site.rt, patient)
+    upload(site.rt, pro_ctx(add_pro(site.rt)), patient, title="Compte rendu")
+    page = site.page()
+    site.log_in(page, patient)
+    site.go(page, "Documents")
+    current = page.locator(".tabs a[aria-current='page']")
+    assert current.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(0, 0, 145)"
+    primary = page.locator("main button[type=submit]:not(.secondary):not(.danger)").first
+    assert primary.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(0, 0, 145)"
+    page.get_by_role("button", name="Masquer tous les documents", exact=True).click()
+    danger = page.locator("button.danger").first
+    assert danger.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(206, 5, 0)"
+    icons = page.locator("svg.icon")
+    assert icons.count() >= len(render.ENV.globals["SECTIONS"])
+    for n in range(icons.count()):
+        one = icons.nth(n)
+        assert one.get_attribute("aria-hidden") == "true"
+        assert one.evaluate("e => e.parentElement.textContent.trim().length") > 0
+    symbols = set(page.locator(".icon-sprite symbol").evaluate_all("s => s.map(e => e.id)"))
+    assert symbols == {f"i-{name}" for name in render.ICONS}
+    check_page(page)
