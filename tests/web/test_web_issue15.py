@@ -766,7 +766,7 @@ def test_issue15_a_look_of_its_own_our_colours_and_icons_beside_words(site: Site
     danger = page.locator("button.danger").first
     assert danger.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(206, 5, 0)"
     icons = page.locator("svg.icon")
-    assert icons.count() >= len(render.ENV.globals["SECTIONS"])
+    assert icons.count() >= 8  # the menu's eight sections at least
     for n in range(icons.count()):
         one = icons.nth(n)
         assert one.get_attribute("aria-hidden") == "true"
