@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import pstats
 import resource
+import signal
 import sqlite3
 import statistics
 import sys
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import make_url
@@ -100,6 +102,23 @@ def database_on(server: str | None) -> Iterator[str | None]:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
         drop_database(server, name)
+
+
+@contextmanager
+def interrupted_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise ``KeyboardInterrupt`` meanwhile, as Ctrl-C does: a bench killed
+    or left by its terminal still runs its ``finally`` blocks, so ``database_on`` drops the
+    database it made (gigabytes, for ``scale.py --full``) instead of leaving it on the server."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextmanager
