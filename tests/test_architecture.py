@@ -353,6 +353,8 @@ PATIENT_READ_ALLOWANCES: dict[tuple[str, str], str] = {
     " person by INS or e-mail to check his password",
     ("carnet/population/login.py", "carnet.population.login_models.LoginGuard"): "log-in:"
     " the lock-out counter",
+    ("carnet/population/login.py", "carnet.population.login_models.LoginSource"): "log-in:"
+    " each source's failures, and the browsers known to the person (issue 15)",
     ("carnet/population/login.py", "carnet.population.login_models.LoginChallenge"): "log-in:"
     " the second factor's code",
     ("carnet/population/login.py", "carnet.population.login_models.WebSession"): "log-in:"
