@@ -4,6 +4,7 @@ clear answers when the database cannot take a request now."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine, event
 from support import PG_URL
 
 from carnet.db.uow import UnitOfWork
-from carnet.serve import THREADS_BESIDES, size_thread_pool
+from carnet.serve import THREADS_BESIDES, listening_socket, size_thread_pool
 from carnet.settings import Settings
 
 
@@ -106,3 +107,28 @@ def test_issue_19_the_thread_pool_holds_every_request_the_database_may_queue() -
         return anyio.to_thread.current_default_thread_limiter().total_tokens
 
     assert asyncio.run(sized()) == 10 + 100 + THREADS_BESIDES
+
+
+def test_issue_19_connections_to_the_http_door_send_without_waiting_nagle() -> None:
+    """A kept-alive connection's answers are not held back by Nagle's algorithm: uvicorn
+    writes the headers and the body apart, and the body waited for the client's delayed ACK
+    (about 40 ms per request). asyncio sets ``TCP_NODELAY`` only on TCP sockets that say so."""
+
+    async def accepted_nodelay() -> int:
+        listening = listening_socket("127.0.0.1", 0)
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def on_connection(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connection = writer.get_extra_info("socket")
+            seen.set_result(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connection, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname()[:2])
+            try:
+                return await asyncio.wait_for(seen, 10)
+            finally:
+                writer.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
