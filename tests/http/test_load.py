@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from datetime import date
 from typing import Any
 
 import anyio.to_thread
@@ -16,6 +17,8 @@ from sqlalchemy import create_engine, event
 from support import PG_URL
 
 from carnet.db.uow import UnitOfWork
+from carnet.http.api.schemas import DocumentList, DocumentOut, documents_json
+from carnet.records.reading import list_documents
 from carnet.serve import THREADS_BESIDES, listening_socket, size_thread_pool
 from carnet.settings import Settings
 
@@ -132,3 +135,23 @@ def test_issue_19_connections_to_the_http_door_send_without_waiting_nagle() -> N
                 writer.close()
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_issue_19_a_listing_written_without_models_is_the_models_json(api: Api) -> None:
+    """``documents_json`` writes plain dicts: byte for byte what ``DocumentList`` would say,
+    for listed rows and for ORM documents, with and without their optional values."""
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    ctx = pro_ctx(pro)
+    stored = [
+        upload(api.rt, ctx, patient),
+        upload(api.rt, ctx, patient, type_code="11502-2", masked=True, unique_id="u-2"),
+        upload(api.rt, ctx, patient, invisible_patient=True, title="Lettre « privée »"),
+    ]
+    _, rows = list_documents(api.rt, ctx, patient.id)
+    assert len(rows) == 3
+    dated = [rows[0]._replace(service_date=date(2026, 1, 2), replaces_id="before"), *rows[1:]]
+    for documents in (rows, stored, dated):
+        model = DocumentList(
+            patient_id=patient.id, documents=[DocumentOut.of(d) for d in documents]
+        )
+        assert bytes(documents_json(patient.id, documents).body) == model.model_dump_json().encode()
