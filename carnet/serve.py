@@ -39,6 +39,10 @@ from carnet.transparency import service as transparency
 
 log = get_logger(__name__)
 
+#: uvicorn's HTTP/1.1 parser in C (httptools) rather than its pure-Python one (h11): about
+#: 0.2 ms of CPU less per request (issue 19). The door tests' server uses the same.
+HTTP_PROTOCOL = "httptools"
+
 #: Threads beyond the database's active and waiting requests: requests that need no database,
 #: and the background workers' own ``to_thread`` calls.
 THREADS_BESIDES = 16
@@ -129,7 +133,14 @@ async def serve(
     if settings.demo and await asyncio.to_thread(is_empty, rt):
         result = await asyncio.to_thread(load_demo, rt)
         print_guide(result, print, settings.public_url)
-    config = uvicorn.Config(create_app(rt), host=host, port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        create_app(rt),
+        host=host,
+        port=port,
+        http=HTTP_PROTOCOL,
+        log_config=None,
+        access_log=False,
+    )
     size_thread_pool(settings)
     listening = listening_socket(host, port)
     others = [_start_http_worker(settings, listening) for _ in range(workers - 1)]
@@ -223,7 +234,7 @@ def _http_worker(settings: Settings, listening: socket.socket) -> None:
     the same application, no SMTP and no background job."""
     configure_logging(settings.log_level)
     rt = build_runtime(settings, migrate=False)
-    config = uvicorn.Config(create_app(rt), log_config=None, access_log=False)
+    config = uvicorn.Config(create_app(rt), http=HTTP_PROTOCOL, log_config=None, access_log=False)
     server = uvicorn.Server(config)
 
     async def serve_while_parent_lives() -> None:
