@@ -8,6 +8,8 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from carnet.serve import HTTP_PROTOCOL
+
 
 class LiveServer:
     """The real app on a real socket; the runtime is swapped per test."""
@@ -20,6 +22,7 @@ class LiveServer:
                 app,
                 host="127.0.0.1",
                 port=port,
+                http=HTTP_PROTOCOL,
                 log_config=None,
                 access_log=False,
                 lifespan="off",

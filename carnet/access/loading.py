@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal, or_, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -181,10 +181,17 @@ def _listing_query(
         _sql_outline(within),
     )
     if statuses is not None:
-        query = query.where(Document.status.in_(list(statuses)))
+        query = query.where(Document.status.in_(_each(statuses)))
     if archived is not None:
         query = query.where(Document.archived.is_(archived))
     return query.order_by(Document.created_at.desc(), Document.id)
+
+
+def _each(values: Sequence[str]) -> list[ColumnElement[str]]:
+    """An ``IN`` list of one bound value each, fixed when the query is built: a plain list
+    becomes an "expanding" parameter, whose SQL SQLAlchemy renders again at every execution
+    (issue 19: a tenth of the listing's CPU, the outline's types being dozens)."""
+    return [literal(value, Document.type_code.type) for value in values]
 
 
 def _sql_outline(outline: Outline) -> ColumnElement[bool]:
@@ -195,7 +202,7 @@ def _sql_outline(outline: Outline) -> ColumnElement[bool]:
     if outline.author_id is not None:
         admitted.append(Document.author_id == outline.author_id)
     if outline.others and outline.types:
-        others: ColumnElement[bool] = Document.type_code.in_(sorted(outline.types))
+        others: ColumnElement[bool] = Document.type_code.in_(_each(sorted(outline.types)))
         if outline.unmasked_only:
             others = and_(others, Document.masked.is_(False))
         admitted.append(others)

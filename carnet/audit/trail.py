@@ -122,6 +122,13 @@ _HEADS = (
     .where(TraceHead.patient_id.in_(bindparam("chains", expanding=True)))
     .with_for_update()
 )
+#: One chain's head: what nearly every act locks. Not ``_HEADS`` with one chain: an expanding
+#: parameter's SQL is rendered again at every execution (issue 19).
+_HEAD = (
+    select(TraceHead.patient_id, TraceHead.seq, TraceHead.hash)
+    .where(TraceHead.patient_id == bindparam("chain"))
+    .with_for_update()
+)
 _INSERT = insert(table_of(Trace))
 _NEW_HEAD = insert(table_of(TraceHead))
 _MOVE_HEAD = (
@@ -139,10 +146,10 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
         return []
     connection = session.connection()
     chains = sorted({e.patient_id or SYSTEM_CHAIN for e in entries})
-    if connection.dialect.name == "postgresql" and len(chains) > 1:  # pragma: no cover - PG run
-        # A chain at a time, in order (still no deadlock): on Citus a row lock is taken by a
-        # statement of one shard only, and each chain is one patient's.
-        found = [row for chain in chains for row in connection.execute(_HEADS, {"chains": [chain]})]
+    if len(chains) == 1 or connection.dialect.name == "postgresql":
+        # On PostgreSQL a chain at a time, in order (still no deadlock): on Citus a row lock is
+        # taken by a statement of one shard only, and each chain is one patient's.
+        found = [row for chain in chains for row in connection.execute(_HEAD, {"chain": chain})]
     else:
         found = list(connection.execute(_HEADS, {"chains": chains}))
     heads = {chain: _Head(chain, seq, last) for chain, seq, last in found}
@@ -217,7 +224,7 @@ def destroy_chain(session: Session, patient_id: str) -> Cut | None:
     reopened. On PostgreSQL the application's role calls the owner's ``carnet_destroy_chain``
     (it has no ``DELETE`` on traces). ``None`` when the patient never had a trace."""
     connection = session.connection()
-    head = connection.execute(_HEADS, {"chains": [patient_id]}).first()
+    head = connection.execute(_HEAD, {"chain": patient_id}).first()
     if head is None:
         return None
     _, upto, last = head

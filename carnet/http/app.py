@@ -41,11 +41,14 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
             session.connection().exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": carnet.__version__}
 
+    # A request is matched against the routes in this order, each included router's routes
+    # one by one (about 3 µs a route): the pros' and the patients' API first, the busiest
+    # doors (issue 19); no path of one is a path of another, so the order changes no answer.
+    app.include_router(pro.router)
+    app.include_router(patient.router)
     app.include_router(metrics.router)
     app.include_router(docs.router)
-    app.include_router(patient.router)
     app.include_router(lifecycle.router)
-    app.include_router(pro.router)
     app.include_router(messages.router)
     app.include_router(transparency.router)
     app.include_router(profile_api.router)

@@ -69,7 +69,8 @@ def header_text(value: str | None) -> str | None:
 
 
 def _door(request: Request) -> Door:
-    return Door.FHIR if request.url.path.startswith("/fhir") else Door.API
+    path: str = request.scope["path"]  # not request.url: building a URL costs more than this
+    return Door.FHIR if path.startswith("/fhir") else Door.API
 
 
 async def bearer_claims(

@@ -4,7 +4,9 @@ clear answers when the database cannot take a request now."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+from datetime import date
 from typing import Any
 
 import anyio.to_thread
@@ -15,7 +17,9 @@ from sqlalchemy import create_engine, event
 from support import PG_URL
 
 from carnet.db.uow import UnitOfWork
-from carnet.serve import THREADS_BESIDES, size_thread_pool
+from carnet.http.api.schemas import DocumentList, DocumentOut, documents_json
+from carnet.records.reading import list_documents
+from carnet.serve import THREADS_BESIDES, listening_socket, size_thread_pool
 from carnet.settings import Settings
 
 
@@ -106,3 +110,48 @@ def test_issue_19_the_thread_pool_holds_every_request_the_database_may_queue() -
         return anyio.to_thread.current_default_thread_limiter().total_tokens
 
     assert asyncio.run(sized()) == 10 + 100 + THREADS_BESIDES
+
+
+def test_issue_19_connections_to_the_http_door_send_without_waiting_nagle() -> None:
+    """A kept-alive connection's answers are not held back by Nagle's algorithm: uvicorn
+    writes the headers and the body apart, and the body waited for the client's delayed ACK
+    (about 40 ms per request). asyncio sets ``TCP_NODELAY`` only on TCP sockets that say so."""
+
+    async def accepted_nodelay() -> int:
+        listening = listening_socket("127.0.0.1", 0)
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def on_connection(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connection = writer.get_extra_info("socket")
+            seen.set_result(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connection, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname()[:2])
+            try:
+                return await asyncio.wait_for(seen, 10)
+            finally:
+                writer.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_issue_19_a_listing_written_without_models_is_the_models_json(api: Api) -> None:
+    """``documents_json`` writes plain dicts: byte for byte what ``DocumentList`` would say,
+    for listed rows and for ORM documents, with and without their optional values."""
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    ctx = pro_ctx(pro)
+    stored = [
+        upload(api.rt, ctx, patient),
+        upload(api.rt, ctx, patient, type_code="11502-2", masked=True, unique_id="u-2"),
+        upload(api.rt, ctx, patient, invisible_patient=True, title="Lettre « privée »"),
+    ]
+    _, rows = list_documents(api.rt, ctx, patient.id)
+    assert len(rows) == 3
+    dated = [rows[0]._replace(service_date=date(2026, 1, 2), replaces_id="before"), *rows[1:]]
+    for documents in (rows, stored, dated):
+        model = DocumentList(
+            patient_id=patient.id, documents=[DocumentOut.of(d) for d in documents]
+        )
+        assert bytes(documents_json(patient.id, documents).body) == model.model_dump_json().encode()

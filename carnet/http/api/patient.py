@@ -27,6 +27,7 @@ from carnet.http.api.schemas import (
     SettingsOut,
     SpaceOut,
     as_json,
+    documents_json,
 )
 from carnet.http.deps import PatientCtx, RuntimeDep
 from carnet.records import service as records
@@ -66,7 +67,7 @@ def list_documents(
         include_archived=archived,
     )
     pid, docs = records.list_documents(rt, ctx, patient_id, flt)
-    return as_json(DocumentList(patient_id=pid, documents=[DocumentOut.of(d) for d in docs]))
+    return documents_json(pid, docs)
 
 
 @router.get(P + "/documents/{document_id}", response_model=DocumentOut)

@@ -29,6 +29,7 @@ from carnet.http.api.schemas import (
     QualifyOut,
     TraitsIn,
     as_json,
+    documents_json,
 )
 from carnet.http.deps import LimiterDep, ProCtx, RuntimeDep
 from carnet.identity.traits import Sex, Traits
@@ -127,7 +128,7 @@ def list_documents(
         status=tuple(status or ("current",)),
     )
     pid, docs = records.list_documents(rt, ctx, patient_id, flt)
-    return as_json(DocumentList(patient_id=pid, documents=[DocumentOut.of(d) for d in docs]))
+    return documents_json(pid, docs)
 
 
 @router.get(P + "/documents/{document_id}", response_model=DocumentOut)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from fastapi import Response
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from carnet.access.history import HistoryEntry
 from carnet.records.catalog import CATEGORIES, TYPES
@@ -50,31 +53,46 @@ class DocumentOut(BaseModel):
     @staticmethod
     def of(d: AnyDocument) -> DocumentOut:
         """Built without validation (issue 19): every value comes from our own typed row."""
-        return DocumentOut.model_construct(
-            id=d.id,
-            unique_id=d.unique_id,
-            set_id=d.set_id,
-            version=d.version,
-            replaces=d.replaces_id,
-            type_system=d.type_system,
-            type_code=d.type_code,
-            type_label=TYPES[d.type_code].label if d.type_code in TYPES else d.type_code,
-            class_code=d.class_code,
-            category=d.category,
-            category_label=CATEGORIES.get(d.category, ("", ""))[0],
-            title=d.title,
-            author_kind=d.author_kind,
-            author_id=d.author_id,
-            service_date=d.service_date,
-            created_at=d.created_at,
-            updated_at=d.updated_at,
-            mime_type=d.mime_type,
-            size=d.size,
-            sha256=d.sha256,
-            confidentiality=confidentiality_codes(d),
-            status=d.status,
-            archived=d.archived,
-        )
+        return DocumentOut.model_construct(**document_fields(d))
+
+
+def document_fields(d: AnyDocument) -> dict[str, Any]:
+    """``DocumentOut``'s fields of a document, in its order: what ``DocumentOut.of`` holds and
+    what ``documents_json`` writes without a model (tests/http compares the two)."""
+    return {
+        "id": d.id,
+        "unique_id": d.unique_id,
+        "set_id": d.set_id,
+        "version": d.version,
+        "replaces": d.replaces_id,
+        "type_system": d.type_system,
+        "type_code": d.type_code,
+        "type_label": TYPES[d.type_code].label if d.type_code in TYPES else d.type_code,
+        "class_code": d.class_code,
+        "category": d.category,
+        "category_label": CATEGORIES.get(d.category, ("", ""))[0],
+        "title": d.title,
+        "author_kind": d.author_kind,
+        "author_id": d.author_id,
+        "service_date": d.service_date,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+        "mime_type": d.mime_type,
+        "size": d.size,
+        "sha256": d.sha256,
+        "confidentiality": confidentiality_codes(d),
+        "status": d.status,
+        "archived": d.archived,
+    }
+
+
+def documents_json(patient_id: str, documents: Sequence[AnyDocument]) -> Response:
+    """A ``DocumentList`` as JSON, written from plain dicts by Pydantic's serialiser: the same
+    bytes as the model's, without building a model per document (issue 19: half the cost of
+    answering a listing). The route keeps ``response_model=DocumentList`` for the OpenAPI
+    document."""
+    body = {"patient_id": patient_id, "documents": [document_fields(d) for d in documents]}
+    return Response(to_json(body), media_type="application/json")
 
 
 class DocumentList(BaseModel):
