@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import make_url
 
 from carnet import clock
+from carnet.auth.instance import issue_patient_token, load_or_create_instance_key
 from carnet.identity.models import Pro
 from carnet.ids import new_id
+from carnet.population import login
 from carnet.population.models import Patient
 from carnet.population.rules import ProfileState
 from carnet.runtime import Runtime, build_runtime
@@ -377,3 +379,12 @@ def finish(results: Sequence[Result], *, strict: bool) -> int:
 
 if __name__ == "__main__":
     print("bench/_common.py is shared code; run one of the other scripts.")
+
+
+def patient_credentials(rt: Runtime, ins: str) -> tuple[str, str]:
+    """The patient's web session cookie (the demo's one-click log-in) and a bearer token for
+    the JSON API: the two doors a page bench compares."""
+    demo = rt.settings.model_copy(update={"demo": True})
+    cookie = login.demo_login(rt.uow, demo, ins).token
+    key = load_or_create_instance_key(rt.settings.resolved_instance_key_file)
+    return cookie, issue_patient_token(key, ins=ins, ttl_seconds=3600)

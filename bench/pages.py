@@ -20,6 +20,7 @@ from _common import (
     finish,
     median,
     options,
+    patient_credentials,
     print_header,
     print_profile,
     runtime_in,
@@ -29,9 +30,7 @@ from _common import (
 )
 from listing import PATIENT_INS_INSERT, PATIENT_INSERT, ins_row, patient_rows, populate
 
-from carnet.auth.instance import issue_patient_token, load_or_create_instance_key
 from carnet.http.app import create_app
-from carnet.population import login
 from carnet.runtime import build_runtime
 
 if TYPE_CHECKING:
@@ -97,10 +96,7 @@ def main() -> int:
         began = time.perf_counter()
         patients = populate(folder / "carnet.db", patient_id, total)
         filled = time.perf_counter() - began
-        demo = rt.settings.model_copy(update={"demo": True})
-        cookie = login.demo_login(rt.uow, demo, ins).token
-        key = load_or_create_instance_key(rt.settings.resolved_instance_key_file)
-        bearer = issue_patient_token(key, ins=ins, ttl_seconds=3600)
+        cookie, bearer = patient_credentials(rt, ins)
         rt.uow.engine.dispose()
         with serving(app_in(folder)) as url:
             page_url = f"{url}/espace/{patient_id}/documents"

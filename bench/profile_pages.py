@@ -23,6 +23,7 @@ from _common import (
     finish,
     median,
     options,
+    patient_credentials,
     print_header,
     print_profile,
     runtime_in,
@@ -33,9 +34,7 @@ from _common import (
 from listing import PATIENT_INS_INSERT, PATIENT_INSERT, ins_row, patient_rows
 from pages import alternate_first_bytes, app_in, first_byte
 
-from carnet.auth.instance import issue_patient_token, load_or_create_instance_key
 from carnet.ids import new_id
-from carnet.population import login
 
 WEEKS = 520  # ten years of weekly measures
 OTHER_PATIENTS_FULL = 2_000
@@ -131,10 +130,7 @@ def main() -> int:
         connection.execute("COMMIT")
         connection.close()
         filled = time.perf_counter() - began
-        demo = rt.settings.model_copy(update={"demo": True})
-        cookie = login.demo_login(rt.uow, demo, ins).token
-        key = load_or_create_instance_key(rt.settings.resolved_instance_key_file)
-        bearer = issue_patient_token(key, ins=ins, ttl_seconds=3600)
+        cookie, bearer = patient_credentials(rt, ins)
         rt.uow.engine.dispose()
         with serving(app_in(folder)) as url:
             page_url = f"{url}/espace/{patient_id}/profil/mesures"

@@ -48,6 +48,16 @@ def test_lc_4_activation_then_log_in_with_code_by_email(site: Site) -> None:
     assert "/connexion" in page.url
 
 
+def _five_wrong_then_the_right_one(client: httpx.Client, token: str, ins: str) -> httpx.Response:
+    """Five wrong passwords (each refused), then the right one: the answer to the last."""
+    for _ in range(5):
+        wrong = client.post(
+            "/connexion", data={"csrf": token, "identifier": ins, "password": "pas le bon mot"}
+        )
+        assert wrong.status_code == 401
+    return client.post("/connexion", data={"csrf": token, "identifier": ins, "password": PASSWORD})
+
+
 def test_lc_4_wrong_code_refused_and_lock_out_after_repeated_failures(http_site: Site) -> None:
     patient = add_patient(http_site.rt)
     set_password(http_site.rt, patient)
@@ -61,15 +71,7 @@ def test_lc_4_wrong_code_refused_and_lock_out_after_repeated_failures(http_site:
         if http_site.last_code(patient.email or "") != "000000":
             assert refused.status_code == 401
             assert "Code incorrect ou expiré" in refused.text
-        for _ in range(5):
-            wrong = client.post(
-                "/connexion",
-                data={"csrf": token, "identifier": patient.ins, "password": "pas le bon mot"},
-            )
-            assert wrong.status_code == 401
-        locked = client.post(
-            "/connexion", data={"csrf": token, "identifier": patient.ins, "password": PASSWORD}
-        )
+        locked = _five_wrong_then_the_right_one(client, token, patient.ins)
         assert locked.status_code == 401
         assert "verrouillé" in locked.text
 
@@ -90,16 +92,7 @@ def test_lc_4_a_stranger_locking_the_account_leaves_the_persons_browser_in(
     with httpx.Client(base_url=http_site.url) as hers, httpx.Client(base_url=http_site.url) as his:
         assert _whole_log_in(http_site, hers, patient.ins, "claire@example.org").status_code == 303
         assert hers.cookies.get("carnet_appareil")
-        token = form_token(his, "/connexion")
-        for _ in range(5):
-            wrong = his.post(
-                "/connexion",
-                data={"csrf": token, "identifier": patient.ins, "password": "pas le bon mot"},
-            )
-            assert wrong.status_code == 401
-        locked = his.post(
-            "/connexion", data={"csrf": token, "identifier": patient.ins, "password": PASSWORD}
-        )
+        locked = _five_wrong_then_the_right_one(his, form_token(his, "/connexion"), patient.ins)
         assert locked.status_code == 401
         again = _whole_log_in(http_site, hers, patient.ins, "claire@example.org")
         assert again.status_code == 303
