@@ -41,6 +41,9 @@ ENV = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates ship with the code: no stat of every template at every use (a row included fifty
+    # times on the documents page was fifty stats; issue 15's page-time target).
+    auto_reload=False,
 )
 
 
