@@ -22,6 +22,12 @@ _BUSY = (
     "Service busy: nothing was recorded, try again in a moment.",
 )
 
+
+def overloaded() -> Overloaded:
+    """The refusal past the queue's bound (503, Retry-After: 1)."""
+    return Overloaded(*_BUSY, retry_after=1)
+
+
 #: Whether this thread (or task) holds a slot now.
 _HOLDING: ContextVar[bool] = ContextVar("carnet_holding_slot", default=False)
 
@@ -51,6 +57,20 @@ class UnitOfWork:
             max_active = 1
         self.slots = FairSlots(max_active, max_waiting) if max_active else None
         self._wait_seconds = wait_seconds
+
+    def saturated(self) -> bool:
+        """Whether a door's new request would be refused now: no slot free and the queue at its
+        bound. The doors answer such a request before any work (``http.intake``): under a storm
+        a refusal then costs a fraction of a request, and the CPU goes to those waiting their
+        turn — refusals that each verified a token first had left the accepted few waiting
+        seconds (issue 19, 128 clients)."""
+        slots = self.slots
+        return (
+            slots is not None
+            and slots.max_waiting is not None
+            and slots.free == 0
+            and slots.waiting >= slots.max_waiting
+        )
 
     @contextmanager
     def transaction(self, *, refusable: bool = True) -> Iterator[Session]:
@@ -93,9 +113,9 @@ class UnitOfWork:
         try:
             taken = self.slots.acquire(self._wait_seconds, bounded=bounded)
         except QueueFull:
-            raise Overloaded(*_BUSY, retry_after=1) from None
+            raise overloaded() from None
         if not taken:
-            raise Overloaded(*_BUSY, retry_after=1)
+            raise overloaded()
         return _HOLDING.set(True)
 
 

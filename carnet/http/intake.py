@@ -12,6 +12,10 @@ A pure ASGI middleware, so that nothing is read before it has decided:
   (else the log-in page, as the page itself would answer);
 - JSON bodies on those doors: their nesting depth, counted before they are parsed
   (``CARNET_HTTP_MAX_JSON_DEPTH``): the parser recurses, and 100,000 brackets would exhaust it.
+
+Before all that, any request (static files aside) finding the database's queue at its bound is
+answered 503 with Retry-After (issue 19): it would be refused anyway, and refusing it first
+spares the token's verification and the rest of its way to the queue.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carnet.db.uow import overloaded
 from carnet.errors import Invalid, Refusal
 from carnet.http.deps import CLAIMS_STATE, bearer_token
 from carnet.settings import Settings
@@ -137,6 +142,9 @@ class Intake:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if not scope["path"].startswith("/static/") and scope["app"].state.runtime.uow.saturated():
+            await self.answer(scope, receive, send, overloaded())  # before any work (issue 19)
             return
         headers = Headers(scope=scope)
         if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:

@@ -101,6 +101,32 @@ def test_issue_19_past_the_queue_limit_the_api_answers_503_with_retry_after(api:
     assert api.client.get(url, headers=headers).status_code == 200
 
 
+def test_issue_19_a_full_queue_is_answered_before_any_work(api: Api) -> None:
+    """With the queue at its bound, a request is refused at the door: a caller without any
+    token gets the 503 too (no token was verified, nothing was read), static files still
+    load, and once the queue drains the same request is asked for its token as usual."""
+    api.rt.uow = UnitOfWork(api.rt.uow.engine, max_active=1, max_waiting=0)
+    release, held = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with api.rt.uow.transaction():
+            held.set()
+            release.wait(10)
+
+    busy = threading.Thread(target=holder)
+    busy.start()
+    held.wait(10)
+    assert api.rt.uow.saturated()
+    refused = api.client.get("/api/v1/patients/someone/documents")  # no token at all
+    assert api.refusal(refused, 503)["error"] == "overloaded"
+    assert refused.headers["retry-after"] == "1"
+    assert api.client.get("/static/site.css").status_code == 200
+    release.set()
+    busy.join(10)
+    assert not api.rt.uow.saturated()
+    assert api.client.get("/api/v1/patients/someone/documents").status_code == 401
+
+
 def test_issue_19_the_thread_pool_holds_every_request_the_database_may_queue() -> None:
     """Fewer threads than the database's queue would make requests wait for a thread — in a
     queue with no bound and no 503 — instead."""
