@@ -103,7 +103,9 @@ def door_refusal(request: Request, exc: Refusal) -> Response:
     if request.url.path.startswith(NOT_PAGES):
         return refusal_response(request, exc)
     values = {"fr": exc.fr, "en": exc.en, "status": exc.status, "me": None}
-    return render(request, "error.html", values, status=exc.status)
+    page = render(request, "error.html", values, status=exc.status)
+    page.headers.update(refusal_headers(exc))  # a busy server's Retry-After, on a page too
+    return page
 
 
 async def send_refusal(scope: Scope, receive: Receive, send: Send, exc: Refusal) -> None:

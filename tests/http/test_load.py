@@ -121,6 +121,10 @@ def test_issue_19_a_full_queue_is_answered_before_any_work(api: Api) -> None:
     assert api.refusal(refused, 503)["error"] == "overloaded"
     assert refused.headers["retry-after"] == "1"
     assert api.client.get("/static/site.css").status_code == 200
+    page = api.client.get("/connexion", headers={"accept-language": "fr"})
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "1"
+    assert "Service très sollicité" in page.text
     release.set()
     busy.join(10)
     assert not api.rt.uow.saturated()
