@@ -35,6 +35,7 @@ from carnet.db.uow import UnitOfWork
 from carnet.errors import Forbidden, IntegrityFailure, Invalid, Refusal, Unauthenticated
 from carnet.ids import new_digits, new_id, new_secret
 from carnet.keys.service import current_key, key_by_id
+from carnet.logs import get_logger
 from carnet.population import login_rules as rules
 from carnet.population.login_models import LoginChallenge, LoginGuard, LoginSource, WebSession
 from carnet.population.models import Patient
@@ -42,6 +43,7 @@ from carnet.population.rules import ProfileState
 from carnet.settings import Settings
 
 Mailer = Callable[[EmailMessage], None]
+log = get_logger(__name__)
 _hasher = PasswordHasher()
 #: Verified when the identifier matches nobody, so that a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("carnet: nobody has this password")
@@ -248,11 +250,12 @@ def _open_secret(master: bytes, session: Session, person_id: str, stored: str) -
     try:
         return decrypt(key, base64.b64decode(body), f"{person_id}/login/totp".encode()).decode()
     except (DecryptionFailed, ValueError):
+        log.error("totp_secret_damaged")  # no one named: the operator checks the database
         raise IntegrityFailure(
-            "Le réglage de l'application d'authentification est altéré : connectez-vous avec un "
-            "code de secours. L'exploitant est alerté.",
-            "The authenticator app's setting is damaged: log in with a recovery code. The "
-            "operator is alerted.",
+            "Le réglage de l'application d'authentification est altéré : installez-la de "
+            "nouveau, ou connectez-vous avec un code de secours. L'exploitant est alerté.",
+            "The authenticator app's setting is damaged: set it up again, or log in with a "
+            "recovery code. The operator is alerted.",
         ) from None
 
 
@@ -264,8 +267,11 @@ def _app_code(
     guard = session.get(LoginGuard, person_id, with_for_update=True)
     if guard is None or not guard.totp_secret:
         return None
-    secret = _open_secret(master, session, person_id, guard.totp_secret)
-    step = totp.matching_step(secret, code, now, guard.totp_last_step)
+    try:
+        secret: str | None = _open_secret(master, session, person_id, guard.totp_secret)
+    except IntegrityFailure:
+        secret = None  # damaged: her recovery codes still open her space
+    step = totp.matching_step(secret, code, now, guard.totp_last_step) if secret else None
     if step is not None:
         guard.totp_last_step = step
         return "totp"

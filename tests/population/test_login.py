@@ -250,3 +250,30 @@ def test_issue15_an_app_secret_kept_in_clear_before_sealing_still_works(
         rt.uow, rt.master_key, challenge.id, totp.code_at(secret, fixed_clock.now())
     )
     assert opened.person_id == patient.id
+
+
+def test_issue15_a_damaged_app_secret_still_lets_a_recovery_code_in(
+    rt: Runtime, fixed_clock: FixedClock
+) -> None:
+    from carnet.auth import totp
+    from carnet.population.login_models import LoginGuard
+
+    patient = add_patient(rt, email="claire@example.org")
+    set_password(rt, patient)
+    secret = login.begin_app(rt.uow, rt.master_key, patient.id)
+    codes = login.confirm_app(
+        rt.uow, rt.master_key, patient.id, totp.code_at(secret, fixed_clock.now())
+    )
+    with rt.transaction() as session:
+        guard = session.get(LoginGuard, patient.id)
+        assert guard is not None
+        assert guard.totp_secret
+        guard.totp_secret = guard.totp_secret[:-8] + "AAAAAAA="  # altered at rest
+    fixed_clock.advance(timedelta(minutes=1))
+    challenge = login.start_login(rt.uow, rt.settings, patient.ins, PASSWORD, None)
+    with pytest.raises(Unauthenticated):  # the app's code can no longer be checked
+        login.finish_login(
+            rt.uow, rt.master_key, challenge.id, totp.code_at(secret, fixed_clock.now())
+        )
+    opened = login.finish_login(rt.uow, rt.master_key, challenge.id, codes[0])
+    assert opened.person_id == patient.id
