@@ -22,7 +22,7 @@ from email.utils import format_datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -411,8 +411,9 @@ def _password_step(
 
 def _known_device(session: Session, person_id: str, device: str, now: datetime) -> str:
     """After a complete log-in: the browser is known from now on (its cookie's secret, the one
-    it sent if it was already known to this person, else a new one); stale address counters
-    of the person are swept."""
+    it sent if it was already known to this person, else a new one); the person's stale rows
+    are swept: address counters past a lock-out's length, browsers unused past
+    ``KNOWN_DEVICE``."""
     row = session.get(LoginSource, (person_id, _device_id(device)), with_for_update=True)
     if not device or row is None:
         device = new_secret(32)
@@ -429,8 +430,11 @@ def _known_device(session: Session, person_id: str, device: str, now: datetime) 
     session.execute(
         delete(LoginSource).where(
             LoginSource.patient_id == person_id,
-            LoginSource.last_login_at.is_(None),
-            LoginSource.updated_at < now - rules.LOCK_OUT,
+            or_(
+                (LoginSource.last_login_at.is_(None))
+                & (LoginSource.updated_at < now - rules.LOCK_OUT),
+                LoginSource.last_login_at < now - rules.KNOWN_DEVICE,
+            ),
         )
     )
     return device

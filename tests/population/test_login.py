@@ -277,3 +277,23 @@ def test_issue15_a_damaged_app_secret_still_lets_a_recovery_code_in(
         )
     opened = login.finish_login(rt.uow, rt.master_key, challenge.id, codes[0])
     assert opened.person_id == patient.id
+
+
+def test_lc_4_stale_sources_are_swept_at_the_next_log_in(
+    rt: Runtime, fixed_clock: FixedClock
+) -> None:
+    """Counters of addresses past a lock-out's length, and browsers unused for longer than a
+    device stays known, do not pile up: the next complete log-in sweeps them."""
+    from carnet.population.login_models import LoginSource
+
+    patient = add_patient(rt, email="claire@example.org")
+    set_password(rt, patient)
+    _log_in(rt, patient.ins, login.Source(address="old phone"))
+    _fail(rt, patient.ins, login.Source(address="typo"), 1)
+    fixed_clock.advance(login_rules.KNOWN_DEVICE + timedelta(days=1))
+    device = _log_in(rt, patient.ins, login.Source(address="new phone"))
+    with rt.transaction() as session:
+        kept = session.query(LoginSource).filter_by(patient_id=patient.id).all()
+    # the old phone and the typo are gone; left: this log-in's address and its browser
+    assert sorted(row.last_login_at is not None for row in kept) == [False, True]
+    assert _log_in(rt, patient.ins, login.Source(address="x", device=device)) == device
