@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -73,6 +75,26 @@ def test_issue_19_a_lost_database_connection_is_a_503_with_retry_after(api: Api)
     assert api.client.get(url, headers=headers).status_code == 200
 
 
+@contextmanager
+def _slot_held(api: Api) -> Iterator[None]:
+    """The database's one slot taken by another request for the block's length."""
+    release, held = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with api.rt.uow.transaction():
+            held.set()
+            release.wait(10)
+
+    busy = threading.Thread(target=holder)
+    busy.start()
+    held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        busy.join(10)
+
+
 def test_issue_19_past_the_queue_limit_the_api_answers_503_with_retry_after(api: Api) -> None:
     patient = add_patient(api.rt)
     headers = api.as_patient(patient)
@@ -81,23 +103,12 @@ def test_issue_19_past_the_queue_limit_the_api_answers_503_with_retry_after(api:
     slots = api.rt.uow.slots
     assert slots is not None
     assert api.client.get(url, headers=headers).status_code == 200  # the token is known now
-    release, held = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with api.rt.uow.transaction():
-            held.set()
-            release.wait(10)
-
-    busy = threading.Thread(target=holder)
-    busy.start()
-    held.wait(10)
-    refused = api.client.get(url, headers=headers)
-    body = api.refusal(refused, 503)
-    assert body["error"] == "overloaded"
-    assert refused.headers["retry-after"] == "1"
-    assert api.client.get("/healthz").status_code == 503, "the health check waits its turn too"
-    release.set()
-    busy.join(10)
+    with _slot_held(api):
+        refused = api.client.get(url, headers=headers)
+        body = api.refusal(refused, 503)
+        assert body["error"] == "overloaded"
+        assert refused.headers["retry-after"] == "1"
+        assert api.client.get("/healthz").status_code == 503, "the health check waits its turn"
     assert api.client.get(url, headers=headers).status_code == 200
 
 
@@ -106,27 +117,16 @@ def test_issue_19_a_full_queue_is_answered_before_any_work(api: Api) -> None:
     token gets the 503 too (no token was verified, nothing was read), static files still
     load, and once the queue drains the same request is asked for its token as usual."""
     api.rt.uow = UnitOfWork(api.rt.uow.engine, max_active=1, max_waiting=0)
-    release, held = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with api.rt.uow.transaction():
-            held.set()
-            release.wait(10)
-
-    busy = threading.Thread(target=holder)
-    busy.start()
-    held.wait(10)
-    assert api.rt.uow.saturated()
-    refused = api.client.get("/api/v1/patients/someone/documents")  # no token at all
-    assert api.refusal(refused, 503)["error"] == "overloaded"
-    assert refused.headers["retry-after"] == "1"
-    assert api.client.get("/static/site.css").status_code == 200
-    page = api.client.get("/connexion", headers={"accept-language": "fr"})
-    assert page.status_code == 503
-    assert page.headers["retry-after"] == "1"
-    assert "Service très sollicité" in page.text
-    release.set()
-    busy.join(10)
+    with _slot_held(api):
+        assert api.rt.uow.saturated()
+        refused = api.client.get("/api/v1/patients/someone/documents")  # no token at all
+        assert api.refusal(refused, 503)["error"] == "overloaded"
+        assert refused.headers["retry-after"] == "1"
+        assert api.client.get("/static/site.css").status_code == 200
+        page = api.client.get("/connexion", headers={"accept-language": "fr"})
+        assert page.status_code == 503
+        assert page.headers["retry-after"] == "1"
+        assert "Service très sollicité" in page.text
     assert not api.rt.uow.saturated()
     assert api.client.get("/api/v1/patients/someone/documents").status_code == 401
 
