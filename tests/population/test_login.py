@@ -13,10 +13,12 @@ from smtp_support import relay_sink, with_settings
 from web_support import PASSWORD, set_password
 
 from carnet.audit.models import Trace
+from carnet.auth import totp
 from carnet.clock import FixedClock
 from carnet.errors import Forbidden, Unauthenticated
 from carnet.notify.service import smtp_mailer
 from carnet.population import login, login_rules
+from carnet.population.login_models import LoginGuard, LoginSource
 from carnet.runtime import Runtime
 
 
@@ -172,7 +174,6 @@ def test_lc_4_a_forged_device_cookie_counts_as_its_address(rt: Runtime) -> None:
 def test_lc_4_refusals_say_whether_the_browser_was_known_and_never_store_the_address(
     rt: Runtime,
 ) -> None:
-    from carnet.population.login_models import LoginSource
 
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
@@ -198,18 +199,26 @@ def test_lc_4_failures_long_apart_lock_nothing() -> None:
         last, now = now, now + login_rules.LOCK_OUT + timedelta(seconds=1)
 
 
+def _with_app(rt: Runtime, person_id: str, clock: FixedClock) -> tuple[str, list[str]]:
+    """The person sets up an authenticator app: its secret, and her recovery codes."""
+    secret = login.begin_app(rt.uow, rt.master_key, person_id)
+    codes = login.confirm_app(rt.uow, rt.master_key, person_id, totp.code_at(secret, clock.now()))
+    return secret, codes
+
+
+def _app_code_in(rt: Runtime, challenge_id: str, code: str) -> login.OpenedSession:
+    return login.finish_login(rt.uow, rt.master_key, challenge_id, code)
+
+
 def test_issue15_the_app_secret_is_sealed_with_the_persons_key(
     rt: Runtime, fixed_clock: FixedClock
 ) -> None:
     """A database dump alone gives nobody the person's app codes: the secret is kept sealed
     with her data key, and the app's code still opens her space."""
-    from carnet.auth import totp
-    from carnet.population.login_models import LoginGuard
 
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
-    secret = login.begin_app(rt.uow, rt.master_key, patient.id)
-    login.confirm_app(rt.uow, rt.master_key, patient.id, totp.code_at(secret, fixed_clock.now()))
+    secret, _ = _with_app(rt, patient.id, fixed_clock)
     with rt.transaction() as session:
         guard = session.get(LoginGuard, patient.id)
         assert guard is not None
@@ -220,17 +229,13 @@ def test_issue15_the_app_secret_is_sealed_with_the_persons_key(
     fixed_clock.advance(timedelta(minutes=1))
     challenge = login.start_login(rt.uow, rt.settings, patient.ins, PASSWORD, None)
     assert challenge.factor == "totp"
-    opened = login.finish_login(
-        rt.uow, rt.master_key, challenge.id, totp.code_at(secret, fixed_clock.now())
-    )
+    opened = _app_code_in(rt, challenge.id, totp.code_at(secret, fixed_clock.now()))
     assert opened.person_id == patient.id
 
 
 def test_issue15_an_app_secret_kept_in_clear_before_sealing_still_works(
     rt: Runtime, fixed_clock: FixedClock
 ) -> None:
-    from carnet.auth import totp
-    from carnet.population.login_models import LoginGuard
 
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
@@ -246,24 +251,17 @@ def test_issue15_an_app_secret_kept_in_clear_before_sealing_still_works(
             )
         )
     challenge = login.start_login(rt.uow, rt.settings, patient.ins, PASSWORD, None)
-    opened = login.finish_login(
-        rt.uow, rt.master_key, challenge.id, totp.code_at(secret, fixed_clock.now())
-    )
+    opened = _app_code_in(rt, challenge.id, totp.code_at(secret, fixed_clock.now()))
     assert opened.person_id == patient.id
 
 
 def test_issue15_a_damaged_app_secret_still_lets_a_recovery_code_in(
     rt: Runtime, fixed_clock: FixedClock
 ) -> None:
-    from carnet.auth import totp
-    from carnet.population.login_models import LoginGuard
 
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
-    secret = login.begin_app(rt.uow, rt.master_key, patient.id)
-    codes = login.confirm_app(
-        rt.uow, rt.master_key, patient.id, totp.code_at(secret, fixed_clock.now())
-    )
+    secret, codes = _with_app(rt, patient.id, fixed_clock)
     with rt.transaction() as session:
         guard = session.get(LoginGuard, patient.id)
         assert guard is not None
@@ -272,10 +270,8 @@ def test_issue15_a_damaged_app_secret_still_lets_a_recovery_code_in(
     fixed_clock.advance(timedelta(minutes=1))
     challenge = login.start_login(rt.uow, rt.settings, patient.ins, PASSWORD, None)
     with pytest.raises(Unauthenticated):  # the app's code can no longer be checked
-        login.finish_login(
-            rt.uow, rt.master_key, challenge.id, totp.code_at(secret, fixed_clock.now())
-        )
-    opened = login.finish_login(rt.uow, rt.master_key, challenge.id, codes[0])
+        _app_code_in(rt, challenge.id, totp.code_at(secret, fixed_clock.now()))
+    opened = _app_code_in(rt, challenge.id, codes[0])
     assert opened.person_id == patient.id
 
 
@@ -284,7 +280,6 @@ def test_lc_4_stale_sources_are_swept_at_the_next_log_in(
 ) -> None:
     """Counters of addresses past a lock-out's length, and browsers unused for longer than a
     device stays known, do not pile up: the next complete log-in sweeps them."""
-    from carnet.population.login_models import LoginSource
 
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
