@@ -381,10 +381,11 @@ if __name__ == "__main__":
     print("bench/_common.py is shared code; run one of the other scripts.")
 
 
-def patient_credentials(rt: Runtime, ins: str) -> tuple[str, str]:
-    """The patient's web session cookie (the demo's one-click log-in) and a bearer token for
-    the JSON API: the two doors a page bench compares."""
+def patient_headers(rt: Runtime, ins: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The patient's headers on the two doors a page bench compares: the web session's cookie
+    (the demo's one-click log-in) and a bearer token for the JSON API."""
     demo = rt.settings.model_copy(update={"demo": True})
     cookie = login.demo_login(rt.uow, demo, ins).token
     key = load_or_create_instance_key(rt.settings.resolved_instance_key_file)
-    return cookie, issue_patient_token(key, ins=ins, ttl_seconds=3600)
+    bearer = issue_patient_token(key, ins=ins, ttl_seconds=3600)
+    return {"Cookie": f"carnet_session={cookie}"}, {"Authorization": f"Bearer {bearer}"}

@@ -20,7 +20,7 @@ from _common import (
     finish,
     median,
     options,
-    patient_credentials,
+    patient_headers,
     print_header,
     print_profile,
     runtime_in,
@@ -96,13 +96,11 @@ def main() -> int:
         began = time.perf_counter()
         patients = populate(folder / "carnet.db", patient_id, total)
         filled = time.perf_counter() - began
-        cookie, bearer = patient_credentials(rt, ins)
+        page_headers, api_headers = patient_headers(rt, ins)
         rt.uow.engine.dispose()
         with serving(app_in(folder)) as url:
             page_url = f"{url}/espace/{patient_id}/documents"
             api_url = f"{url}/api/v1/patients/{patient_id}/documents"
-            page_headers = {"Cookie": f"carnet_session={cookie}"}
-            api_headers = {"Authorization": f"Bearer {bearer}"}
             print_header(
                 "Pages: the documents page vs the JSON API's listing, time to first byte",
                 [

@@ -23,7 +23,7 @@ from _common import (
     finish,
     median,
     options,
-    patient_credentials,
+    patient_headers,
     print_header,
     print_profile,
     runtime_in,
@@ -130,13 +130,11 @@ def main() -> int:
         connection.execute("COMMIT")
         connection.close()
         filled = time.perf_counter() - began
-        cookie, bearer = patient_credentials(rt, ins)
+        page_headers, api_headers = patient_headers(rt, ins)
         rt.uow.engine.dispose()
         with serving(app_in(folder)) as url:
             page_url = f"{url}/espace/{patient_id}/profil/mesures"
             api_url = f"{url}/api/v1/patients/{patient_id}/profile/measures"
-            page_headers = {"Cookie": f"carnet_session={cookie}"}
-            api_headers = {"Authorization": f"Bearer {bearer}"}
             print_header(
                 "Profile pages: the measures page vs the JSON API's measures, time to first byte",
                 [
