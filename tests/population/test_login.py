@@ -174,7 +174,6 @@ def test_lc_4_a_forged_device_cookie_counts_as_its_address(rt: Runtime) -> None:
 def test_lc_4_refusals_say_whether_the_browser_was_known_and_never_store_the_address(
     rt: Runtime,
 ) -> None:
-
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
     _fail(rt, patient.ins, login.Source(address="203.0.113.9"), 1)
@@ -215,7 +214,6 @@ def test_issue15_the_app_secret_is_sealed_with_the_persons_key(
 ) -> None:
     """A database dump alone gives nobody the person's app codes: the secret is kept sealed
     with her data key, and the app's code still opens her space."""
-
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
     secret, _ = _with_app(rt, patient.id, fixed_clock)
@@ -236,7 +234,6 @@ def test_issue15_the_app_secret_is_sealed_with_the_persons_key(
 def test_issue15_an_app_secret_kept_in_clear_before_sealing_still_works(
     rt: Runtime, fixed_clock: FixedClock
 ) -> None:
-
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
     secret = totp.new_secret()
@@ -258,7 +255,6 @@ def test_issue15_an_app_secret_kept_in_clear_before_sealing_still_works(
 def test_issue15_a_damaged_app_secret_still_lets_a_recovery_code_in(
     rt: Runtime, fixed_clock: FixedClock
 ) -> None:
-
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
     secret, codes = _with_app(rt, patient.id, fixed_clock)
@@ -280,7 +276,6 @@ def test_lc_4_stale_sources_are_swept_at_the_next_log_in(
 ) -> None:
     """Counters of addresses past a lock-out's length, and browsers unused for longer than a
     device stays known, do not pile up: the next complete log-in sweeps them."""
-
     patient = add_patient(rt, email="claire@example.org")
     set_password(rt, patient)
     _log_in(rt, patient.ins, login.Source(address="old phone"))
