@@ -43,7 +43,9 @@ def truncate_all(engine: Engine, tables: list[str]) -> None:
         url = node_url(engine.url.render_as_string(hide_password=False), host, port, database)
         node = _nodes.get(url)
         if node is None:
-            node = _nodes[url] = create_engine(url)
+            # Pre-pinged: a test that terminates backends (tests/http/test_load) may have ended
+            # this engine's pooled connections on the node too.
+            node = _nodes[url] = create_engine(url, pool_pre_ping=True)
         with node.begin() as connection:
             connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
             connection.exec_driver_sql("SET LOCAL citus.enable_manual_changes_to_shards = on")

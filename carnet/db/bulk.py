@@ -19,7 +19,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+#: Citus relays a worker's unique violation during ``COPY`` as an internal error (SQLSTATE XX000)
+#: carrying the worker's message: known by its text, it is the duplicate key it is.
+_CITUS_DUPLICATE = "duplicate key value violates unique constraint"
 
 
 def converter(
@@ -94,7 +98,7 @@ def _copy(connection: Connection, statement: str, rows: Sequence[tuple[Any, ...]
     """``COPY … FROM STDIN`` of ``rows`` by psycopg's ``cursor.copy()``, on the connection's
     own driver connection, so inside its transaction. SQLAlchemy does not see this statement:
     a failure is raised as the same SQLAlchemy error an ``INSERT`` would have raised
-    (``IntegrityError`` for a duplicate key), and a connection lost on the way is invalidated
+    (``IntegrityError`` for a duplicate key, Citus's relayed one included), and a connection lost on the way is invalidated
     as SQLAlchemy would (its pool must not hand it out again)."""
     import psycopg
 
@@ -108,9 +112,21 @@ def _copy(connection: Connection, statement: str, rows: Sequence[tuple[Any, ...]
         lost = connection.dialect.is_disconnect(reason, driver_connection, None)
         if lost:
             connection.invalidate(error)
+        if _relayed_duplicate(error):
+            raise IntegrityError(statement, None, reason) from error
         raise DBAPIError.instance(
             statement, None, error, psycopg.Error, connection_invalidated=lost
         ) from error
+
+
+def _relayed_duplicate(error: Exception) -> bool:
+    """A duplicate key that Citus's ``COPY`` relayed from a worker without its SQLSTATE."""
+    import psycopg
+
+    if not isinstance(error, psycopg.errors.InternalError_):
+        return False
+    primary = error.diag.message_primary or ""
+    return primary.startswith(_CITUS_DUPLICATE)
 
 
 def select_in(

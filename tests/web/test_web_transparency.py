@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from factories import add_patient, add_pro, pro_ctx, upload
 from playwright.sync_api import Page, expect
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
+from support import CITUS, NOT_ON_CITUS
 from web_support import Site, check_page, set_password
 
 from carnet.audit.models import Trace
@@ -43,6 +45,7 @@ def test_tr_3_history_page_verifies_its_lines_and_the_log_growth(site: Site) -> 
     expect(verdict).to_contain_text("il prolonge celui vu le")
 
 
+@pytest.mark.skipif(CITUS, reason=NOT_ON_CITUS)
 def test_tr_3_history_page_says_what_failed(site: Site) -> None:
     patient, pro = add_patient(site.rt), add_pro(site.rt)
     set_password(site.rt, patient)
