@@ -10,6 +10,7 @@ from itertools import product
 from factories import add_patient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 from support import DEFAULT_MATRIX
 
 from carnet import clock
@@ -214,3 +215,44 @@ def test_doc_6_filter_narrowing_drops_nothing_the_filter_keeps(rt: Runtime) -> N
         assert all(flt.keep(d) for d in narrowed)
         assert {d.id for d in narrowed} == {d.id for d in everything if flt.keep(d)}, flt
     assert len(everything) == 32  # deleted ones never list (DOC-6)
+
+
+def test_acc_1_sql_outline_of_codes_that_are_not_plain_codes_fetches_them_bound(
+    rt: Runtime,
+) -> None:
+    """The outline's codes go into the SQL as constants (issue 19) only when they are plainly
+    codes; a matrix the operator wrote may hold anything, and such a code is still matched
+    exactly — as a bound value, with nothing of it read as SQL."""
+    patient = add_patient(rt)
+    odd = ["it's", "a b", "back\\slash", "x') OR ('1'='1", "11488-4"]
+    rows = [_row(patient.id, code, OTHER, False, "current", False) for code in odd]
+    rows.append(_row(patient.id, "34112-3", OTHER, False, "current", False))
+    with rt.transaction() as session:
+        session.add_all(rows)
+    for wanted in ([*odd[:-1]], [odd[3]], ["11488-4", "34112-3"], [odd[0], "11488-4"]):
+        shape = Outline(others=True, types=frozenset(wanted))
+        with rt.transaction() as session:
+            fetched = {d.type_code for d in patient_documents(session, patient.id, within=shape)}
+        assert fetched == set(wanted), wanted
+
+
+def test_issue_19_a_listing_binds_a_handful_of_values_whatever_the_outline(rt: Runtime) -> None:
+    """psycopg converts a statement of more than 50 parameters again at every execution: the
+    outline's dozens of codes are written into the statement, not bound."""
+    patient = add_patient(rt)
+    seen: list[int] = []
+
+    def spy(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
+        if "FROM documents" in statement:
+            seen.append(len(params) if isinstance(params, (dict, tuple, list)) else 0)
+
+    shape = Outline(author_id=ME, others=True, types=DEFAULT_MATRIX.types)
+    assert len(shape.types) > 50
+    event.listen(rt.uow.engine, "before_cursor_execute", spy)
+    try:
+        with rt.transaction() as session:
+            patient_documents(session, patient.id, within=shape, statuses=("current",))
+    finally:
+        event.remove(rt.uow.engine, "before_cursor_execute", spy)
+    assert seen
+    assert max(seen) <= 5, seen
