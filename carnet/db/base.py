@@ -54,9 +54,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return _sqlite_bind
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
-        if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
-        return _sqlite_result
+        if dialect.name == "sqlite":
+            return _sqlite_result
+        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+            return _psycopg_result
+        return super().result_processor(dialect, coltype)
 
 
 def _sqlite_bind(value: datetime | None) -> str | None:
@@ -67,6 +69,13 @@ def _sqlite_bind(value: datetime | None) -> str | None:
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+
+
+def _psycopg_result(value: datetime | None) -> datetime | None:
+    # Sessions are in UTC (``db.engine``): psycopg's value is already what we hand out.
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _sqlite_result(value: str | None) -> datetime | None:
