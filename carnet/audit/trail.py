@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import Insert, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -138,6 +139,17 @@ _MOVE_HEAD = (
 )
 
 
+@lru_cache(maxsize=4)
+def _insert_moving_head(columns: tuple[str, ...]) -> Insert:  # pragma: no cover - PG run
+    """PostgreSQL: one trace appended and its chain's head moved in one statement (the update
+    as a data-modifying CTE): a round trip less on every traced request (issue 19). Both touch
+    the same patient's rows, so on Citus it still routes to one shard. The trace's values are
+    bound under names of their own: a parameter named like a ``trace_heads`` column would
+    become one more ``SET`` of the update."""
+    values = {name: bindparam(f"new_{name}") for name in columns}
+    return insert(table_of(Trace)).values(values).add_cte(_MOVE_HEAD.cte("moved_head"))
+
+
 def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
     """``record`` for many acts in one go (a batch of received messages), the ids of the traces:
     each chain's head is locked once, in a fixed order (no deadlock between two batches), and
@@ -157,6 +169,16 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
         if chain not in heads:
             heads[chain] = _Head(chain, 0, GENESIS, new=True)
     rows = [_link(heads[e.patient_id or SYSTEM_CHAIN], e) for e in entries]
+    if len(rows) == 1 and connection.dialect.name == "postgresql":  # pragma: no cover - PG run
+        (head,) = heads.values()
+        if not head.new:
+            (row,) = rows
+            connection.execute(
+                _insert_moving_head(tuple(row)),
+                {f"new_{name}": value for name, value in row.items()}
+                | {"chain": head.patient_id, "to_seq": head.seq, "to_hash": head.hash},
+            )
+            return [row["id"]]
     connection.execute(_INSERT, rows)
     created = [h for h in heads.values() if h.new]
     if created:
