@@ -146,7 +146,7 @@ def _insert_moving_head(columns: tuple[str, ...]) -> Insert:  # pragma: no cover
     the same patient's rows, so on Citus it still routes to one shard. The trace's values are
     bound under names of their own: a parameter named like a ``trace_heads`` column would
     become one more ``SET`` of the update."""
-    values = {name: bindparam(f"new_{name}") for name in columns}
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
     return insert(table_of(Trace)).values(values).add_cte(_MOVE_HEAD.cte("moved_head"))
 
 
