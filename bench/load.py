@@ -8,7 +8,9 @@ seconds per workload:
 - ``healthz``: ``GET /healthz``, the floor every other line is compared with;
 - ``listing``: a pro's listing of the busy patient's record (20 documents);
 - ``mixed``: pro listings and document reads, patients' own listings, history and document
-  contents, uploads by the pro — a third of them on the busy patient, the rest over many.
+  contents, uploads by the pro — a third of them on the busy patient, the rest over many;
+- ``spread`` (asked for by name): the same mix over the many patients only, none on the busy
+  one, whose traced requests take his chain's head in turn.
 
 For each it prints requests/s, p50/p99/p99.9, the server's CPU seconds per request (its own
 ``utime + stime`` from ``/proc/<pid>/stat``, threads and workers included, so the transparency
@@ -352,8 +354,20 @@ def workloads(s: Seeded) -> dict[str, Call]:
     async def listing(c: Wire, rng: random.Random) -> Answer:
         return await c.get(f"/api/v1/pro/patients/{s.busy}/documents", headers=pro_h())
 
+    def many_only(rng: random.Random) -> tuple[str, list[str]]:
+        pid = rng.choice(s.many)
+        return pid, s.many_documents[pid]
+
     async def mixed(c: Wire, rng: random.Random) -> Answer:
-        pid, docs = anyone(rng)
+        return await mix(c, rng, anyone)
+
+    async def spread(c: Wire, rng: random.Random) -> Answer:
+        return await mix(c, rng, many_only)
+
+    async def mix(
+        c: Wire, rng: random.Random, pick: Callable[[random.Random], tuple[str, list[str]]]
+    ) -> Answer:
+        pid, docs = pick(rng)
         roll = rng.random()
         if roll < 0.30:
             return await c.get(f"/api/v1/pro/patients/{pid}/documents", headers=pro_h())
@@ -382,7 +396,7 @@ def workloads(s: Seeded) -> dict[str, Call]:
             },
         )
 
-    return {"healthz": healthz, "listing": listing, "mixed": mixed}
+    return {"healthz": healthz, "listing": listing, "mixed": mixed, "spread": spread}
 
 
 @dataclass

@@ -142,8 +142,9 @@ async def serve(
         access_log=False,
     )
     size_thread_pool(settings)
-    listening = listening_socket(host, port)
-    others = [_start_http_worker(settings, listening) for _ in range(workers - 1)]
+    listening = listening_socket(host, port, share_port=workers > 1)
+    bound = listening.getsockname()[1]
+    others = [_start_http_worker(settings, host, bound) for _ in range(workers - 1)]
     server = uvicorn.Server(config)
     _log_relay(settings)
     worker = asyncio.create_task(outbox_worker(rt))
@@ -152,7 +153,6 @@ async def serve(
     daily = asyncio.create_task(jobs_worker(rt))
     exports = asyncio.create_task(export_worker(rt))
     smtp = await start_smtp(rt, host, smtp_port)
-    bound = listening.getsockname()[1]
     lines = [
         f"Carnet écoute sur / listening on http://{host}:{bound}/  (santé : /healthz, API : /docs)",
         f"SMTP (MSSanté) : {host}:{smtp.port}",
@@ -171,22 +171,28 @@ async def serve(
                 await task
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, *, share_port: bool = False) -> socket.socket:
     """The HTTP door's socket, bound as uvicorn's ``Config.bind_socket`` binds it, but made as
     TCP by name (``IPPROTO_TCP``): asyncio turns Nagle's algorithm off (``TCP_NODELAY``) only
     on connections whose socket says it is TCP, and uvicorn's leaves the protocol at 0. With
     Nagle on, an answer written in two parts (headers, then body) waited for the client's
     delayed acknowledgement: about 40 ms on every request but the first of a kept-alive
-    connection (issue 19). The extra HTTP processes accept on this same socket."""
+    connection (issue 19).
+
+    ``share_port`` (``--workers`` above 1): each HTTP process binds a socket of its own to the
+    port (``SO_REUSEPORT``) and the kernel spreads new connections over them. On one shared
+    socket, whichever process woke first took the connection, and kept-alive clients stayed
+    wherever they had landed: two processes often served as one (issue 18)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if share_port:
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listening.bind((host, port))
     except OSError as error:
         listening.close()
         raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    listening.set_inheritable(True)
     return listening
 
 
@@ -219,20 +225,21 @@ def _log_relay(settings: Settings) -> None:
     )
 
 
-def _start_http_worker(settings: Settings, listening: socket.socket) -> BaseProcess:
-    """A process that answers HTTP only, on the first process's listening socket. Spawned, not
-    forked: a fork would copy the first process's database connections and threads."""
+def _start_http_worker(settings: Settings, host: str, port: int) -> BaseProcess:
+    """A process that answers HTTP only, on the first process's port. Spawned, not forked: a
+    fork would copy the first process's database connections and threads."""
     process = multiprocessing.get_context("spawn").Process(
-        target=_http_worker, args=(settings, listening), name="carnet-http", daemon=True
+        target=_http_worker, args=(settings, host, port), name="carnet-http", daemon=True
     )
     process.start()
     return process
 
 
-def _http_worker(settings: Settings, listening: socket.socket) -> None:
-    """The body of an extra HTTP process: its own runtime (the first process migrated already),
-    the same application, no SMTP and no background job."""
+def _http_worker(settings: Settings, host: str, port: int) -> None:
+    """The body of an extra HTTP process: its own socket on the shared port, its own runtime
+    (the first process migrated already), the same application, no SMTP and no background job."""
     configure_logging(settings.log_level)
+    listening = listening_socket(host, port, share_port=True)
     rt = build_runtime(settings, migrate=False)
     config = uvicorn.Config(create_app(rt), http=HTTP_PROTOCOL, log_config=None, access_log=False)
     server = uvicorn.Server(config)

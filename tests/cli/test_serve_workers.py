@@ -1,5 +1,6 @@
 """``carnet serve --workers N`` (INTERFACES: one server uses its cores): the extra processes
 answer HTTP on the same port — shown by pausing the first process and still being answered —
+each on a listening socket of its own (``SO_REUSEPORT``: the kernel spreads the connections),
 and go away with it."""
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _listening_sockets(port: int) -> int:
+    """How many sockets listen on ``port`` (``/proc/net/tcp``: state 0A is LISTEN)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                count += 1
+    return count
+
+
 def test_serve_workers_a_second_process_answers_http_on_the_same_port(tmp_path: Path) -> None:
     with (tmp_path / "serve.log").open("wb") as log:
         service = Service(tmp_path / "data", log, "--workers", "2")
@@ -50,6 +62,8 @@ def test_serve_workers_a_second_process_answers_http_on_the_same_port(tmp_path: 
                 time.sleep(0.5)
             assert answer.status_code == 200
             assert _children(first), "the extra HTTP process is the first one's child"
+            port = int(service.url.rsplit(":", 1)[1])
+            assert _listening_sockets(port) == 2, "each process listens on a socket of its own"
         finally:
             os.kill(first, signal.SIGCONT)
             children = _children(first)
