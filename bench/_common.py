@@ -82,15 +82,23 @@ def options(
         "postgres: the bench makes its own database there, with its baseline on the same server, "
         "and drops it (default: SQLite in the temporary folder)",
     )
+    parser.add_argument(
+        "--citus-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="on a Citus cluster, the bench's database on its first N workers only",
+    )
     if extra is not None:
         extra(parser)
     return parser.parse_args()
 
 
 @contextmanager
-def database_on(server: str | None) -> Iterator[str | None]:
-    """A fresh database on ``server`` (every node of a Citus cluster), its URL; dropped after.
-    ``None`` when no server is given (the embedded SQLite)."""
+def database_on(server: str | None, citus_workers: int | None = None) -> Iterator[str | None]:
+    """A fresh database on ``server`` (every node of a Citus cluster, or its first
+    ``citus_workers``), its URL; dropped after. ``None`` when no server is given (the embedded
+    SQLite)."""
     if server is None:
         yield None
         return
@@ -99,7 +107,7 @@ def database_on(server: str | None) -> Iterator[str | None]:
     from carnet.db.citus import create_database, drop_database
 
     name = f"carnet_bench_{os.urandom(4).hex()}"
-    create_database(server, name)
+    create_database(server, name, worker_count=citus_workers)
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:

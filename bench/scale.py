@@ -420,7 +420,7 @@ def main() -> int:
     with (
         interrupted_by_signals(),
         temporary_folder(args.dir) as folder,
-        database_on(server) as url,
+        database_on(server, args.citus_workers) as url,
     ):
         assert url is not None
         bare = bare_url(url)
@@ -459,6 +459,7 @@ def main() -> int:
                     f"{MESSAGES_PER_CONVERSATION} to a conversation",
                 ),
                 ("server", database_label(url)),
+                ("Citus workers", "all" if args.citus_workers is None else str(args.citus_workers)),
             ],
         )
         with (

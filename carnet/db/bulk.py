@@ -98,8 +98,8 @@ def _copy(connection: Connection, statement: str, rows: Sequence[tuple[Any, ...]
     """``COPY … FROM STDIN`` of ``rows`` by psycopg's ``cursor.copy()``, on the connection's
     own driver connection, so inside its transaction. SQLAlchemy does not see this statement:
     a failure is raised as the same SQLAlchemy error an ``INSERT`` would have raised
-    (``IntegrityError`` for a duplicate key, Citus's relayed one included), and a connection lost on the way is invalidated
-    as SQLAlchemy would (its pool must not hand it out again)."""
+    (``IntegrityError`` for a duplicate key, Citus's relayed one included), and a connection
+    lost on the way is invalidated as SQLAlchemy would (its pool must not hand it out again)."""
     import psycopg
 
     driver_connection: Any = connection.connection.driver_connection

@@ -62,9 +62,13 @@ def _admin(base: str) -> Engine:
     )
 
 
-def create_database(base: str, name: str, shard_count: int | None = None) -> None:
+def create_database(
+    base: str, name: str, shard_count: int | None = None, worker_count: int | None = None
+) -> None:
     """``name`` on the server ``base`` names; on Citus on every worker too, with the extension,
-    registered with the coordinator (``shard_count``: shards per distributed table)."""
+    registered with the coordinator (``shard_count``: shards per distributed table;
+    ``worker_count``: only the cluster's first workers hold its shards, to compare sizes of one
+    cluster — the bench's one worker against two)."""
     coordinator = make_url(base)
     admin = _admin(base)
     try:
@@ -75,6 +79,8 @@ def create_database(base: str, name: str, shard_count: int | None = None) -> Non
         admin.dispose()
     if nodes is None:
         return
+    if worker_count is not None:
+        nodes = nodes[:worker_count]
     host, port = coordinator.host or "127.0.0.1", coordinator.port or 5432
     for worker_host, worker_port in nodes:
         _on(node_url(base, worker_host, worker_port, "postgres"), f'CREATE DATABASE "{name}"')
