@@ -110,7 +110,9 @@ def test_lc_6_the_full_export_opens_offline_and_its_bundle_is_valid_fhir(rt: Run
     with rt.transaction() as session:
         built = list(
             session.scalars(
-                select(Trace).where(Trace.patient_id == claire.id, Trace.action == "export_record")
+                select(Trace)
+                .where(Trace.patient_id == claire.id, Trace.action == "export_record")
+                .order_by(Trace.seq)  # built, then downloaded: no order without one
             )
         )
     assert len(built) == 2  # built once, downloaded once
