@@ -74,7 +74,10 @@ def test_lc_4_activation_with_code_and_birth_date(rt: Runtime) -> None:
     with rt.transaction() as session:
         settings = session.get(AccessSettings, patient.id)
         actions = [
-            t.action for t in session.scalars(select(Trace).where(Trace.patient_id == patient.id))
+            t.action
+            for t in session.scalars(
+                select(Trace).where(Trace.patient_id == patient.id).order_by(Trace.seq)
+            )
         ]
     assert settings is not None
     assert (settings.emergency_samu, settings.emergency_others) == (False, True)  # as answered
@@ -108,7 +111,10 @@ def test_lc_4_wrong_birth_date_is_refused_and_traced(rt: Runtime) -> None:
     assert claire.activation_failures == 1
     with rt.transaction() as session:
         outcomes = [
-            t.outcome for t in session.scalars(select(Trace).where(Trace.patient_id == claire.id))
+            t.outcome
+            for t in session.scalars(
+                select(Trace).where(Trace.patient_id == claire.id).order_by(Trace.seq)
+            )
         ]
     assert outcomes == ["denied"]
 

@@ -187,7 +187,10 @@ def test_msg_8_a_relay_answering_550_sees_the_message_once_and_the_patient_is_to
     assert sent.id == detail.messages[1].id
     with rt.transaction() as session:
         actions = [
-            t.action for t in session.scalars(select(Trace).where(Trace.patient_id == patient.id))
+            t.action
+            for t in session.scalars(
+                select(Trace).where(Trace.patient_id == patient.id).order_by(Trace.seq)
+            )
         ]
         events = [e.kind for e in session.scalars(select(OutboxEvent))]
     assert "message_undeliverable" in actions

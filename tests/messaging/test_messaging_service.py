@@ -404,7 +404,10 @@ def test_msg_11_saving_an_attachment_into_the_documents_is_traced(rt: Runtime) -
     assert saved.document_id == document.id
     with rt.transaction() as session:
         actions = [
-            t.action for t in session.scalars(select(Trace).where(Trace.patient_id == patient.id))
+            t.action
+            for t in session.scalars(
+                select(Trace).where(Trace.patient_id == patient.id).order_by(Trace.seq)
+            )
         ]
     assert "save_attachment" in actions
     assert "upload_document" in actions

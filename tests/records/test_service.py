@@ -186,7 +186,10 @@ def test_doc_6_deletion_is_logical_and_traced(rt: Runtime) -> None:
         assert kept is not None
         assert kept.status == "deleted"
         actions = [
-            t.action for t in session.scalars(select(Trace).where(Trace.patient_id == patient.id))
+            t.action
+            for t in session.scalars(
+                select(Trace).where(Trace.patient_id == patient.id).order_by(Trace.seq)
+            )
         ]
     assert "delete_document" in actions
 
