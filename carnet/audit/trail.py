@@ -142,10 +142,11 @@ _MOVE_HEAD = (
 @lru_cache(maxsize=4)
 def _insert_moving_head(columns: tuple[str, ...]) -> Insert:  # pragma: no cover - PG run
     """PostgreSQL: one trace appended and its chain's head moved in one statement (the update
-    as a data-modifying CTE): a round trip less on every traced request (issue 19). Both touch
-    the same patient's rows, so on Citus it still routes to one shard. The trace's values are
-    bound under names of their own: a parameter named like a ``trace_heads`` column would
-    become one more ``SET`` of the update."""
+    as a data-modifying CTE): a round trip less on every traced request (issue 19). On Citus
+    the coordinator runs it as two tasks, the update (a subplan) then the insert, each on the
+    same patient's shards on one worker (tests/db/test_citus.py). The trace's values are bound
+    under names of their own: a parameter named like a ``trace_heads`` column would become one
+    more ``SET`` of the update."""
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
     return insert(table_of(Trace)).values(values).add_cte(_MOVE_HEAD.cte("moved_head"))
 

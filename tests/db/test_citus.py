@@ -35,7 +35,7 @@ HOT = {
         "mode, door, request_id, prev_hash, hash) VALUES ('p1', 1, 'x', now(), 'pro', '1', "
         "'read', 'allowed', 'normal', 'api', 'r', 'h', 'h')"
     ),
-    "every traced request: the trace appended and its chain's head moved, one statement": (
+    "every traced request: the trace appended and its chain's head moved (two tasks)": (
         "WITH moved_head AS (UPDATE trace_heads SET seq = 2, hash = 'h' WHERE patient_id = 'p1') "
         "INSERT INTO traces (patient_id, seq, id, at, actor_kind, actor_id, action, outcome, "
         "mode, door, request_id, prev_hash, hash) VALUES ('p1', 2, 'x', now(), 'pro', '1', "
