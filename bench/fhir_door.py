@@ -69,7 +69,10 @@ def main() -> int:
     args = options(__doc__.splitlines()[0] if __doc__ else "")
     documents, rounds = (20, 15) if args.quick else (50, 60)
     listed = documents + 2 * rounds  # by the time the search meets the bare select
-    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+    with (
+        temporary_folder(args.dir) as folder,
+        database_on(args.database, args.citus_workers) as url,
+    ):
         rt = runtime_in(folder, database_url=url)
         patient = activated_patient(
             make_ins("2850475056999"),

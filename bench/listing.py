@@ -235,7 +235,10 @@ def main() -> int:
     args = options(__doc__.splitlines()[0] if __doc__ else "")
     total = DOCUMENTS_QUICK if args.quick else DOCUMENTS_FULL
     listings = LISTINGS_QUICK if args.quick else LISTINGS_FULL
-    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+    with (
+        temporary_folder(args.dir) as folder,
+        database_on(args.database, args.citus_workers) as url,
+    ):
         rt = runtime_in(folder, database_url=url)
         patient_id, patient_row = next(patient_rows(1, first_serial=0))
         with rt.transaction() as session:

@@ -258,8 +258,8 @@ def main() -> int:
     bare = "executemany" if args.database is None else "COPY"
     with (
         temporary_folder(args.dir) as folder,
-        database_on(args.database) as base_url,
-        database_on(args.database) as ours_url,
+        database_on(args.database, args.citus_workers) as base_url,
+        database_on(args.database, args.citus_workers) as ours_url,
     ):
         feed = folder / "feed.csv"
         began = time.perf_counter()

@@ -188,7 +188,10 @@ def main() -> int:
 
     total = MESSAGES_QUICK if args.quick else MESSAGES_FULL
     rounds = ROUNDS_QUICK if args.quick else ROUNDS_FULL
-    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+    with (
+        temporary_folder(args.dir) as folder,
+        database_on(args.database, args.citus_workers) as url,
+    ):
         rt, sender, recipients = populate(folder / "carnet", url)
         sink = FsyncSink(folder / "sink")
         controller = Controller(sink, hostname="127.0.0.1", port=free_port())

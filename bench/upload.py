@@ -146,7 +146,10 @@ def main() -> int:
     args = options(__doc__.splitlines()[0] if __doc__ else "")
     uploads = UPLOADS_QUICK if args.quick else UPLOADS_FULL
     content = big_pdf(SIZE)
-    with temporary_folder(args.dir) as folder, database_on(args.database) as url:
+    with (
+        temporary_folder(args.dir) as folder,
+        database_on(args.database, args.citus_workers) as url,
+    ):
         rt = runtime_in(folder / "carnet", database_url=url)
         patient_id = add_people(rt)
         ctx = RequestContext.for_pro(RPPS, "10", "SM26")
