@@ -7,37 +7,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, literal, select
 
-from carnet.db.base import _psycopg_result, table_of
+from carnet.db.base import UtcDateTime, _psycopg_result
 from carnet.db.engine import make_engine
-from carnet.identity.models import Pro
-from carnet.ids import new_id
 
 PARIS_NOON = datetime(2026, 7, 14, 12, 0, 0, 123456, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 def _written_and_read(engine: Engine, at: datetime) -> datetime:
-    rpps = new_id()[:11]
-    with engine.begin() as connection:
-        connection.execute(
-            table_of(Pro)
-            .insert()
-            .values(
-                rpps=rpps,
-                last_name="Petit",
-                first_name="Anne",
-                civility="Mme",
-                profession="10",
-                specialty=None,
-                samu_regulator=False,
-                updated_at=at,
-            )
-        )
+    """``at`` sent to the database and read back, both ways through ``UtcDateTime``."""
     with engine.connect() as connection:
-        value: datetime = connection.execute(
-            select(Pro.updated_at).where(Pro.rpps == rpps)
-        ).scalar_one()
+        value: datetime = connection.execute(select(literal(at, UtcDateTime()))).scalar_one()
     return value
 
 
