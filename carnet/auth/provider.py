@@ -158,10 +158,11 @@ class OidcProvider:
     def _fetch_keys(self) -> KeySet:
         url = self.settings.jwks_url
         if url is None:
-            metadata = self.discovery.current()
-            pending = self.discovery.refresh() if metadata is None else None
-            if pending is not None and wait_blocking(pending, self.settings.timeout):
-                metadata = self.discovery.current()
+            found = self.discovery.current_or_fetch()
+            if isinstance(found, Future):
+                wait_blocking(found, self.settings.timeout)
+                found = self.discovery.current()
+            metadata = found
             if metadata is None:
                 raise ProviderError("no discovery document, so no jwks_uri")
             url = metadata.jwks_uri
@@ -180,6 +181,9 @@ class OidcProvider:
             return keys[kid]
         pending = self.jwks.refresh()
         if pending is None:
+            keys = self.jwks.current()  # a fetch may have ended since the first look
+            if keys is not None and kid in keys:
+                return keys[kid]
             raise self._no_key(keys)
         return pending
 
@@ -212,13 +216,11 @@ class OidcProvider:
 
     async def metadata(self) -> ProviderMetadata:
         """The endpoints, waiting for a first discovery at most the timeout."""
-        metadata = self.discovery.current()
-        if metadata is not None:
-            return metadata
-        pending = self.discovery.refresh()
-        if pending is not None:
-            await wait_for(pending, self.settings.timeout)
-            metadata = self.discovery.current()
+        found = self.discovery.current_or_fetch()
+        if isinstance(found, Future):
+            await wait_for(found, self.settings.timeout)
+            found = self.discovery.current()
+        metadata = found
         if metadata is None:
             raise unavailable("discovery", self.settings.min_interval)
         return metadata

@@ -123,13 +123,24 @@ class RemoteDocument(Generic[T]):
         """The copy in hand while within its grace (None otherwise); never waits. Past
         ``refresh_after`` a fetch starts in the background."""
         with self._lock:
+            return self._current_locked(clock.now())
+
+    def _current_locked(self, now: datetime) -> T | None:
+        fetched = self._fetched_at
+        if fetched is None or not (fetched <= now < fetched + self._grace):
+            self._value = None
+        if fetched is None or not (fetched <= now < fetched + self._refresh_after):
+            self._start(now)
+        return self._value
+
+    def current_or_fetch(self) -> T | Future[T] | None:
+        """The copy in hand, else the fetch to wait on, else None (the last fetch began less than
+        ``min_interval`` ago and left nothing): one look under the lock, so that a fetch ending
+        between a look at the copy and a call to :meth:`refresh` is not taken for a failure."""
+        with self._lock:
             now = clock.now()
-            fetched = self._fetched_at
-            if fetched is None or not (fetched <= now < fetched + self._grace):
-                self._value = None
-            if fetched is None or not (fetched <= now < fetched + self._refresh_after):
-                self._start(now)
-            return self._value
+            value = self._current_locked(now)
+            return value if value is not None else self._start(now)
 
     def refresh(self) -> Future[T] | None:
         """The fetch in flight, or a new one; None if the last began less than ``min_interval``

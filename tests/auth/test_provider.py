@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import Future
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from structlog.testing import capture_logs
 
 from carnet.auth.instance import InstanceKey
 from carnet.auth.provider import OidcProvider
+from carnet.auth.remote import wait_blocking
 from carnet.auth.verify import TokenVerifier
 from carnet.clock import FixedClock
 from carnet.errors import ProviderUnavailable, Unauthenticated
@@ -191,3 +193,47 @@ def test_oidc_discovery_without_endpoints_is_refused(
     provider.warm()
     wait_until(lambda: provider.discovery.failed)
     assert provider.discovery.current() is None
+
+
+def test_oidc_discovery_ending_before_the_request_waits_is_not_an_outage(
+    issuer: LocalIssuer, provider: OidcProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first log-in starts discovery and waits on it; a local provider can answer before
+    the request gets to wait (a busy loop, two cores). That fetch succeeded: the pro is sent on,
+    not shown « ne répond pas » (a CI run failed so)."""
+    document = provider.discovery
+    original = document.refresh
+
+    def late_refresh() -> object:
+        wait_until(lambda: document.fetches == 1 and document._inflight is None)
+        return original()
+
+    monkeypatch.setattr(document, "refresh", late_refresh)
+    metadata = asyncio.run(provider.metadata())
+    assert metadata.authorization_endpoint.startswith(issuer.issuer)
+    assert issuer.discovery_hits == 1
+
+
+def test_oidc_key_fetched_by_another_request_meanwhile_is_found(
+    issuer: LocalIssuer, provider: OidcProvider, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotated key that another request's fetch brings in between this request's look at the
+    keys and its call for a fetch is the key, not « unknown »."""
+    provider.key(issuer.main_key.kid)
+    rotated = new_ec_key()
+    issuer.keys = [issuer.main_key, rotated]
+    clock.advance(timedelta(seconds=11))
+    document = provider.jwks
+    original = document.refresh
+
+    def after_another_fetch() -> object:
+        pending = original()
+        assert pending is not None
+        assert wait_blocking(pending, 2)
+        return original()
+
+    monkeypatch.setattr(document, "refresh", after_another_fetch)
+    found = provider.key_now(rotated.kid)
+    assert not isinstance(found, Future)
+    assert found.kid == rotated.kid
+    assert issuer.hits == 2
