@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from carnet.access import acts
 from carnet.access.facts import RecordFacts
-from carnet.access.loading import record_facts
+from carnet.access.loading import record_facts, standing
 from carnet.access.matrix import Matrix, MatrixSource
 from carnet.access.record import Record, refused
 from carnet.access.rules import Purpose, Why, card_may, decide_open, decide_record
@@ -45,14 +45,20 @@ def open(
 ) -> Record:
     """The requester's handle on one patient's record (by id, else by INS) for ``purpose``,
     or ``NotFound`` — traced as a denied ``action`` when the patient exists."""
-    found = record_facts(
-        session, ctx, patient_id=patient_id, ins=ins, declares_consent=declares_consent
+    found = standing(
+        session,
+        ctx,
+        patient_id=patient_id,
+        ins=ins,
+        declares_consent=declares_consent,
+        lock_head=True,  # the opening's trace follows: its chain is locked and read now
+        upload=purpose is Purpose.UPLOAD,
     )
     if found is None:
         # ID-5 is about the caller's card, whether or not the patient exists: answering it only
         # for existing patients would tell which ones exist.
         raise _refusal_for(Why.LEVEL_TOO_LOW) if card_refused(ctx, purpose) else NotFound()
-    patient, facts = found
+    patient, facts = found.patient, found.facts
     entry = decide_record(facts)
     opening = decide_open(facts, purpose, entry)
     if not opening.allowed:
@@ -65,7 +71,9 @@ def open(
             detail={"purpose": purpose.value},
         )
         raise refused(denied, _refusal_for(opening.why))
-    record = Record(session, rt, ctx, patient, facts, entry, opening, purpose, matrix_of(rt))
+    record = Record(
+        session, rt, ctx, patient, facts, entry, opening, purpose, matrix_of(rt), found.upload
+    )
     if purpose in _ACCESSES and entry.allowed and record.is_pro:
         acts.note_pro_access(record)
     return record

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -34,8 +35,11 @@ from carnet.access.facts import (
 )
 from carnet.access.models import AccessSettings, CareRelation
 from carnet.access.rules import EVERYTHING, Outline
+from carnet.audit import trail
 from carnet.context import ActorKind, RequestContext
+from carnet.identity.directory import first_establishment
 from carnet.identity.models import Pro
+from carnet.keys.service import live_key
 from carnet.population.models import Patient, PatientIns, PatientRef, Representative
 from carnet.population.rules import ProfileState, age_on
 from carnet.records.models import ROW_COLUMNS, Document, DocumentRow
@@ -93,10 +97,51 @@ _STANDING = (
     .outerjoin(Pro, Pro.rpps == bindparam("rpps"))
 )
 _STANDING_BY_ID = _STANDING.where(Patient.id == bindparam("key"))
+
+
+@dataclass(frozen=True)
+class UploadFacts:
+    """What an upload needs besides the decision, read by the same query (issue 18: two round
+    trips less an upload): the patient's live data key, wrapped (``None`` before his first
+    document), and the uploading pro's structure."""
+
+    key_id: str | None
+    wrapped_key: bytes | None
+    establishment_id: str | None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """``record_facts``'s answer for the gate's opening of a record."""
+
+    patient: PatientRef
+    facts: RecordFacts
+    upload: UploadFacts | None
+
+
+@lru_cache(maxsize=4)
+def _standing_query(lock_head: bool, upload: bool) -> Select[Any]:
+    """``_STANDING_BY_ID``, with the trace chain's head locked and read (``lock_head``: the
+    opening's trace then needs no statement of its own to find it) and the upload's facts."""
+    query = _STANDING_BY_ID
+    if lock_head:
+        head = trail.locked_head(bindparam("key"))
+        query = query.add_columns(head.c.seq, head.c.hash).outerjoin(
+            head, head.c.patient_id == Patient.id
+        )
+    if upload:
+        key = live_key(bindparam("key"))
+        query = query.add_columns(
+            key.c.key_id, key.c.wrapped, first_establishment(bindparam("rpps"))
+        ).outerjoin(key, key.c.patient_id == Patient.id)
+    return query
+
+
 #: By INS through its look-up (migration 0017), never ``patients.ins``: the register is keyed
 #: (and on Citus distributed) by id.
 _ID_OF_INS = select(PatientIns.patient_id).where(PatientIns.ins == bindparam("ins"))
 _PATIENT_COLUMNS = len(PatientRef._fields)
+_STANDING_COLUMNS = _PATIENT_COLUMNS + 10
 
 
 def record_facts(
@@ -109,6 +154,24 @@ def record_facts(
 ) -> tuple[PatientRef, RecordFacts] | None:
     """The patient (by id, else by INS) and the decision's facts about him and whoever ``ctx``
     is, read once per request; ``None`` when no such patient exists."""
+    found = standing(
+        session, ctx, patient_id=patient_id, ins=ins, declares_consent=declares_consent
+    )
+    return (found.patient, found.facts) if found is not None else None
+
+
+def standing(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    patient_id: str | None = None,
+    ins: str | None = None,
+    declares_consent: bool = False,
+    lock_head: bool = False,
+    upload: bool = False,
+) -> Standing | None:
+    """``record_facts``, and in the same query for the gate: the patient's trace chain locked
+    and handed to the trail (``lock_head``), the upload's facts (``upload``)."""
     pro = ctx.pro if ctx.kind is ActorKind.PRO else None
     session.flush()  # the query below reads past the ORM: pending changes first
     connection = session.connection()
@@ -118,14 +181,19 @@ def record_facts(
         if patient_id is None:
             return None
     row = connection.execute(
-        _STANDING_BY_ID, {"key": patient_id, "rpps": pro.rpps if pro else ""}
+        _standing_query(lock_head, upload), {"key": patient_id, "rpps": pro.rpps if pro else ""}
     ).one_or_none()
     if row is None:
         return None
     patient = PatientRef(*row[:_PATIENT_COLUMNS])
     samu, others, masked, mt, authorised, blocked, admin, accessed, ever, regulator = row[
-        _PATIENT_COLUMNS:
+        _PATIENT_COLUMNS:_STANDING_COLUMNS
     ]
+    extra = row[_STANDING_COLUMNS:]
+    if lock_head:
+        trail.prime(session, patient.id, extra[0], extra[1])
+        extra = extra[2:]
+    upload_facts = UploadFacts(*extra) if upload else None
     if pro is not None:
         requester = Requester(
             kind=RequesterKind.PRO,
@@ -157,7 +225,7 @@ def record_facts(
         ),
         request=AccessRequest(mode=ctx.mode, reason=ctx.reason, declares_consent=declares_consent),
     )
-    return patient, facts
+    return Standing(patient, facts, upload_facts)
 
 
 def patient_documents(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from carnet.access.facts import RecordFacts, RequesterKind
 from carnet.access.history import History
+from carnet.access.loading import UploadFacts
 from carnet.access.matrix import Matrix
 from carnet.access.record_documents import Documents
 from carnet.access.record_export import ExportReads
@@ -59,6 +60,8 @@ class Record:
     opening: Decision
     purpose: Purpose
     matrix: Matrix
+    #: For an upload: the data key and the author's structure, read with the facts.
+    upload: UploadFacts | None = None
 
     @property
     def patient_id(self) -> str:

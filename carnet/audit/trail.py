@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Subquery,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -151,6 +161,41 @@ def _insert_moving_head(columns: tuple[str, ...]) -> Insert:  # pragma: no cover
     return insert(table_of(Trace)).values(values).add_cte(_MOVE_HEAD.cte("moved_head"))
 
 
+def locked_head(chain: ColumnElement[str]) -> Subquery:
+    """The chain's head (``patient_id``, ``seq``, ``hash``), locked for update, as a subquery a
+    caller's first query of the transaction can join (the gate's facts): the lock and the values
+    come a round trip earlier than ``record_many`` would take them (issue 18, 19). Hand the row
+    to ``prime``; never write from it."""
+    return (
+        select(TraceHead.patient_id, TraceHead.seq, TraceHead.hash)
+        .where(TraceHead.patient_id == chain)
+        .with_for_update()
+        .subquery("chain_head")
+    )
+
+
+def prime(session: Session, chain: str, seq: int | None, last: str | None) -> None:
+    """This transaction holds ``chain``'s head, read by a ``locked_head`` join: the next append
+    to it skips its own ``SELECT … FOR UPDATE``. A chain with no head yet is left to
+    ``record_many`` (nothing was locked)."""
+    if seq is not None and last is not None:
+        _held(session).setdefault(chain, _Head(chain, seq, last))
+
+
+def _held(session: Session) -> dict[str, _Head]:
+    """The heads this transaction locked, as they stand after its appends. Kept per transaction
+    (a session may run several): a head read in an earlier one may have moved since."""
+    transaction = session.get_transaction()
+    found = session.info.get(_HELD)
+    if found is None or found[0] is not transaction:
+        found = session.info[_HELD] = (transaction, {})
+    heads: dict[str, _Head] = found[1]
+    return heads
+
+
+_HELD = "carnet.audit.trail.held_heads"
+
+
 def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
     """``record`` for many acts in one go (a batch of received messages), the ids of the traces:
     each chain's head is locked once, in a fixed order (no deadlock between two batches), and
@@ -158,18 +203,24 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
     if not entries:
         return []
     connection = session.connection()
+    held = _held(session)
     chains = sorted({e.patient_id or SYSTEM_CHAIN for e in entries})
-    if len(chains) == 1 or connection.dialect.name == "postgresql":
+    heads = {chain: held[chain] for chain in chains if chain in held}
+    missing = [chain for chain in chains if chain not in heads]
+    if len(missing) == 1 or connection.dialect.name == "postgresql":
         # On PostgreSQL a chain at a time, in order (still no deadlock): on Citus a row lock is
         # taken by a statement of one shard only, and each chain is one patient's.
-        found = [row for chain in chains for row in connection.execute(_HEAD, {"chain": chain})]
+        found = [row for chain in missing for row in connection.execute(_HEAD, {"chain": chain})]
+    elif missing:
+        found = list(connection.execute(_HEADS, {"chains": missing}))
     else:
-        found = list(connection.execute(_HEADS, {"chains": chains}))
-    heads = {chain: _Head(chain, seq, last) for chain, seq, last in found}
+        found = []
+    heads |= {chain: _Head(chain, seq, last) for chain, seq, last in found}
     for chain in chains:
         if chain not in heads:
             heads[chain] = _Head(chain, 0, GENESIS, new=True)
     rows = [_link(heads[e.patient_id or SYSTEM_CHAIN], e) for e in entries]
+    held |= heads
     if len(rows) == 1 and connection.dialect.name == "postgresql":  # pragma: no cover - PG run
         (head,) = heads.values()
         if not head.new:
@@ -182,11 +233,13 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
             return [row["id"]]
     connection.execute(_INSERT, rows)
     created = [h for h in heads.values() if h.new]
+    moved = [h for h in heads.values() if not h.new]
     if created:
         connection.execute(
             _NEW_HEAD, [{"patient_id": h.patient_id, "seq": h.seq, "hash": h.hash} for h in created]
         )
-    moved = [h for h in heads.values() if not h.new]
+        for head in created:
+            head.new = False  # the row exists now: a later append in this transaction moves it
     if moved:
         connection.execute(
             _MOVE_HEAD, [{"chain": h.patient_id, "to_seq": h.seq, "to_hash": h.hash} for h in moved]

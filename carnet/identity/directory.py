@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -200,4 +200,16 @@ def establishments_by_finess(session: Session, finess: set[str]) -> set[str]:
         return set()
     return set(
         session.scalars(select(Establishment.id).where(Establishment.finess.in_(sorted(finess))))
+    )
+
+
+def first_establishment(rpps: ColumnElement[str]) -> ScalarSelect[str]:
+    """A pro's structure as the directory knows it, the first of his activities: what a
+    document he writes names as its author's (a subquery, so the gate's query can carry it)."""
+    return (
+        select(ProEstablishment.establishment_id)
+        .where(ProEstablishment.rpps == rpps)
+        .order_by(ProEstablishment.establishment_id)
+        .limit(1)
+        .scalar_subquery()
     )

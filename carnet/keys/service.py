@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Subquery, bindparam, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -19,8 +19,31 @@ _LIVE_KEY = (
 )
 
 
-def current_key(session: Session, master: bytes, patient_id: str) -> tuple[str, bytes]:
-    """The patient's live data key ``(key_id, key)``; one is made the first time."""
+def live_key(patient_id: ColumnElement[str]) -> Subquery:
+    """``_LIVE_KEY`` (``patient_id``, ``key_id``, ``wrapped``) as a subquery a caller's first
+    query can join (the gate's, for an upload): a round trip less (issue 18). The wrapped key
+    goes back to ``current_key`` as ``known``."""
+    return (
+        select(PatientKey.patient_id, PatientKey.key_id, PatientKey.wrapped)
+        .where(PatientKey.patient_id == patient_id, PatientKey.destroyed_at.is_(None))
+        .order_by(PatientKey.created_at.desc())
+        .limit(1)
+        .subquery("live_key")
+    )
+
+
+def current_key(
+    session: Session,
+    master: bytes,
+    patient_id: str,
+    *,
+    known: tuple[str | None, bytes | None] = (None, None),
+) -> tuple[str, bytes]:
+    """The patient's live data key ``(key_id, key)``; one is made the first time. ``known``:
+    the ``(key_id, wrapped)`` a ``live_key`` join read in this transaction, if it found one."""
+    key_id, wrapped = known
+    if key_id is not None and wrapped is not None:
+        return key_id, unwrap_key(master, wrapped, key_id)
     session.flush()  # a key made earlier in this transaction is found below
     row = session.connection().execute(_LIVE_KEY, {"patient_id": patient_id}).first()
     if row is not None and row.wrapped is not None:

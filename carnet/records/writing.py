@@ -20,7 +20,7 @@ from carnet.context import ActorKind, RequestContext
 from carnet.db.base import table_of
 from carnet.db.uow import before_commit
 from carnet.errors import Forbidden
-from carnet.identity.models import ProEstablishment
+from carnet.identity.directory import first_establishment
 from carnet.ids import new_id
 from carnet.keys.service import current_key
 from carnet.logs import get_logger
@@ -90,11 +90,17 @@ def _seal_and_create(rt: Runtime, key: bytes, blob_key: str, data: bytes) -> Non
 
 
 def store_content(
-    rt: Runtime, session: Session, patient_id: str, document_id: str, data: bytes
+    rt: Runtime,
+    session: Session,
+    patient_id: str,
+    document_id: str,
+    data: bytes,
+    *,
+    known_key: tuple[str | None, bytes | None] = (None, None),
 ) -> tuple[str, str, Future[None]]:
     """Start sealing and writing ``data`` under a new blob key; ``(blob key, key id, the
-    write)``: wait for the write before the row commits."""
-    key_id, key = current_key(session, rt.master_key, patient_id)
+    write)``: wait for the write before the row commits. ``known_key``: ``current_key``'s."""
+    key_id, key = current_key(session, rt.master_key, patient_id, known=known_key)
     blob_key = f"{patient_id}/{document_id}"
     workers = rt.state(ContentWorkers)
     return blob_key, key_id, workers.submit(_seal_and_create, rt, key, blob_key, data)
@@ -130,12 +136,18 @@ def new_row(
     )
     doc_type = TYPES[new.type_code]
     document_id = new_id()
+    upload = record.upload
     blob_key, key_id, written = store_content(
-        rt, session, record.patient.id, document_id, new.content
+        rt,
+        session,
+        record.patient.id,
+        document_id,
+        new.content,
+        known_key=(upload.key_id, upload.wrapped_key) if upload else (None, None),
     )
     sums = digests_of(new.content)
     now = clock.now()
-    establishment = establishment_of(session, ctx)
+    establishment = establishment_of(record)
     document = DocumentRow(
         patient_id=record.patient.id,
         id=document_id,
@@ -180,19 +192,18 @@ def new_row(
     return document
 
 
-_ESTABLISHMENT = (
-    select(ProEstablishment.establishment_id)
-    .where(ProEstablishment.rpps == bindparam("rpps"))
-    .order_by(ProEstablishment.establishment_id)
-    .limit(1)
-)
+_ESTABLISHMENT = select(first_establishment(bindparam("rpps")))
 
 
-def establishment_of(session: Session, ctx: RequestContext) -> str | None:
-    """The author's structure, as the directory knows it (the first of his activities)."""
+def establishment_of(record: Record) -> str | None:
+    """The author's structure, as the directory knows it (the first of his activities): read
+    with the gate's facts for an upload, else here."""
+    ctx = record.ctx
     if ctx.pro is None:
         return None
-    return session.connection().execute(_ESTABLISHMENT, {"rpps": ctx.pro.rpps}).scalar()
+    if record.upload is not None:
+        return record.upload.establishment_id
+    return record.session.connection().execute(_ESTABLISHMENT, {"rpps": ctx.pro.rpps}).scalar()
 
 
 def act_on(record: Record, document_id: str, act: Act, action: Action) -> Document:
