@@ -120,7 +120,7 @@ class Standing:
 
 
 @lru_cache(maxsize=4)
-def _standing_query(lock_head: bool, upload: bool) -> Select[Any]:
+def standing_query(lock_head: bool, upload: bool) -> Select[Any]:
     """``_STANDING_BY_ID``, with the trace chain's head locked and read (``lock_head``: the
     opening's trace then needs no statement of its own to find it) and the upload's facts."""
     query = _STANDING_BY_ID
@@ -181,7 +181,7 @@ def standing(
         if patient_id is None:
             return None
     row = connection.execute(
-        _standing_query(lock_head, upload), {"key": patient_id, "rpps": pro.rpps if pro else ""}
+        standing_query(lock_head, upload), {"key": patient_id, "rpps": pro.rpps if pro else ""}
     ).one_or_none()
     if row is None:
         return None

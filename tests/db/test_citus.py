@@ -10,7 +10,9 @@ import re
 import citus_support
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.dialects import postgresql
 
+from carnet.access.loading import standing_query
 from carnet.db.citus import distribute_table, reference_table
 
 #: The statements a request runs on its hot paths, with the key each is routed by.
@@ -21,7 +23,12 @@ HOT = {
         "LEFT JOIN care_relations c ON c.patient_id = p.id AND c.rpps = '1' "
         "LEFT JOIN pros pr ON pr.rpps = '1' WHERE p.id = 'p1'"
     ),
-    "upload: the chain's head, locked": (
+    "every opening: the facts, the chain's head locked, an upload's key and structure": str(
+        standing_query(True, True)
+        .params(key="p1", rpps="1")
+        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    ),
+    "an append to a chain the opening did not lock: its head, locked": (
         "SELECT patient_id, seq, hash FROM trace_heads WHERE patient_id IN ('p1') FOR UPDATE"
     ),
     "upload: the document's row": (
