@@ -25,7 +25,7 @@ HOT = {
     ),
     "every opening: the facts, the chain's head locked, an upload's key and structure": str(
         standing_query(True, True)
-        .params(key="p1", rpps="1")
+        .params(key="p1", rpps="1")  # type: ignore[no-untyped-call]  # SQLAlchemy's decorator
         .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     ),
     "an append to a chain the opening did not lock: its head, locked": (
