@@ -25,8 +25,8 @@ HOT = {
     ),
     "every opening: the facts, the chain's head locked, an upload's key and structure": str(
         standing_query(True, True)
-        .params(key="p1", rpps="1")  # type: ignore[no-untyped-call]  # SQLAlchemy's decorator
-        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        .params(key="p1", rpps="1")
+        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})  # type: ignore[no-untyped-call]
     ),
     "an append to a chain the opening did not lock: its head, locked": (
         "SELECT patient_id, seq, hash FROM trace_heads WHERE patient_id IN ('p1') FOR UPDATE"
