@@ -14,6 +14,11 @@ def new_id() -> str:
     return os.urandom(16).hex()
 
 
+def looks_like_id(text: str) -> bool:
+    """Whether ``text`` could be an id ``new_id`` made (a path segment that cannot surprise)."""
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
 def new_secret(nbytes: int = 20) -> str:
     """An unguessable URL-safe secret (activation codes, session ids)."""
     return secrets.token_urlsafe(nbytes)

@@ -28,6 +28,7 @@ TAG_SIZE = 16
 FORMAT_VERSION = 1
 _HEADER = bytes([FORMAT_VERSION])
 _WRAP_CONTEXT = b"carnet/data-key/"
+_CONTENT_CONTEXT = b"carnet/content-key/"
 
 
 class DecryptionFailed(Exception):
@@ -88,6 +89,27 @@ def unwrap_key(master: bytes, wrapped: bytes, key_id: str) -> bytes:
     if len(data_key) != KEY_SIZE:
         raise DecryptionFailed("wrapped value is not a data key")
     return data_key
+
+
+def wrap_content_key(data_key: bytes, content_key: bytes, blob_key: str) -> bytes:
+    """Seal one blob's own key under the patient's data key, bound to that blob: the content can
+    be sealed and written before the patient's key is read (the upload's write then overlaps
+    its statements), and destroying the data key still makes it unreadable (LC-5)."""
+    return encrypt(data_key, _checked(content_key), _CONTENT_CONTEXT + blob_key.encode())
+
+
+def unwrap_content_key(data_key: bytes, wrapped: bytes, blob_key: str) -> bytes:
+    content_key = decrypt(data_key, wrapped, _CONTENT_CONTEXT + blob_key.encode())
+    if len(content_key) != KEY_SIZE:
+        raise DecryptionFailed("wrapped value is not a content key")
+    return content_key
+
+
+def open_content(data_key: bytes, content_key: bytes | None, blob_key: str, blob: bytes) -> bytes:
+    """A stored file's bytes: under its own key when its row seals one (documents since 0019),
+    else under the patient's data key itself."""
+    key = data_key if content_key is None else unwrap_content_key(data_key, content_key, blob_key)
+    return decrypt(key, blob, blob_key.encode())
 
 
 def load_or_create_master_key(path: Path) -> bytes:

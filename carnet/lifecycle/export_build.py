@@ -24,7 +24,7 @@ from carnet.access.rules import Purpose
 from carnet.access.wording import history_sentence
 from carnet.audit.publish import latest_head
 from carnet.audit.rules import Action
-from carnet.blobs.crypto import DecryptionFailed, decrypt
+from carnet.blobs.crypto import DecryptionFailed, open_content
 from carnet.context import Door, RequestContext
 from carnet.keys.service import current_key, key_by_id
 from carnet.lifecycle import export_shapes as shapes
@@ -173,10 +173,13 @@ class Builder:
             if after is None:
                 return
 
-    def blob(self, blob_key: str, key_id: str, size: int, sha256: str) -> bytes | None:
+    def blob(
+        self, blob_key: str, key_id: str, size: int, sha256: str, content_key: bytes | None = None
+    ) -> bytes | None:
         """A stored file's bytes, checked (DOC-7); ``None`` when damaged (listed as such)."""
         try:
-            data = decrypt(self.keys[key_id], self.rt.blobs.get(blob_key), blob_key.encode())
+            stored = self.rt.blobs.get(blob_key)
+            data = open_content(self.keys[key_id], content_key, blob_key, stored)
         except (KeyError, DecryptionFailed):
             return None
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
@@ -196,7 +199,7 @@ class Builder:
             person = self.page(_person)
             for rows in self.document_pages():
                 for d in rows:
-                    data = self.blob(d.blob_key, d.key_id, d.size, d.sha256)
+                    data = self.blob(d.blob_key, d.key_id, d.size, d.sha256, d.content_key)
                     if data is None:
                         self.damaged.add(d.id)
                         continue

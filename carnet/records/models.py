@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db.base import Base
@@ -60,6 +70,10 @@ class Document(Base):
     #: PDSm metadata as the producer submitted it (author, format, facility type, practice
     #: setting, language, entryUUID, sourcePatientInfo), JSON, returned as sent.
     submitted: Mapped[str | None] = mapped_column(Text)
+    #: The content's own key, sealed under the patient's data key ``key_id`` (0019: the upload
+    #: seals and writes the bytes while the database decides); NULL for documents stored before,
+    #: sealed under the data key itself.
+    content_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class DocumentRow(NamedTuple):
@@ -104,6 +118,7 @@ class DocumentRow(NamedTuple):
     invisible_until: date | None
     submission_set_id: str | None = None
     submitted: str | None = None
+    content_key: bytes | None = None
 
 
 ROW_COLUMNS = tuple(Document.__table__.c[name] for name in DocumentRow._fields)

@@ -13,7 +13,7 @@ from carnet.access import gate
 from carnet.access.record import Record
 from carnet.access.rules import Purpose
 from carnet.audit.rules import Action
-from carnet.blobs.crypto import DecryptionFailed, decrypt
+from carnet.blobs.crypto import DecryptionFailed, open_content
 from carnet.context import RequestContext
 from carnet.errors import IntegrityFailure
 from carnet.keys.service import key_by_id
@@ -131,7 +131,8 @@ def read_content(
 
 def _checked_content(rt: Runtime, document: Document, key: bytes) -> bytes:
     try:
-        data = decrypt(key, rt.blobs.get(document.blob_key), document.blob_key.encode())
+        blob = rt.blobs.get(document.blob_key)
+        data = open_content(key, document.content_key, document.blob_key, blob)
     except (KeyError, DecryptionFailed):
         data = None
     if (

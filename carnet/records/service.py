@@ -4,7 +4,7 @@ for doors. Each owns its transaction: the row, the blob reference, the trace and
 the outbox row commit together, and a caller is answered only after that commit (DOC-7).
 
 The blob is written (encrypted, fsync'd) before the row commits: a crash in between leaves an
-orphan blob, never a row without its content.
+orphan blob, never a row without its content. A transaction that fails removes its blobs.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from carnet.access.rules import Purpose, Why
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
 from carnet.errors import Conflict
+from carnet.ids import looks_like_id
 from carnet.records.acts import delete_document, mask_all, set_archived, set_masked, show_to_patient
 from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.records.reading import DocumentFilter, get_document, list_documents, read_content
 from carnet.records.rules import Act
-from carnet.records.writing import NewDocument, act_on, digests_of, new_row
+from carnet.records.writing import Content, NewDocument, act_on, new_row
 from carnet.runtime import Runtime
 
 
@@ -64,28 +65,46 @@ def publish(
     ins: str | None = None,
 ) -> list[AnyDocument]:
     """A submission set, all or nothing: every document, replacement, trace and notification
-    commits together, or none does."""
-    with rt.transaction() as session:
-        record = gate.open(
-            session,
-            rt,
-            ctx,
-            purpose=Purpose.UPLOAD,
-            action=Action.UPLOAD_DOCUMENT,
-            patient_id=patient_id,
-            ins=ins,
-        )
-        return [_submit(record, s) for s in submissions]
+    commits together, or none does. The bytes start on their way to the store before the
+    record is even opened (by id; by INS once it is found), and whatever no committed row
+    names is removed afterwards."""
+    contents = (
+        [Content(rt, patient_id, s.new.content) for s in submissions]
+        if patient_id is not None and looks_like_id(patient_id)
+        else []
+    )
+    try:
+        with rt.transaction() as session:
+            record = gate.open(
+                session,
+                rt,
+                ctx,
+                purpose=Purpose.UPLOAD,
+                action=Action.UPLOAD_DOCUMENT,
+                patient_id=patient_id,
+                ins=ins,
+            )
+            if not contents:
+                contents = [Content(rt, record.patient.id, s.new.content) for s in submissions]
+            published = [_submit(record, s, c) for s, c in zip(submissions, contents, strict=True)]
+    except BaseException:
+        for content in contents:
+            content.forget(rt)
+        raise
+    for content in contents:
+        if not content.named:  # a resent document: the one stored first answers
+            content.forget(rt)
+    return published
 
 
-def _submit(record: Record, submission: Submission) -> AnyDocument:
+def _submit(record: Record, submission: Submission, content: Content) -> AnyDocument:
     new = submission.new
     if new.unique_id:
         resent = record.documents.resent(new.unique_id)
         if resent is not None:
-            return same_or_conflict(resent, digests_of(new.content).sha256)
+            return same_or_conflict(resent, content.digests().sha256)
     if submission.replaces is None:
-        document = new_row(record, new)
+        document = new_row(record, new, content=content)
         record.trace(Action.UPLOAD_DOCUMENT, document=ref_of(document))
         return document
     old = act_on(record, submission.replaces, Act.REPLACE, Action.REPLACE_DOCUMENT)
@@ -95,7 +114,14 @@ def _submit(record: Record, submission: Submission) -> AnyDocument:
             "Only the current version can be replaced.",
             code="not_current",
         )
-    document = new_row(record, new, set_id=old.set_id, version=old.version + 1, replaces=old.id)
+    document = new_row(
+        record,
+        new,
+        set_id=old.set_id,
+        version=old.version + 1,
+        replaces=old.id,
+        content=content,
+    )
     old.status, old.updated_at = "superseded", clock.now()
     old.meta_version += 1
     record.trace(Action.REPLACE_DOCUMENT, why=Why.AUTHOR, document=ref_of(document), target=old.id)

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access.record import Record
 from carnet.access.record_documents import ref_of
 from carnet.access.rules import Why
 from carnet.audit.rules import Action
-from carnet.blobs.crypto import seal
+from carnet.blobs.crypto import generate_key, seal, wrap_content_key
 from carnet.context import ActorKind, RequestContext
 from carnet.db.base import table_of
 from carnet.db.uow import before_commit
@@ -62,10 +61,10 @@ def uploader_of(ctx: RequestContext) -> Uploader:
 
 
 class ContentWorkers(ThreadPoolExecutor):
-    """Sealing and the durable write of a document's bytes run here (the instance's own pool,
-    ``Runtime.state``), on another core, while the request's thread hashes the same bytes and
-    goes on with the database. The transaction waits for the write before it commits (DOC-7:
-    never a row without its content)."""
+    """Sealing, the durable write and the hashing of a document's bytes run here (the
+    instance's own pool, ``Runtime.state``), on the other cores, while the request's thread asks
+    the database. The transaction waits for the write before it commits (DOC-7: never a row
+    without its content)."""
 
     def __init__(self) -> None:
         super().__init__(max_workers=8, thread_name_prefix="content")
@@ -78,8 +77,8 @@ class Digests:
 
 
 def digests_of(data: bytes) -> Digests:
-    """On the caller's thread: hashlib lets go of the GIL over large buffers, so the write
-    started just before runs meanwhile; a worker of its own would first wait for the GIL."""
+    """hashlib lets go of the GIL over large buffers: a worker hashes while the write runs in
+    another and the request's thread waits on the database."""
     return Digests(
         hashlib.sha256(data).hexdigest(), hashlib.sha1(data, usedforsecurity=False).hexdigest()
     )
@@ -89,21 +88,46 @@ def _seal_and_create(rt: Runtime, key: bytes, blob_key: str, data: bytes) -> Non
     rt.blobs.create(blob_key, seal(key, data, blob_key.encode()))
 
 
-def store_content(
-    rt: Runtime,
-    session: Session,
-    patient_id: str,
-    document_id: str,
-    data: bytes,
-    *,
-    known_key: tuple[str | None, bytes | None] = (None, None),
-) -> tuple[str, str, Future[None]]:
-    """Start sealing and writing ``data`` under a new blob key; ``(blob key, key id, the
-    write)``: wait for the write before the row commits. ``known_key``: ``current_key``'s."""
-    key_id, key = current_key(session, rt.master_key, patient_id, known=known_key)
-    blob_key = f"{patient_id}/{document_id}"
-    workers = rt.state(ContentWorkers)
-    return blob_key, key_id, workers.submit(_seal_and_create, rt, key, blob_key, data)
+class Content:
+    """A document's bytes on their way to the store, from the moment the upload arrives: sealed
+    under a key of their own and written durably by one worker, hashed by another, while the
+    request's thread opens the record (issue 18: the write no longer waits for the patient's
+    data key, which the row then seals the content's key under). The transaction waits for the
+    write before it commits (DOC-7); a write that no committed row names is removed (``forget``).
+    """
+
+    def __init__(self, rt: Runtime, patient_id: str, data: bytes) -> None:
+        self.patient_id = patient_id
+        self.document_id = new_id()
+        self.blob_key = f"{patient_id}/{self.document_id}"
+        self.size = len(data)
+        self._key = generate_key()
+        workers = rt.state(ContentWorkers)
+        self.written: Future[None] = workers.submit(
+            _seal_and_create, rt, self._key, self.blob_key, data
+        )
+        self._digests: Future[Digests] = workers.submit(digests_of, data)
+        self.named = False
+        """Whether a row of the transaction names this blob."""
+
+    def digests(self) -> Digests:
+        return self._digests.result()
+
+    def sealed_key(self, data_key: bytes) -> bytes:
+        """The content's key, sealed under the patient's data key, for the row."""
+        return wrap_content_key(data_key, self._key, self.blob_key)
+
+    def forget(self, rt: Runtime) -> None:
+        """Remove the blob once written, when no committed row names it (a refused upload, a
+        resent one, a rolled-back transaction): best effort, as ``messaging.store.forget``."""
+        try:
+            self.written.result()
+        except Exception:
+            return  # nothing durable was left, or nothing that can be removed from here
+        try:
+            rt.blobs.delete(self.blob_key)
+        except OSError:
+            log.warning("orphan_blob_left")
 
 
 _NEW_DOCUMENT = insert(table_of(Document))
@@ -116,8 +140,9 @@ def new_row(
     set_id: str | None = None,
     version: int = 1,
     replaces: str | None = None,
+    content: Content,
 ) -> DocumentRow:
-    """A new document (or version) and its content."""
+    """A new document (or version), its content already on its way (``Content``)."""
     rt, session, ctx = record.rt, record.session, record.ctx
     uploader = uploader_of(ctx)
     mime = check_upload(
@@ -135,19 +160,19 @@ def new_row(
         record.facts.patient.age,
     )
     doc_type = TYPES[new.type_code]
-    document_id = new_id()
+    if content.patient_id != record.patient.id:
+        raise ValueError("the content was started for another patient's record")
     upload = record.upload
-    blob_key, key_id, written = store_content(
-        rt,
+    key_id, data_key = current_key(
         session,
+        rt.master_key,
         record.patient.id,
-        document_id,
-        new.content,
-        known_key=(upload.key_id, upload.wrapped_key) if upload else (None, None),
+        known=(upload.key_id, upload.wrapped_key) if upload else (None, None),
     )
-    sums = digests_of(new.content)
+    sums = content.digests()
     now = clock.now()
     establishment = establishment_of(record)
+    document_id = content.document_id
     document = DocumentRow(
         patient_id=record.patient.id,
         id=document_id,
@@ -170,7 +195,7 @@ def new_row(
         size=len(new.content),
         sha256=sums.sha256,
         sha1=sums.sha1,
-        blob_key=blob_key,
+        blob_key=content.blob_key,
         key_id=key_id,
         masked=new.masked,
         invisible_patient=new.invisible_patient,
@@ -182,13 +207,15 @@ def new_row(
         invisible_until=new.invisible_until if new.invisible_patient else None,
         submission_set_id=ctx.request_id,
         submitted=new.submitted,
+        content_key=content.sealed_key(data_key),
     )
     # A Core insert: nothing in this transaction reads the new row back through the session,
     # and the caller gets the same values as a plain row.
     session.connection().execute(_NEW_DOCUMENT, document._asdict())
     if not (document.invisible_patient or document.invisible_representatives):
         enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
-    before_commit(session, written.result)  # the content is durable before the row commits
+    before_commit(session, content.written.result)  # durable before the row commits
+    content.named = True
     return document
 
 
