@@ -229,6 +229,9 @@ def distribute(bind: Connection) -> None:
     # the register; the operator's checks) are run by repartitioning, not refused.
     database = run("SELECT current_database()").scalar_one()
     run(f'ALTER DATABASE "{database}" SET citus.enable_repartition_joins = on')
+    # ALTER DATABASE reaches sessions that start later; this one goes back to the pool of the
+    # process that migrated (``carnet serve`` migrates at start), so it is told too.
+    run("SET citus.enable_repartition_joins = on")
 
 
 def downgrade() -> None:
