@@ -61,9 +61,9 @@ def uploader_of(ctx: RequestContext) -> Uploader:
 
 
 class ContentWorkers(ThreadPoolExecutor):
-    """Sealing, the durable write and the hashing of a document's bytes run here (the
-    instance's own pool, ``Runtime.state``), on the other cores, while the request's thread asks
-    the database. The transaction waits for the write before it commits (DOC-7: never a row
+    """Sealing and the durable write of a document's bytes run here (the instance's own pool,
+    ``Runtime.state``), on another core, while the request's thread asks the database and hashes
+    the same bytes. The transaction waits for the write before it commits (DOC-7: never a row
     without its content)."""
 
     def __init__(self) -> None:
@@ -77,8 +77,9 @@ class Digests:
 
 
 def digests_of(data: bytes) -> Digests:
-    """hashlib lets go of the GIL over large buffers: a worker hashes while the write runs in
-    another and the request's thread waits on the database."""
+    """On the request's thread, between its statements: hashlib lets go of the GIL over large
+    buffers, so the write runs meanwhile. A worker of their own measured slower (a third thread
+    on two cores: bench/README.md, fifth pass)."""
     return Digests(
         hashlib.sha256(data).hexdigest(), hashlib.sha1(data, usedforsecurity=False).hexdigest()
     )
@@ -90,11 +91,10 @@ def _seal_and_create(rt: Runtime, key: bytes, blob_key: str, data: bytes) -> Non
 
 class Content:
     """A document's bytes on their way to the store, from the moment the upload arrives: sealed
-    under a key of their own and written durably by one worker, hashed by another, while the
-    request's thread opens the record (issue 18: the write no longer waits for the patient's
-    data key, which the row then seals the content's key under). The transaction waits for the
-    write before it commits (DOC-7); a write that no committed row names is removed (``forget``).
-    """
+    under a key of their own and written durably by a worker while the request's thread opens
+    the record (issue 18: the write no longer waits for the patient's data key, which the row
+    then seals the content's key under). The transaction waits for the write before it commits
+    (DOC-7); a write that no committed row names is removed (``forget``)."""
 
     def __init__(self, rt: Runtime, patient_id: str, data: bytes) -> None:
         self.patient_id = patient_id
@@ -106,12 +106,16 @@ class Content:
         self.written: Future[None] = workers.submit(
             _seal_and_create, rt, self._key, self.blob_key, data
         )
-        self._digests: Future[Digests] = workers.submit(digests_of, data)
+        self._data = data
+        self._digests: Digests | None = None
         self.named = False
         """Whether a row of the transaction names this blob."""
 
     def digests(self) -> Digests:
-        return self._digests.result()
+        """Hashed when first asked, on the caller's thread (``digests_of``)."""
+        if self._digests is None:
+            self._digests = digests_of(self._data)
+        return self._digests
 
     def sealed_key(self, data_key: bytes) -> bytes:
         """The content's key, sealed under the patient's data key, for the row."""
