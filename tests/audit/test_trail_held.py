@@ -6,12 +6,10 @@ is read again, concurrent openings of one record wait their turn."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from factories import add_patient, add_pro, pro_ctx, upload
-from sqlalchemy import event, select
+from sql_support import statements
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import gate
@@ -24,20 +22,6 @@ from carnet.context import RequestContext
 from carnet.population.models import Patient
 from carnet.records.reading import list_documents
 from carnet.runtime import Runtime
-
-
-@contextmanager
-def statements(rt: Runtime) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def spy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(rt.uow.engine, "before_cursor_execute", spy)
-    try:
-        yield seen
-    finally:
-        event.remove(rt.uow.engine, "before_cursor_execute", spy)
 
 
 def chain(rt: Runtime, patient: Patient) -> list[tuple[int, str]]:
@@ -61,7 +45,7 @@ def test_tr_1_a_listing_finds_its_chain_head_in_the_facts_query(rt: Runtime) -> 
     patient, pro = add_patient(rt), add_pro(rt)
     ctx = pro_ctx(pro)
     upload(rt, ctx, patient)
-    with statements(rt) as seen:
+    with statements(rt.uow.engine) as seen:
         _, rows = list_documents(rt, ctx, patient.id)
     assert len(rows) == 1
     assert head_reads(seen) == [], seen

@@ -4,12 +4,9 @@ the patient's one live key, made at his first document, and names the author's s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from factories import PDF, add_patient, add_pro, pro_ctx, upload
-from sqlalchemy import event, select
+from sql_support import statements
+from sqlalchemy import select
 
 from carnet import clock
 from carnet.identity.models import Establishment, ProEstablishment
@@ -18,20 +15,6 @@ from carnet.records import service as records
 from carnet.records.models import Document
 from carnet.records.service import NewDocument, Submission
 from carnet.runtime import Runtime
-
-
-@contextmanager
-def statements(rt: Runtime) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def spy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(rt.uow.engine, "before_cursor_execute", spy)
-    try:
-        yield seen
-    finally:
-        event.remove(rt.uow.engine, "before_cursor_execute", spy)
 
 
 def on_their_own(seen: list[str], table: str) -> list[str]:
@@ -61,7 +44,7 @@ def test_doc_1_an_upload_reads_its_key_and_structure_with_the_facts(rt: Runtime)
     where = works_at(rt, pro.rpps, "690000001")
     ctx = pro_ctx(pro)
     upload(rt, ctx, patient)  # his first document: the key is made
-    with statements(rt) as seen:
+    with statements(rt.uow.engine) as seen:
         document = upload(rt, ctx, patient, content=PDF + b"%second")
     assert on_their_own(seen, "patient_keys") == [], seen
     assert on_their_own(seen, "pro_establishments") == [], seen
