@@ -91,8 +91,9 @@ def publish(
         for content in contents:
             content.forget(rt)
         raise
+    named = {document.blob_key for document in published}
     for content in contents:
-        if not content.named:  # a resent document: the one stored first answers
+        if content.blob_key not in named:  # a resent document: the one stored first answers
             content.forget(rt)
     return published
 

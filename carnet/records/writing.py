@@ -100,7 +100,6 @@ class Content:
         self.patient_id = patient_id
         self.document_id = new_id()
         self.blob_key = f"{patient_id}/{self.document_id}"
-        self.size = len(data)
         self._key = generate_key()
         workers = rt.state(ContentWorkers)
         self.written: Future[None] = workers.submit(
@@ -108,8 +107,6 @@ class Content:
         )
         self._data = data
         self._digests: Digests | None = None
-        self.named = False
-        """Whether a row of the transaction names this blob."""
 
     def digests(self) -> Digests:
         """Hashed when first asked, on the caller's thread (``digests_of``)."""
@@ -219,7 +216,6 @@ def new_row(
     if not (document.invisible_patient or document.invisible_representatives):
         enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
     before_commit(session, content.written.result)  # durable before the row commits
-    content.named = True
     return document
 
 
