@@ -141,7 +141,7 @@ def standing_query(lock_head: bool, upload: bool) -> Select[Any]:
 #: (and on Citus distributed) by id.
 _ID_OF_INS = select(PatientIns.patient_id).where(PatientIns.ins == bindparam("ins"))
 _PATIENT_COLUMNS = len(PatientRef._fields)
-_STANDING_COLUMNS = _PATIENT_COLUMNS + 10
+_STANDING_COLUMNS = len(_STANDING.selected_columns)
 
 
 def record_facts(
