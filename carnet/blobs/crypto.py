@@ -85,10 +85,15 @@ def wrap_key(master: bytes, data_key: bytes, key_id: str) -> bytes:
 
 
 def unwrap_key(master: bytes, wrapped: bytes, key_id: str) -> bytes:
-    data_key = decrypt(master, wrapped, _WRAP_CONTEXT + key_id.encode())
-    if len(data_key) != KEY_SIZE:
-        raise DecryptionFailed("wrapped value is not a data key")
-    return data_key
+    return _unwrapped(master, wrapped, _WRAP_CONTEXT + key_id.encode(), "a data key")
+
+
+def _unwrapped(key: bytes, wrapped: bytes, context: bytes, what: str) -> bytes:
+    """A key sealed under ``key`` for ``context``; refused unless it is a key's size."""
+    unwrapped = decrypt(key, wrapped, context)
+    if len(unwrapped) != KEY_SIZE:
+        raise DecryptionFailed(f"wrapped value is not {what}")
+    return unwrapped
 
 
 def wrap_content_key(data_key: bytes, content_key: bytes, blob_key: str) -> bytes:
@@ -99,10 +104,7 @@ def wrap_content_key(data_key: bytes, content_key: bytes, blob_key: str) -> byte
 
 
 def unwrap_content_key(data_key: bytes, wrapped: bytes, blob_key: str) -> bytes:
-    content_key = decrypt(data_key, wrapped, _CONTENT_CONTEXT + blob_key.encode())
-    if len(content_key) != KEY_SIZE:
-        raise DecryptionFailed("wrapped value is not a content key")
-    return content_key
+    return _unwrapped(data_key, wrapped, _CONTENT_CONTEXT + blob_key.encode(), "a content key")
 
 
 def open_content(data_key: bytes, content_key: bytes | None, blob_key: str, blob: bytes) -> bytes:
