@@ -2,8 +2,9 @@
 
 Everything is encrypted with the patient's data key (``carnet.keys``), bound to where it is stored
 (the row and field, or the blob key) so a sealed value cannot be moved to another row unnoticed.
-Blobs are written like documents' bytes (``records.service._store_content``): encrypted, then
-fsync'd by the store before the row that names them commits.
+Blobs are written as documents' bytes are (``records.writing.Content``, though under the data key
+itself, not a key of their own): encrypted, then fsync'd by the store before the row that names
+them commits.
 """
 
 from __future__ import annotations
