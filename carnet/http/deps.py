@@ -31,10 +31,6 @@ def verifier_of(request: Request) -> TokenVerifier:
     return verifier
 
 
-async def get_verifier(request: Request) -> TokenVerifier:
-    return verifier_of(request)
-
-
 async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.insi_limiter
     return limiter
@@ -73,21 +69,18 @@ def _door(request: Request) -> Door:
     return Door.FHIR if path.startswith("/fhir") else Door.API
 
 
-async def bearer_claims(
-    request: Request,
-    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> Claims:
+async def claims_of(request: Request, authorization: str | None) -> Claims:
     """The verified caller. Async: a token whose key the provider must first give waits for it
     (at most its timeout) on the event loop, holding none of the threads other requests need.
-    A request with a body had its token verified before the body was read (``http.intake``)."""
+    A request with a body had its token verified before the body was read (``http.intake``).
+
+    A helper the context dependencies call, not a dependency of its own: FastAPI solves each
+    dependency's parameters at every request (~25 µs each, issue 19), and the pros' and
+    patients' contexts are on every request of the API and FHIR."""
     verified: Claims | None = getattr(request.state, CLAIMS_STATE, None)
     if verified is not None:
         return verified
-    return await verifier.verify_async(bearer_token(authorization))
-
-
-BearerClaims = Annotated[Claims, Depends(bearer_claims)]
+    return await verifier_of(request).verify_async(bearer_token(authorization))
 
 
 def _pro(
@@ -119,11 +112,12 @@ def _pro(
 
 async def pro_context(
     request: Request,
-    claims: BearerClaims,
+    authorization: Annotated[str | None, Header()] = None,
     x_access_mode: Annotated[str | None, Header()] = None,
     x_access_reason: Annotated[str | None, Header()] = None,
 ) -> RequestContext:
     """A pro's request, with its access mode from the DMP's headers (INTERFACES.md)."""
+    claims = await claims_of(request, authorization)
     return _pro(request, claims, x_access_mode, x_access_reason)
 
 
@@ -145,13 +139,11 @@ async def _patient(
 
 
 async def patient_context(
-    request: Request,
-    runtime: RuntimeDep,
-    claims: BearerClaims,
-    authorization: Annotated[str | None, Header()] = None,
+    request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> RequestContext:
     """A person of the register acting for himself or for someone he represents."""
-    return await _patient(request, runtime, claims, authorization)
+    claims = await claims_of(request, authorization)
+    return await _patient(request, request.app.state.runtime, claims, authorization)
 
 
 ProCtx = Annotated[RequestContext, Depends(pro_context)]
@@ -160,16 +152,15 @@ PatientCtx = Annotated[RequestContext, Depends(patient_context)]
 
 async def any_context(
     request: Request,
-    runtime: RuntimeDep,
-    claims: BearerClaims,
     x_access_mode: Annotated[str | None, Header()] = None,
     x_access_reason: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> RequestContext:
     """Either a pro or a patient (FHIR AuditEvent serves both)."""
+    claims = await claims_of(request, authorization)
     if isinstance(claims, ProClaims):
         return _pro(request, claims, x_access_mode, x_access_reason)
-    return await _patient(request, runtime, claims, authorization)
+    return await _patient(request, request.app.state.runtime, claims, authorization)
 
 
 AnyCtx = Annotated[RequestContext, Depends(any_context)]

@@ -7,7 +7,7 @@ A pure ASGI middleware, so that nothing is read before it has decided:
   FHIR ITI-65 and ITI-105) have their own, larger cap (``CARNET_HTTP_MAX_UPLOAD_BYTES``);
 - on the JSON API and FHIR, the bearer token: verified before the body is read, so a caller with
   no valid token never makes the server read (let alone parse) what he sends. The verified
-  claims are kept for the route's dependency (``deps.bearer_claims``), which then does not
+  claims are kept for the route's dependency (``deps.claims_of``), which then does not
   verify again; on the web pages, an upload (multipart) is read only with a valid session
   (else the log-in page, as the page itself would answer);
 - JSON bodies on those doors: their nesting depth, counted before they are parsed

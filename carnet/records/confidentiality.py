@@ -19,18 +19,37 @@ class Flags:
     invisible_representatives: bool = False
 
 
-def codes_of(flags: Flags) -> list[str]:
-    """The codes a document carries; ``N`` when none applies."""
+def _codes(masked: bool, invisible_patient: bool, invisible_representatives: bool) -> list[str]:
     codes = [
         code
         for on, code in (
-            (flags.masked, MASQUE_PS),
-            (flags.invisible_patient, INVISIBLE_PATIENT),
-            (flags.invisible_representatives, INVISIBLE_REPRESENTANTS_LEGAUX),
+            (masked, MASQUE_PS),
+            (invisible_patient, INVISIBLE_PATIENT),
+            (invisible_representatives, INVISIBLE_REPRESENTANTS_LEGAUX),
         )
         if on
     ]
     return codes or [NORMAL]
+
+
+#: The eight combinations of the three flags, computed once: every document of every listing
+#: is answered with its codes (issue 19).
+_BY_FLAGS = {
+    (m, p, r): tuple(_codes(m, p, r))
+    for m in (False, True)
+    for p in (False, True)
+    for r in (False, True)
+}
+
+
+def codes_of(flags: Flags) -> list[str]:
+    """The codes a document carries; ``N`` when none applies."""
+    return codes_for(flags.masked, flags.invisible_patient, flags.invisible_representatives)
+
+
+def codes_for(masked: bool, invisible_patient: bool, invisible_representatives: bool) -> list[str]:
+    """``codes_of`` for the three flags as they are (a fresh list: callers may keep it)."""
+    return list(_BY_FLAGS[bool(masked), bool(invisible_patient), bool(invisible_representatives)])
 
 
 def flags_of(codes: Collection[str]) -> Flags:

@@ -18,7 +18,7 @@ from carnet.context import RequestContext
 from carnet.errors import IntegrityFailure
 from carnet.keys.service import key_by_id
 from carnet.logs import get_logger
-from carnet.records.confidentiality import Flags, codes_of
+from carnet.records.confidentiality import codes_for
 from carnet.records.models import AnyDocument, Document, DocumentRow
 from carnet.runtime import Runtime
 
@@ -74,7 +74,7 @@ class DocumentFilter:
 
 def confidentiality_codes(d: AnyDocument) -> list[str]:
     """DOC-3: the DMP's confidentiality codes of a document (``N`` when none applies)."""
-    return codes_of(Flags(d.masked, d.invisible_patient, d.invisible_representatives))
+    return codes_for(d.masked, d.invisible_patient, d.invisible_representatives)
 
 
 def list_documents(
