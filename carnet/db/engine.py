@@ -30,13 +30,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _in_utc(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.cursor_factory = lazy_description_cursor()
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         """Sessions in UTC: psycopg then hands timestamps with ``datetime.UTC`` itself, which
         ``UtcDateTime`` passes as they are, where a server zone (``Etc/UTC``, ``Europe/Paris``)
         made it convert every value read (bench/listing.py on PostgreSQL: 2.02x -> 1.74-1.84x
         the bare select). Set once per connection, by a statement rather than a startup
-        option, which poolers such as PgBouncer refuse."""
+        option, which poolers such as PgBouncer refuse. And cursors that describe their
+        results only when asked (``lazy_description_cursor``)."""
+        dbapi_connection.cursor_factory = lazy_description_cursor()
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True
         dbapi_connection.execute("SET TIME ZONE 'UTC'")

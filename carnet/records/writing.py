@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -62,9 +61,10 @@ def uploader_of(ctx: RequestContext) -> Uploader:
 
 
 class ContentWorkers(ThreadPoolExecutor):
-    """A document's bytes are hashed, sealed and durably written here (the instance's own pool,
-    ``Runtime.state``), on another core, while the request's thread asks the database. The
-    transaction waits for the write before it commits (DOC-7: never a row without its content)."""
+    """Sealing and the durable write of a document's bytes run here (the instance's own pool,
+    ``Runtime.state``), on another core, while the request's thread asks the database and hashes
+    the same bytes. The transaction waits for the write before it commits (DOC-7: never a row
+    without its content)."""
 
     def __init__(self) -> None:
         super().__init__(max_workers=8, thread_name_prefix="content")
@@ -77,36 +77,16 @@ class Digests:
 
 
 def digests_of(data: bytes) -> Digests:
+    """On the request's thread, between its statements: hashlib lets go of the GIL over large
+    buffers, so the write runs meanwhile. A worker of their own measured slower (a third thread
+    on two cores: bench/README.md, fifth pass)."""
     return Digests(
         hashlib.sha256(data).hexdigest(), hashlib.sha1(data, usedforsecurity=False).hexdigest()
     )
 
 
-class _Digest:
-    """One digest of the bytes, computed once, by whichever thread comes to it first: the
-    content's worker before it seals, or the request's thread when the row needs it. On a slow
-    database the worker has hashed both by the time the gate answers; on a fast one the request's
-    thread takes what is left (hashlib lets go of the GIL: both run at once)."""
-
-    def __init__(self, name: str, data: bytes) -> None:
-        self._name, self._data = name, data
-        self._claim = threading.Lock()  # taken once, never given back
-        self._value: Future[str] = Future()
-
-    def compute_unless_taken(self) -> None:
-        if not self._claim.acquire(blocking=False):
-            return
-        try:
-            self._value.set_result(
-                hashlib.new(self._name, self._data, usedforsecurity=False).hexdigest()
-            )
-        except BaseException as error:
-            self._value.set_exception(error)
-            raise
-
-    def value(self) -> str:
-        self.compute_unless_taken()
-        return self._value.result()
+def _seal_and_create(rt: Runtime, key: bytes, blob_key: str, data: bytes) -> None:
+    rt.blobs.create(blob_key, seal(key, data, blob_key.encode()))
 
 
 class Content:
@@ -114,42 +94,25 @@ class Content:
     under a key of their own and written durably by a worker while the request's thread opens
     the record (issue 18: the write no longer waits for the patient's data key, which the row
     then seals the content's key under). The transaction waits for the write before it commits
-    (DOC-7); a write that no committed row names is removed (``forget``).
-
-    The worker writes first (on a disk, the write's flush is an upload's longest step), then
-    helps with the digests the request's thread has not begun (``_Digest``): on a fast store
-    the two threads hash at once instead of the request's thread hashing 300 KB twice alone
-    (0.35 ms, a third of an upload's CPU on tmpfs; bench/README.md, sixth pass)."""
+    (DOC-7); a write that no committed row names is removed (``forget``)."""
 
     def __init__(self, rt: Runtime, patient_id: str, data: bytes) -> None:
         self.patient_id = patient_id
         self.document_id = new_id()
         self.blob_key = f"{patient_id}/{self.document_id}"
         self._key = generate_key()
-        self._sha1, self._sha256 = _Digest("sha1", data), _Digest("sha256", data)
-        self.written: Future[None] = Future()
-        task = rt.state(ContentWorkers).submit(self._write_then_hash, rt, data)
-        task.add_done_callback(self._never_ran)
-
-    def _never_ran(self, task: Future[None]) -> None:
-        """A task cancelled before it ran (its pool shut down) wrote nothing: say so to the
-        commit waiting for it, rather than leave it waiting."""
-        if task.cancelled():
-            self.written.set_exception(RuntimeError("the content was never written"))
-
-    def _write_then_hash(self, rt: Runtime, data: bytes) -> None:
-        try:
-            rt.blobs.create(self.blob_key, seal(self._key, data, self.blob_key.encode()))
-        except BaseException as error:
-            self.written.set_exception(error)
-        else:
-            self.written.set_result(None)
-        self._sha1.compute_unless_taken()
-        self._sha256.compute_unless_taken()
+        workers = rt.state(ContentWorkers)
+        self.written: Future[None] = workers.submit(
+            _seal_and_create, rt, self._key, self.blob_key, data
+        )
+        self._data = data
+        self._digests: Digests | None = None
 
     def digests(self) -> Digests:
-        """The bytes' digests: those the worker has not begun are hashed here."""
-        return Digests(self._sha256.value(), self._sha1.value())
+        """Hashed when first asked, on the caller's thread (``digests_of``)."""
+        if self._digests is None:
+            self._digests = digests_of(self._data)
+        return self._digests
 
     def sealed_key(self, data_key: bytes) -> bytes:
         """The content's key, sealed under the patient's data key, for the row."""
