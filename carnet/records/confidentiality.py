@@ -42,13 +42,9 @@ _BY_FLAGS = {
 }
 
 
-def codes_of(flags: Flags) -> list[str]:
-    """The codes a document carries; ``N`` when none applies."""
-    return codes_for(flags.masked, flags.invisible_patient, flags.invisible_representatives)
-
-
 def codes_for(masked: bool, invisible_patient: bool, invisible_representatives: bool) -> list[str]:
-    """``codes_of`` for the three flags as they are (a fresh list: callers may keep it)."""
+    """The codes a document with these flags carries; ``N`` when none applies (a fresh list:
+    callers may keep it)."""
     return list(_BY_FLAGS[bool(masked), bool(invisible_patient), bool(invisible_representatives)])
 
 

@@ -12,7 +12,6 @@ from carnet.records.confidentiality import (
     NORMAL,
     Flags,
     codes_for,
-    codes_of,
     flags_of,
 )
 
@@ -34,7 +33,6 @@ def test_doc_3_each_combination_of_flags_has_its_codes_and_reads_back() -> None:
     assert set(EXPECTED) == set(product((False, True), repeat=3))
     for (masked, invisible_patient, invisible_representatives), expected in EXPECTED.items():
         flags = Flags(masked, invisible_patient, invisible_representatives)
-        assert codes_of(flags) == expected
         assert codes_for(masked, invisible_patient, invisible_representatives) == expected
         assert flags_of(expected) == flags
 
