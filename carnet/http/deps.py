@@ -121,9 +121,7 @@ async def pro_context(
     return _pro(request, claims, x_access_mode, x_access_reason)
 
 
-async def _patient(
-    request: Request, runtime: Runtime, claims: Claims, authorization: str | None
-) -> RequestContext:
+async def _patient(request: Request, claims: Claims, authorization: str | None) -> RequestContext:
     """The register's id of the token's INS: looked up once per token (then remembered for
     its life by the verifier), in a worker thread since it reads the database."""
     if not isinstance(claims, PatientClaims):
@@ -131,6 +129,7 @@ async def _patient(
     verifier, token = verifier_of(request), bearer_token(authorization)
     person_id = verifier.identity(token)
     if person_id is None:
+        runtime: Runtime = request.app.state.runtime
         person_id = await run_in_threadpool(person_id_for_ins, runtime.uow, claims.ins)
         if person_id is None:
             raise Unauthenticated("Usager inconnu.", "Unknown patient.", code="unknown_patient")
@@ -143,7 +142,7 @@ async def patient_context(
 ) -> RequestContext:
     """A person of the register acting for himself or for someone he represents."""
     claims = await claims_of(request, authorization)
-    return await _patient(request, request.app.state.runtime, claims, authorization)
+    return await _patient(request, claims, authorization)
 
 
 ProCtx = Annotated[RequestContext, Depends(pro_context)]
@@ -160,7 +159,7 @@ async def any_context(
     claims = await claims_of(request, authorization)
     if isinstance(claims, ProClaims):
         return _pro(request, claims, x_access_mode, x_access_reason)
-    return await _patient(request, request.app.state.runtime, claims, authorization)
+    return await _patient(request, claims, authorization)
 
 
 AnyCtx = Annotated[RequestContext, Depends(any_context)]
