@@ -37,6 +37,7 @@ from carnet.access.models import AccessSettings, CareRelation
 from carnet.access.rules import EVERYTHING, Outline
 from carnet.audit import trail
 from carnet.context import ActorKind, RequestContext
+from carnet.db.direct import Prepared
 from carnet.identity.directory import first_establishment
 from carnet.identity.models import Pro
 from carnet.keys.service import live_key
@@ -137,9 +138,15 @@ def standing_query(lock_head: bool, upload: bool) -> Select[Any]:
     return query
 
 
+@lru_cache(maxsize=4)
+def _prepared_standing(lock_head: bool, upload: bool) -> Prepared:
+    """``standing_query`` run on the driver's cursor (``db.direct``): the gate's every query."""
+    return Prepared(standing_query(lock_head, upload))
+
+
 #: By INS through its look-up (migration 0017), never ``patients.ins``: the register is keyed
 #: (and on Citus distributed) by id.
-_ID_OF_INS = select(PatientIns.patient_id).where(PatientIns.ins == bindparam("ins"))
+_ID_OF_INS = Prepared(select(PatientIns.patient_id).where(PatientIns.ins == bindparam("ins")))
 _PATIENT_COLUMNS = len(PatientRef._fields)
 _STANDING_COLUMNS = len(_STANDING.selected_columns)
 
@@ -177,12 +184,13 @@ def standing(
     connection = session.connection()
     if not patient_id:
         # Two look-ups of one shard each on Citus (a join of the two would read every shard).
-        patient_id = connection.execute(_ID_OF_INS, {"ins": ins or ""}).scalar_one_or_none()
-        if patient_id is None:
+        found = _ID_OF_INS.one_or_none(connection, {"ins": ins or ""})
+        if found is None:
             return None
-    row = connection.execute(
-        standing_query(lock_head, upload), {"key": patient_id, "rpps": pro.rpps if pro else ""}
-    ).one_or_none()
+        patient_id = found[0]
+    row = _prepared_standing(lock_head, upload).one_or_none(
+        connection, {"key": patient_id, "rpps": pro.rpps if pro else ""}
+    )
     if row is None:
         return None
     patient = PatientRef(*row[:_PATIENT_COLUMNS])
@@ -244,16 +252,17 @@ def patient_documents(
     """
     query = _listing_query(within, tuple(statuses) if statuses is not None else None, archived)
     session.flush()  # read past the ORM: this transaction's pending changes first
-    rows = session.connection().execute(query, {"patient_id": patient_id}).all()
+    rows = query.all(session.connection(), {"patient_id": patient_id})
     return [DocumentRow._make(row) for row in rows]
 
 
 @lru_cache(maxsize=1024)
 def _listing_query(
     within: Outline, statuses: tuple[str, ...] | None, archived: bool | None
-) -> Select[Any]:
-    """Built once per shape (issue 19: building it cost more CPU than running it); the
-    patient is a bound parameter. Outlines vary by profession and author: a bounded few."""
+) -> Prepared:
+    """Built once per shape (issue 19: building it cost more CPU than running it), run on the
+    driver's cursor (``db.direct``); the patient is a bound parameter. Outlines vary by
+    profession and author: a bounded few."""
     query = select(*ROW_COLUMNS).where(
         Document.patient_id == bindparam("patient_id"),
         Document.status != "deleted",
@@ -263,7 +272,7 @@ def _listing_query(
         query = query.where(Document.status.in_(_each(statuses)))
     if archived is not None:
         query = query.where(Document.archived.is_(archived))
-    return query.order_by(Document.created_at.desc(), Document.id)
+    return Prepared(query.order_by(Document.created_at.desc(), Document.id))
 
 
 def _each(values: Sequence[str]) -> list[ColumnElement[str]]:

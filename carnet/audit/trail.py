@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Insert,
     Subquery,
     bindparam,
     delete,
@@ -34,6 +33,7 @@ from carnet.audit.models import SYSTEM_CHAIN, Trace, TraceHead
 from carnet.audit.rules import GENESIS, Action, Outcome, entry_hash
 from carnet.context import RequestContext
 from carnet.db.base import table_of
+from carnet.db.direct import Prepared
 from carnet.ids import new_id
 
 
@@ -135,7 +135,7 @@ _HEADS = (
 )
 #: One chain's head: what nearly every act locks. Not ``_HEADS`` with one chain: an expanding
 #: parameter's SQL is rendered again at every execution (issue 19).
-_HEAD = (
+_HEAD = Prepared(
     select(TraceHead.patient_id, TraceHead.seq, TraceHead.hash)
     .where(TraceHead.patient_id == bindparam("chain"))
     .with_for_update()
@@ -147,18 +147,31 @@ _MOVE_HEAD = (
     .where(TraceHead.patient_id == bindparam("chain"))
     .values(seq=bindparam("to_seq"), hash=bindparam("to_hash"))
 )
+_MOVE_ONE_HEAD = Prepared(_MOVE_HEAD)
 
 
 @lru_cache(maxsize=4)
-def _insert_moving_head(columns: tuple[str, ...]) -> Insert:  # pragma: no cover - PG run
+def _insert_one(columns: tuple[str, ...]) -> Prepared:
+    """One trace's ``INSERT``, its values bound by column (the usual case: one act, one trace)."""
+    table = table_of(Trace)
+    return Prepared(
+        insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+    )
+
+
+@lru_cache(maxsize=4)
+def _insert_moving_head(columns: tuple[str, ...]) -> Prepared:  # pragma: no cover - PG run
     """PostgreSQL: one trace appended and its chain's head moved in one statement (the update
     as a data-modifying CTE): a round trip less on every traced request (issue 19). On Citus
     the coordinator runs it as two tasks, the update (a subplan) then the insert, each on the
     same patient's shards on one worker (tests/db/test_citus.py). The trace's values are bound
     under names of their own: a parameter named like a ``trace_heads`` column would become one
     more ``SET`` of the update."""
-    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
-    return insert(table_of(Trace)).values(values).add_cte(_MOVE_HEAD.cte("moved_head"))
+    table = table_of(Trace)
+    values: dict[str, Any] = {
+        name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns
+    }
+    return Prepared(insert(table).values(values).add_cte(_MOVE_HEAD.cte("moved_head")))
 
 
 def locked_head(chain: ColumnElement[str]) -> Subquery:
@@ -210,7 +223,7 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
     if len(missing) == 1 or connection.dialect.name == "postgresql":
         # On PostgreSQL a chain at a time, in order (still no deadlock): on Citus a row lock is
         # taken by a statement of one shard only, and each chain is one patient's.
-        found = [row for chain in missing for row in connection.execute(_HEAD, {"chain": chain})]
+        found = [row for chain in missing for row in _HEAD.all(connection, {"chain": chain})]
     elif missing:
         found = list(connection.execute(_HEADS, {"chains": missing}))
     else:
@@ -225,13 +238,16 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
         (head,) = heads.values()
         if not head.new:
             (row,) = rows
-            connection.execute(
-                _insert_moving_head(tuple(row)),
+            _insert_moving_head(tuple(row)).execute(
+                connection,
                 {f"new_{name}": value for name, value in row.items()}
                 | {"chain": head.patient_id, "to_seq": head.seq, "to_hash": head.hash},
             )
             return [row["id"]]
-    connection.execute(_INSERT, rows)
+    if len(rows) == 1:
+        _insert_one(tuple(rows[0])).execute(connection, rows[0])
+    else:
+        connection.execute(_INSERT, rows)
     created = [h for h in heads.values() if h.new]
     moved = [h for h in heads.values() if not h.new]
     if created:
@@ -240,7 +256,12 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
         )
         for head in created:
             head.new = False  # the row exists now: a later append in this transaction moves it
-    if moved:
+    if len(moved) == 1:
+        (head,) = moved
+        _MOVE_ONE_HEAD.execute(
+            connection, {"chain": head.patient_id, "to_seq": head.seq, "to_hash": head.hash}
+        )
+    elif moved:
         connection.execute(
             _MOVE_HEAD, [{"chain": h.patient_id, "to_seq": h.seq, "to_hash": h.hash} for h in moved]
         )
@@ -300,7 +321,7 @@ def destroy_chain(session: Session, patient_id: str) -> Cut | None:
     reopened. On PostgreSQL the application's role calls the owner's ``carnet_destroy_chain``
     (it has no ``DELETE`` on traces). ``None`` when the patient never had a trace."""
     connection = session.connection()
-    head = connection.execute(_HEAD, {"chain": patient_id}).first()
+    head = _HEAD.one_or_none(connection, {"chain": patient_id})
     if head is None:
         return None
     _, upto, last = head
