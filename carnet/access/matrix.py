@@ -7,6 +7,7 @@ official one from a CSV of the same shape.
 from __future__ import annotations
 
 import csv
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -89,17 +90,22 @@ class MatrixSource:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loaded: tuple[int | None, Matrix] | None = None
+        self._path: tuple[Settings, str] | None = None
 
     def current(self, settings: Settings) -> Matrix:
-        path = matrix_path(settings)
+        # One stat a request (the operator's new matrix applies at the next request); the
+        # path is built once, not per request (issue 19).
+        known = self._path
+        if known is None or known[0] is not settings:
+            known = self._path = (settings, str(matrix_path(settings)))
         try:
-            stamp: int | None = path.stat().st_mtime_ns
+            stamp: int | None = os.stat(known[1]).st_mtime_ns
         except FileNotFoundError:
             stamp = None
         loaded = self._loaded
         if loaded is not None and loaded[0] == stamp:
             return loaded[1]
         with self._lock:
-            matrix = load_matrix(path if stamp is not None else None)
+            matrix = load_matrix(Path(known[1]) if stamp is not None else None)
             self._loaded = (stamp, matrix)
         return matrix

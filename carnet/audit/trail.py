@@ -33,7 +33,7 @@ from carnet.audit.models import SYSTEM_CHAIN, Trace, TraceHead
 from carnet.audit.rules import GENESIS, Action, Outcome, entry_hash
 from carnet.context import RequestContext
 from carnet.db.base import table_of
-from carnet.db.direct import Prepared
+from carnet.db.direct import Prepared, row_insert
 from carnet.ids import new_id
 
 
@@ -151,15 +151,6 @@ _MOVE_ONE_HEAD = Prepared(_MOVE_HEAD)
 
 
 @lru_cache(maxsize=4)
-def _insert_one(columns: tuple[str, ...]) -> Prepared:
-    """One trace's ``INSERT``, its values bound by column (the usual case: one act, one trace)."""
-    table = table_of(Trace)
-    return Prepared(
-        insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in columns})
-    )
-
-
-@lru_cache(maxsize=4)
 def _insert_moving_head(columns: tuple[str, ...]) -> Prepared:  # pragma: no cover - PG run
     """PostgreSQL: one trace appended and its chain's head moved in one statement (the update
     as a data-modifying CTE): a round trip less on every traced request (issue 19). On Citus
@@ -245,7 +236,7 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
             )
             return [row["id"]]
     if len(rows) == 1:
-        _insert_one(tuple(rows[0])).execute(connection, rows[0])
+        row_insert(table_of(Trace), tuple(rows[0])).execute(connection, rows[0])
     else:
         connection.execute(_INSERT, rows)
     created = [h for h in heads.values() if h.new]

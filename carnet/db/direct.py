@@ -8,8 +8,8 @@ more: for a listing's four statements, more CPU than the driver and the database
 execution then converts the bound values and the result columns exactly as SQLAlchemy would
 (the types' own processors) and hands the SQL to the cursor of the transaction's connection.
 
-What SQLAlchemy still does for these statements: its ``before_cursor_execute`` listeners hear
-them (tests count round trips, ``bench/scale.py`` explains them), and a driver error comes out
+What SQLAlchemy still does for these statements: the engine's ``before_cursor_execute``
+listeners hear them (tests count round trips, ``bench/scale.py`` explains them), and a driver error comes out
 as the same ``sqlalchemy.exc.DBAPIError`` subclass, a lost connection invalidated.
 
 Only for statements whose SQL does not depend on the values (no expanding ``IN``, no
@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -117,7 +118,9 @@ class Prepared:
             values[name] = value if convert is None or value is None else convert(value)
         driver_params: Any = values if plan.order is None else tuple(values[n] for n in plan.order)
         cursor = connection.connection.cursor()
-        listeners = connection.dispatch.before_cursor_execute
+        # The engine's listeners (a connection's own dispatcher joins them anew at each look-up,
+        # which cost more than the check): tests and benches listen on the engine.
+        listeners = connection.engine.dispatch.before_cursor_execute
         if listeners:
             for listener in listeners:
                 listener(connection, cursor, plan.sql, driver_params, None, False)
@@ -127,6 +130,15 @@ class Prepared:
             cursor.close()
             raise _wrapped(connection, plan.sql, driver_params, error) from error
         return plan, cursor
+
+
+@lru_cache(maxsize=64)
+def row_insert(table: Table, columns: tuple[str, ...]) -> Prepared:
+    """One row's ``INSERT`` into ``table``, its values bound by column name (an act's document,
+    trace or notification: one row each, the usual case)."""
+    return Prepared(
+        insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+    )
 
 
 def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:

@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from carnet.db.fair import FairSlots, QueueFull
 from carnet.errors import Overloaded
@@ -26,6 +27,26 @@ _BUSY = (
 def overloaded() -> Overloaded:
     """The refusal past the queue's bound (503, Retry-After: 1)."""
     return Overloaded(*_BUSY, retry_after=1)
+
+
+class _Session(Session):
+    """A session that remembers its transaction's connection: the hot paths ask for it several
+    times a request (the gate's query, the rows, the trace), and the ORM's answer goes through
+    its transaction's bookkeeping each time (issue 19)."""
+
+    _held: tuple[SessionTransaction, Connection] | None = None
+
+    def connection(self, *args: Any, **kwargs: Any) -> Connection:
+        if args or kwargs:
+            return super().connection(*args, **kwargs)
+        held, current = self._held, self.get_transaction()
+        if held is not None and current is not None and held[0] is current:
+            return held[1]
+        connection = super().connection()
+        transaction = self.get_transaction()
+        if transaction is not None:
+            self._held = (transaction, connection)
+        return connection
 
 
 #: Whether this thread (or task) holds a slot now.
@@ -52,7 +73,7 @@ class UnitOfWork:
         always one, its one writer; on PostgreSQL none unless given. A door's request finding
         ``max_waiting`` others waiting is refused at once (``Overloaded``)."""
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = sessionmaker(engine, class_=_Session, expire_on_commit=False)
         if engine.dialect.name == "sqlite":
             max_active = 1
         self.slots = FairSlots(max_active, max_waiting) if max_active else None

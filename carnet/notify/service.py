@@ -26,6 +26,7 @@ from carnet import clock
 from carnet.audit.heads import TreeHead
 from carnet.audit.publish import latest_head
 from carnet.db.base import table_of
+from carnet.db.direct import row_insert
 from carnet.db.uow import UnitOfWork, before_commit
 from carnet.ids import new_id
 from carnet.logs import get_logger
@@ -80,7 +81,10 @@ _NEW_EVENT = insert(table_of(OutboxEvent))
 
 def _insert_pending(session: Session) -> None:
     pending: list[dict[str, object]] = session.info.pop(_PENDING, [])
-    if pending:
+    if len(pending) == 1:
+        (event,) = pending
+        row_insert(table_of(OutboxEvent), tuple(event)).execute(session.connection(), event)
+    elif pending:
         session.connection().execute(_NEW_EVENT, pending)
 
 

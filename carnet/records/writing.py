@@ -7,7 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 
 from carnet import clock
 from carnet.access.record import Record
@@ -17,6 +17,7 @@ from carnet.audit.rules import Action
 from carnet.blobs.crypto import generate_key, seal, wrap_content_key
 from carnet.context import ActorKind, RequestContext
 from carnet.db.base import table_of
+from carnet.db.direct import Prepared, row_insert
 from carnet.db.uow import before_commit
 from carnet.errors import Forbidden
 from carnet.identity.directory import first_establishment
@@ -131,9 +132,6 @@ class Content:
             log.warning("orphan_blob_left")
 
 
-_NEW_DOCUMENT = insert(table_of(Document))
-
-
 def new_row(
     record: Record,
     new: NewDocument,
@@ -212,14 +210,15 @@ def new_row(
     )
     # A Core insert: nothing in this transaction reads the new row back through the session,
     # and the caller gets the same values as a plain row.
-    session.connection().execute(_NEW_DOCUMENT, document._asdict())
+    values = document._asdict()
+    row_insert(table_of(Document), tuple(values)).execute(session.connection(), values)
     if not (document.invisible_patient or document.invisible_representatives):
         enqueue(session, record.patient.id, Kind.DOCUMENT_ADDED, {"title": document.title})  # DOC-2
     before_commit(session, content.written.result)  # durable before the row commits
     return document
 
 
-_ESTABLISHMENT = select(first_establishment(bindparam("rpps")))
+_ESTABLISHMENT = Prepared(select(first_establishment(bindparam("rpps"))))
 
 
 def establishment_of(record: Record) -> str | None:
@@ -230,7 +229,8 @@ def establishment_of(record: Record) -> str | None:
         return None
     if record.upload is not None:
         return record.upload.establishment_id
-    return record.session.connection().execute(_ESTABLISHMENT, {"rpps": ctx.pro.rpps}).scalar()
+    found = _ESTABLISHMENT.one_or_none(record.session.connection(), {"rpps": ctx.pro.rpps})
+    return found[0] if found is not None else None
 
 
 def act_on(record: Record, document_id: str, act: Act, action: Action) -> Document:
