@@ -9,8 +9,9 @@ execution then converts the bound values and the result columns exactly as SQLAl
 (the types' own processors) and hands the SQL to the cursor of the transaction's connection.
 
 What SQLAlchemy still does for these statements: the engine's ``before_cursor_execute``
-listeners hear them (tests count round trips, ``bench/scale.py`` explains them), and a driver error comes out
-as the same ``sqlalchemy.exc.DBAPIError`` subclass, a lost connection invalidated.
+listeners hear them (tests count round trips, ``bench/scale.py`` explains them), and a driver
+error comes out as the same ``sqlalchemy.exc.DBAPIError`` subclass, a lost connection
+invalidated.
 
 Only for statements whose SQL does not depend on the values (no expanding ``IN``, no
 ``literal_execute``): those are refused when compiled.
@@ -32,6 +33,8 @@ from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefa
 
 Convert = Callable[[Any], Any]
 _NONE: Mapping[str, Any] = {}
+#: Plans kept per statement: one engine (its dialect) in a server, many in a test run.
+_DIALECTS = 8
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class Prepared:
         dialect = connection.dialect
         plan = self._plans.get(dialect)
         if plan is None:
+            if len(self._plans) >= _DIALECTS:  # engines come and go (tests): keep a few
+                self._plans.clear()
             plan = self._plans[dialect] = _plan(self.statement, dialect)
         values = dict(plan.fixed)
         for name, convert in plan.given:
