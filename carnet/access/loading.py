@@ -252,8 +252,7 @@ def patient_documents(
     """
     query = _listing_query(within, tuple(statuses) if statuses is not None else None, archived)
     session.flush()  # read past the ORM: this transaction's pending changes first
-    rows = query.all(session.connection(), {"patient_id": patient_id})
-    return [DocumentRow._make(row) for row in rows]
+    return query.made(DocumentRow._make, session.connection(), {"patient_id": patient_id})
 
 
 @lru_cache(maxsize=1024)

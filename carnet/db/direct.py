@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
@@ -32,6 +32,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 Convert = Callable[[Any], Any]
+T = TypeVar("T")
 _NONE: Mapping[str, Any] = {}
 #: Plans kept per statement: one engine (its dialect) in a server, many in a test run.
 _DIALECTS = 8
@@ -68,6 +69,16 @@ class Prepared:
         self, connection: Connection, params: Mapping[str, Any] = _NONE
     ) -> list[tuple[Any, ...]]:
         """Every row, converted as SQLAlchemy would."""
+        return self.made(tuple, connection, params)
+
+    def made(
+        self,
+        make: Callable[[Sequence[Any]], T],
+        connection: Connection,
+        params: Mapping[str, Any] = _NONE,
+    ) -> list[T]:
+        """Every row, converted, as ``make`` builds it from the row's values (a named tuple's
+        ``_make``: no plain tuple built on the way)."""
         plan, cursor = self._run(connection, params)
         try:
             rows = cursor.fetchall()
@@ -75,7 +86,7 @@ class Prepared:
             cursor.close()
         readers = plan.readers
         if not readers:
-            return [tuple(row) for row in rows]
+            return [make(row) for row in rows]
         converted = []
         for row in rows:
             values = list(row)
@@ -83,7 +94,7 @@ class Prepared:
                 value = values[index]
                 if value is not None:
                     values[index] = read(value)
-            converted.append(tuple(values))
+            converted.append(make(values))
         return converted
 
     def one_or_none(

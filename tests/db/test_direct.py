@@ -5,8 +5,8 @@ same errors — on SQLite and on PostgreSQL, while SQLAlchemy's listeners still 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import (
@@ -224,3 +224,23 @@ def test_issue_19_prepared_fills_python_defaults_as_sqlalchemy_does(engine: Engi
         assert [tuple(r) for r in rows] == [("a", "plain", 1, None), ("b", "x", 2, 1003)]
     finally:
         metadata.drop_all(engine)
+
+
+class _Seen(NamedTuple):
+    id: str
+    ins: str
+    birth_date: date
+    created_at: datetime
+    activated_at: datetime | None
+    activation_code_hash: bytes | None
+    email: str | None
+    state: str
+
+
+def test_issue_19_prepared_rows_made_by_the_callers_row_type(engine: Engine) -> None:
+    """``made`` builds each row with the caller's type from the converted values."""
+    patient_id = _add(engine, "285047505601245")
+    with engine.begin() as connection:
+        (row,) = Prepared(BY_STATE).made(_Seen._make, connection, {"state": "created"})
+    assert isinstance(row, _Seen)
+    assert (row.id, row.birth_date, row.created_at) == (patient_id, date(1985, 4, 12), NOW)
