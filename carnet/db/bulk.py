@@ -21,6 +21,8 @@ from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from carnet.db.direct import forget_lost
+
 #: Citus relays a worker's unique violation during ``COPY`` as an internal error (SQLSTATE XX000)
 #: carrying the worker's message: known by its text, it is the duplicate key it is.
 _CITUS_DUPLICATE = "duplicate key value violates unique constraint"
@@ -99,7 +101,7 @@ def _copy(connection: Connection, statement: str, rows: Sequence[tuple[Any, ...]
     own driver connection, so inside its transaction. SQLAlchemy does not see this statement:
     a failure is raised as the same SQLAlchemy error an ``INSERT`` would have raised
     (``IntegrityError`` for a duplicate key, Citus's relayed one included), and a connection
-    lost on the way is invalidated as SQLAlchemy would (its pool must not hand it out again)."""
+    lost on the way is invalidated as SQLAlchemy would, its pool with it (``forget_lost``)."""
     import psycopg
 
     driver_connection: Any = connection.connection.driver_connection
@@ -111,7 +113,7 @@ def _copy(connection: Connection, statement: str, rows: Sequence[tuple[Any, ...]
         reason: Any = error  # SQLAlchemy types it as its DBAPI protocol's error
         lost = connection.dialect.is_disconnect(reason, driver_connection, None)
         if lost:
-            connection.invalidate(error)
+            forget_lost(connection, error)
         if _relayed_duplicate(error):
             raise IntegrityError(statement, None, reason) from error
         raise DBAPIError.instance(

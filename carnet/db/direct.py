@@ -207,8 +207,17 @@ def _wrapped(connection: Connection, sql: str, params: Any, error: Exception) ->
     raw: Any = connection.connection.dbapi_connection
     lost = dialect.is_disconnect(error, raw, None)
     if lost:
-        connection.invalidate(error)
+        forget_lost(connection, error)
     wrapped: Exception = DBAPIError.instance(
         sql, params, error, dbapi.Error, connection_invalidated=lost
     )
     return wrapped
+
+
+def forget_lost(connection: Connection, error: BaseException) -> None:
+    """The server dropped ``connection``: invalidate it, and the pool's other connections with
+    it, as SQLAlchemy's own execution does on a disconnect — a server restart or a network cut
+    drops them all, and the next request must not meet one of them (tests/http/test_load.py).
+    The pool is replaced; connections other threads hold go on until they are returned."""
+    connection.invalidate(error)
+    connection.engine.dispose(close=False)
