@@ -11,7 +11,7 @@ execution then converts the bound values and the result columns exactly as SQLAl
 What SQLAlchemy still does for these statements: the engine's ``before_cursor_execute``
 listeners hear them (tests count round trips, ``bench/scale.py`` explains them), and a driver
 error comes out as the same ``sqlalchemy.exc.DBAPIError`` subclass, a lost connection
-invalidated.
+invalidated with the rest of its pool.
 
 Only for statements whose SQL does not depend on the values (no expanding ``IN``, no
 ``literal_execute``): those are refused when compiled.
@@ -218,6 +218,7 @@ def forget_lost(connection: Connection, error: BaseException) -> None:
     """The server dropped ``connection``: invalidate it, and the pool's other connections with
     it, as SQLAlchemy's own execution does on a disconnect — a server restart or a network cut
     drops them all, and the next request must not meet one of them (tests/http/test_load.py).
-    The pool is replaced; connections other threads hold go on until they are returned."""
+    The pool is replaced and its idle connections closed (left open, the driver warns when they
+    are collected); one another thread holds fails on its own if it was dropped too."""
     connection.invalidate(error)
-    connection.engine.dispose(close=False)
+    connection.engine.dispose()

@@ -208,8 +208,8 @@ def new_row(
         submitted=new.submitted,
         content_key=content.sealed_key(data_key),
     )
-    # A Core insert: nothing in this transaction reads the new row back through the session,
-    # and the caller gets the same values as a plain row.
+    # A row insert on the driver's cursor (db.direct): nothing in this transaction reads the
+    # new row back through the session, and the caller gets the same values as a plain row.
     values = document._asdict()
     row_insert(table_of(Document), tuple(values)).execute(session.connection(), values)
     if not (document.invisible_patient or document.invisible_representatives):

@@ -5,6 +5,8 @@ same errors — on SQLite and on PostgreSQL, while SQLAlchemy's listeners still 
 
 from __future__ import annotations
 
+import gc
+import sys
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -19,11 +21,12 @@ from sqlalchemy import (
     bindparam,
     event,
     insert,
+    literal,
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
-from support import NOW
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from support import NOW, PG_URL
 
 from carnet.db.base import table_of
 from carnet.db.direct import Prepared
@@ -244,3 +247,41 @@ def test_issue_19_prepared_rows_made_by_the_callers_row_type(engine: Engine) -> 
         (row,) = Prepared(BY_STATE).made(_Seen._make, connection, {"state": "created"})
     assert isinstance(row, _Seen)
     assert (row.id, row.birth_date, row.created_at) == (patient_id, date(1985, 4, 12), NOW)
+
+
+@pytest.mark.skipif(not PG_URL, reason="a dropped connection is a PostgreSQL server's event")
+def test_issue_19_a_lost_connection_takes_its_pool_along_and_closes_it() -> None:
+    """The server drops every connection of a pool (a restart, a network cut): the statement
+    that meets one fails as SQLAlchemy's disconnect error, the next gets a fresh connection, and
+    the dead ones are closed, not left for the collector (psycopg warns of each open one)."""
+    from carnet.db.engine import make_engine
+
+    assert PG_URL is not None
+    engine = make_engine(PG_URL)
+    one = Prepared(select(literal(1)).where(literal(1) == bindparam("k")))
+    try:
+        held = [engine.connect() for _ in range(3)]
+        pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in held]
+        for connection in held:
+            connection.close()  # back to the pool, idle
+        admin = make_engine(PG_URL)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM unnest(%(pids)s::int[]) AS pid",
+                {"pids": pids},
+            )
+        admin.dispose()
+        with pytest.raises(DBAPIError) as lost, engine.begin() as connection:
+            one.all(connection, {"k": 1})
+        assert lost.value.connection_invalidated
+        unraisable: list[Any] = []
+        previous, sys.unraisablehook = sys.unraisablehook, unraisable.append
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = previous
+        assert not [u for u in unraisable if isinstance(u.exc_value, ResourceWarning)]
+        with engine.begin() as connection:
+            assert one.all(connection, {"k": 1}) == [(1,)]
+    finally:
+        engine.dispose()
