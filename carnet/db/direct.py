@@ -106,9 +106,6 @@ class Prepared:
             raise ValueError("more than one row")
         return rows[0] if rows else None
 
-    def scalars(self, connection: Connection, params: Mapping[str, Any] = _NONE) -> list[Any]:
-        return [row[0] for row in self.all(connection, params)]
-
     def execute(self, connection: Connection, params: Mapping[str, Any] = _NONE) -> int:
         """A statement without result (``INSERT``, ``UPDATE``): the rows it touched."""
         _, cursor = self._run(connection, params)
@@ -127,11 +124,10 @@ class Prepared:
             plan = self._plans[dialect] = _plan(self.statement, dialect)
         values = dict(plan.fixed)
         for name, convert in plan.given:
-            value = params[name]
-            values[name] = value if convert is None or value is None else convert(value)
+            values[name] = _converted(convert, params[name])
         for name, make, convert in plan.computed:
-            value = make(None)  # SQLAlchemy's wrapper of a plain callable ignores its context
-            values[name] = value if convert is None or value is None else convert(value)
+            # SQLAlchemy's wrapper of a plain callable ignores its context.
+            values[name] = _converted(convert, make(None))
         driver_params: Any = values if plan.order is None else tuple(values[n] for n in plan.order)
         cursor = connection.connection.cursor()
         # The engine's listeners (a connection's own dispatcher joins them anew at each look-up,
@@ -177,8 +173,7 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
         if column is not None:
             default = column.onupdate if column in compiled.update_prefetch else column.default
             if isinstance(default, ScalarElementColumnDefault):
-                value = default.arg
-                fixed[name] = value if convert is None or value is None else convert(value)
+                fixed[name] = _converted(convert, default.arg)
             elif isinstance(default, CallableColumnDefault):
                 computed.append((name, default.arg, convert))
             else:
@@ -186,15 +181,17 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
         elif bind.required:
             given.append((name, convert))
         else:
-            value = bind.effective_value
-            fixed[name] = value if convert is None or value is None else convert(value)
+            fixed[name] = _converted(convert, bind.effective_value)
     columns: Sequence[Any] = getattr(statement, "selected_columns", ())
     found = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     readers = tuple((i, read) for i, read in enumerate(found) if read is not None)
-    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-    if compiled.positional and order is None:
-        order = ()
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
     return _Plan(compiled.string, order, fixed, tuple(given), tuple(computed), readers)
+
+
+def _converted(convert: Convert | None, value: Any) -> Any:
+    """``value`` as the driver takes it (``None`` passes as it is, as SQLAlchemy passes it)."""
+    return value if convert is None or value is None else convert(value)
 
 
 def _wrapped(connection: Connection, sql: str, params: Any, error: Exception) -> Exception:

@@ -122,8 +122,8 @@ def test_issue_19_prepared_binds_values_as_sqlalchemy_does(engine: Engine) -> No
             ).scalar_one()
             == later
         )
-        assert since.scalars(connection, {"since": later}) == [patient_id]
-        assert since.scalars(connection, {"since": later + timedelta(microseconds=1)}) == []
+        assert since.all(connection, {"since": later}) == [(patient_id,)]
+        assert since.all(connection, {"since": later + timedelta(microseconds=1)}) == []
 
 
 def test_issue_19_prepared_one_or_none(engine: Engine) -> None:
