@@ -13,7 +13,8 @@ has no ``COPY`` and its ``executemany`` runs in-process, so it keeps it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +45,26 @@ def converter(
 def to_driver(connection: Connection, column: ColumnElement[Any], value: Any) -> Any:
     """``value`` as the driver takes it for ``column`` (what SQLAlchemy would have sent)."""
     return converter(connection, column)(value)
+
+
+def batch_value(connection: Connection, column: ColumnElement[Any], value: Any) -> Any:
+    """``value`` as ``insert_many`` sends it fastest, for a value every row of a batch shares
+    (the batch's timestamps): on PostgreSQL the text ``COPY`` would have made of it, made once
+    for the batch (psycopg's text of a timestamp costs three times the rest of a profile's
+    row), given as that text, which ``COPY`` sends as it is; elsewhere ``to_driver``'s value."""
+    value = to_driver(connection, column, value)
+    if value is None or not _copies(connection.dialect):
+        return value
+    from psycopg.adapt import PyFormat, Transformer
+
+    driver_connection: Any = connection.connection.driver_connection
+    text = Transformer(driver_connection).get_dumper(value, PyFormat.TEXT).dump(value)
+    return None if text is None else bytes(text).decode(driver_connection.info.encoding)
+
+
+def _copies(dialect: Dialect) -> bool:
+    """Whether ``insert_many`` writes by ``COPY`` on this dialect (psycopg's PostgreSQL)."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
 
 
 def _same(value: Any) -> Any:
@@ -89,26 +110,45 @@ def insert_many(
     connection's transaction (``COPY`` on PostgreSQL)."""
     if not rows:
         return
+    with inserting(connection, table, columns) as add:
+        for row in rows:
+            add(row)
+
+
+@contextmanager
+def inserting(
+    connection: Connection, table: Table, columns: tuple[str, ...]
+) -> Iterator[Callable[[tuple[Any, ...]], None]]:
+    """``insert_many`` a row at a time, as the caller makes them: on PostgreSQL the ``COPY`` is
+    open while the caller works, so the server stores the rows it has while the next are made
+    (a list, then its ``COPY``, waits for one then the other); elsewhere the rows are gathered
+    and inserted when the block ends. Nothing else runs on the connection inside the block; an
+    error inside it leaves none of the rows (the ``COPY`` is cancelled with it)."""
     dialect = connection.dialect
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(connection, _copy_statement(dialect, table, columns), rows)
-    else:
-        connection.exec_driver_sql(_statement(dialect, table, columns), rows)
+    if not _copies(dialect):
+        rows: list[tuple[Any, ...]] = []
+        yield rows.append
+        if rows:
+            connection.exec_driver_sql(_statement(dialect, table, columns), rows)
+        return
+    with _copying(connection, _copy_statement(dialect, table, columns)) as add:
+        yield add
 
 
-def _copy(connection: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """``COPY … FROM STDIN`` of ``rows`` by psycopg's ``cursor.copy()``, on the connection's
-    own driver connection, so inside its transaction. SQLAlchemy does not see this statement:
-    a failure is raised as the same SQLAlchemy error an ``INSERT`` would have raised
-    (``IntegrityError`` for a duplicate key, Citus's relayed one included), and a connection
-    lost on the way is invalidated as SQLAlchemy would, its pool with it (``forget_lost``)."""
+@contextmanager
+def _copying(connection: Connection, statement: str) -> Iterator[Callable[[tuple[Any, ...]], None]]:
+    """``COPY … FROM STDIN`` by psycopg's ``cursor.copy()``, its rows written as they come, on
+    the connection's own driver connection, so inside its transaction. SQLAlchemy does not see
+    this statement: a failure is raised as the same SQLAlchemy error an ``INSERT`` would have
+    raised (``IntegrityError`` for a duplicate key, Citus's relayed one included), and a
+    connection lost on the way is invalidated as SQLAlchemy would, its pool with it
+    (``forget_lost``)."""
     import psycopg
 
     driver_connection: Any = connection.connection.driver_connection
     try:
         with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
+            yield copy.write_row
     except psycopg.Error as error:
         reason: Any = error  # SQLAlchemy types it as its DBAPI protocol's error
         lost = connection.dialect.is_disconnect(reason, driver_connection, None)
@@ -142,13 +182,21 @@ def select_in(
 
     SQLAlchemy expands an IN list into one named parameter per value, which for 2,000 values
     costs it more than the database's 2,000 index look-ups; here the list goes to the driver
-    as it is (``= ANY(array)`` on PostgreSQL). Results are converted as SQLAlchemy would.
+    as it is (``= ANY(array)`` on PostgreSQL; text keys as one text the server splits, which
+    psycopg sends as it is where it writes an array a value at a time). Results are converted
+    as SQLAlchemy would.
     """
     if not values:
         return []
     dialect = connection.dialect
-    sql = _select_statement(dialect, table, columns, key, len(values))
-    params = (list(values),) if dialect.paramstyle in ("format", "pyformat") else tuple(values)
+    params: tuple[Any, ...]
+    if dialect.paramstyle in ("format", "pyformat"):
+        joined = _joined(values)
+        params = (list(values),) if joined is None else (joined,)
+        sql = _select_statement(dialect, table, columns, key, 0, joined is not None)
+    else:
+        params = tuple(values)
+        sql = _select_statement(dialect, table, columns, key, len(values), False)
     processors = [
         table.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
     ]
@@ -161,9 +209,24 @@ def select_in(
     ]
 
 
+def _joined(values: Sequence[Any]) -> str | None:
+    """Text keys as one text, a line each, if every key is text without a line break; else
+    ``None`` (the keys go as an array). A lone empty key stays an array: split, the empty text
+    is no key at all."""
+    if not all(type(v) is str for v in values):
+        return None
+    joined = "\n".join(values)
+    return joined if joined and joined.count("\n") == len(values) - 1 else None
+
+
 @lru_cache(maxsize=64)
 def _select_statement(
-    dialect: Dialect, table: Table, columns: tuple[str, ...], key: str, count: int
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    key: str,
+    count: int,
+    joined: bool,
 ) -> str:
     known = set(table.c.keys())
     if not set(columns) | {key} <= known:
@@ -171,7 +234,8 @@ def _select_statement(
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     if dialect.paramstyle in ("format", "pyformat"):  # psycopg adapts a list to an array
-        condition = f"{quote(key)} = ANY(%s)"
+        keys = "string_to_array(%s, E'\\n')" if joined else "%s"
+        condition = f"{quote(key)} = ANY({keys})"
     elif dialect.paramstyle == "qmark" or dialect.name == "sqlite":
         condition = f"{quote(key)} IN ({', '.join('?' for _ in range(count))})"
     else:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Sex(StrEnum):
@@ -14,9 +14,11 @@ class Sex(StrEnum):
     I = "I"  # noqa: E741 - the INS code for "indéterminé"
 
 
-@dataclass(frozen=True)
-class Traits:
-    """Birth names and first names as given by the reference; birth place is an INSEE COG code."""
+class Traits(NamedTuple):
+    """Birth names and first names as given by the reference; birth place is an INSEE COG code.
+
+    A named tuple: the population feed makes one per row, a frozen dataclass cost four times as
+    much to make."""
 
     birth_names: str
     first_names: str

@@ -6,9 +6,13 @@ LC-9), a withdrawn one creates the profile again with a new letter — through t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import gc
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 from carnet.access.rules import Why
+from carnet.ahead import ahead
 from carnet.audit import trail
 from carnet.audit.rules import Action
 from carnet.context import RequestContext
@@ -21,6 +25,7 @@ from carnet.population.service import (
     import_batch,
     new_code,
     numbered_batches,
+    parse_batch,
     patient_by_id,
 )
 from carnet.runtime import Runtime
@@ -38,17 +43,21 @@ def import_population(
     """Create, update or mark opposed, idempotently, one committed batch at a time; a bad row
     is reported with its line and reason and changes nothing."""
     report = ImportReport()
-    for batch in numbered_batches(rows):
-        with rt.transaction() as session:
-            for patient_id, change in import_batch(session, batch, report, code_days, on_letter):
-                patient = patient_by_id(session, patient_id)
-                assert patient is not None  # the batch just read it
-                if change is Change.OPPOSE:
-                    oppose_from_feed(session, rt, ctx, patient)
-                else:  # LC-1: no longer opposed: a profile again, and its letter
-                    move(session, ctx, patient, change, why=Why.OPERATOR_FEED)
-                    on_letter(new_code(patient, days=code_days))
-        on_batch(report)
+    with _collector_eased():
+        # The next batch is read and checked while this one is stored (carnet.ahead).
+        for batch in ahead(map(parse_batch, numbered_batches(rows))):
+            with rt.transaction() as session:
+                for patient_id, change in import_batch(
+                    session, batch, report, code_days, on_letter
+                ):
+                    patient = patient_by_id(session, patient_id)
+                    assert patient is not None  # the batch just read it
+                    if change is Change.OPPOSE:
+                        oppose_from_feed(session, rt, ctx, patient)
+                    else:  # LC-1: no longer opposed: a profile again, and its letter
+                        move(session, ctx, patient, change, why=Why.OPERATOR_FEED)
+                        on_letter(new_code(patient, days=code_days))
+            on_batch(report)
     with rt.transaction() as session:
         trail.record(
             session,
@@ -64,3 +73,39 @@ def import_population(
             },
         )
     return report
+
+
+@contextmanager
+def _collector_eased() -> Iterator[None]:
+    """The garbage collector eased while an import runs, as it was before once it ends.
+
+    An import keeps a few batches of rows alive (the one stored, the next checked), tens of
+    thousands of objects freed by their counts, not by the collector, yet each young pass walked
+    them and they triggered full passes that walked the whole program too (its modules,
+    SQLAlchemy's metadata, a parent's heap after a fork): a third of a feed's time. During the
+    import what the process held before is left out of the passes (``gc.freeze``), and passes
+    come after 50,000 new objects rather than 700. Imports running at once in one process ease
+    it once; the last to end puts it back."""
+    global _easing
+    with _EASING_LOCK:
+        if _easing == 0:
+            _thresholds[:] = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(*_EASED)
+        _easing += 1
+    try:
+        yield
+    finally:
+        with _EASING_LOCK:
+            _easing -= 1
+            if _easing == 0:
+                gc.set_threshold(*_thresholds)
+                gc.unfreeze()
+
+
+#: The collector's thresholds during an import: young passes after 50,000 new objects, full
+#: ones rarely (``gc.set_threshold``).
+_EASED = (50_000, 20, 100)
+_EASING_LOCK = threading.Lock()
+_easing = 0
+_thresholds: list[int] = []

@@ -48,10 +48,9 @@ class Patient(Base):
     opposed_at: Mapped[datetime | None]
     #: LC-4: the pending one-time code of the operator's letter (128 random bits, shown once;
     #: only its SHA-256 is kept) and when it expires. A new letter's code replaces it; activation
-    #: clears it. On the profile's own row: a million-profile import writes no second table.
-    activation_code_hash: Mapped[bytes | None] = mapped_column(
-        LargeBinary(32), unique=True, index=True
-    )
+    #: clears it. Found, and kept unique, by its look-up (``PendingCode``, migration 0017); not
+    #: indexed here (migration 0020).
+    activation_code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     activation_expires_at: Mapped[datetime | None]
     #: LC-4: wrong birth dates given with the pending code; at ``MAX_CODE_FAILURES`` the code is
     #: spent and a new one must be issued.

@@ -15,21 +15,23 @@ from datetime import date, timedelta
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.db.base import table_of
-from carnet.db.bulk import converter, insert_many, select_in, to_driver
+from carnet.db.bulk import batch_value, converter, insert_many, inserting, select_in
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Invalid
 from carnet.identity.traits import Sex, Traits
-from carnet.ids import new_id, new_secret
+from carnet.ids import new_ids, new_secret, new_secrets
 from carnet.population.feed import FeedRow, RowError, parse_row
 from carnet.population.models import Patient, PatientIns, PendingCode, Representative
 from carnet.population.rules import Change, ProfileState, RepresentativeKind
 
 BATCH = 10000
+#: An activation code's random bytes (LC-4): 128 bits, 22 characters on the letter.
+CODE_BYTES = 16
 #: The columns of a new profile's row as the import sends them (the others are null: no
 #: password, not yet activated or closed).
 NEW_PATIENT = (
@@ -51,7 +53,6 @@ NEW_PATIENT = (
     "activation_code_hash",
     "activation_expires_at",
 )
-_ID, _INS, _CODE = (NEW_PATIENT.index(c) for c in ("id", "ins", "activation_code_hash"))
 #: Who opposed a profile (``Patient.opposed_by``).
 OPPOSED_BY_PATIENT, OPPOSED_BY_OPERATOR = "patient", "operator"
 
@@ -126,9 +127,35 @@ def numbered_batches(
         yield batch
 
 
+class ParsedBatch(NamedTuple):
+    """A batch of the feed checked (``parse_batch``): each INS's last good row with its line,
+    and the rows refused, in the order of the file."""
+
+    rows: dict[str, tuple[int, FeedRow]]
+    errors: list[RowError]
+
+
+def parse_batch(batch: list[tuple[int, Mapping[str, str | None]]]) -> ParsedBatch:
+    """Each row checked (``parse_row``); an INS given twice with other traits is refused the
+    second time. Pure: an import checks the next batch while the database stores this one."""
+    parsed: dict[str, tuple[int, FeedRow]] = {}
+    errors: list[RowError] = []
+    for line, raw in batch:
+        try:
+            row = parse_row(raw)
+        except Invalid as error:
+            errors.append(RowError(line, (raw.get("ins") or "").strip(), error.fr, error.en))
+            continue
+        if row.ins in parsed and not parsed[row.ins][1].traits.matches(row.traits):
+            errors.append(_conflict(line, row.ins))
+            continue
+        parsed[row.ins] = (line, row)
+    return ParsedBatch(parsed, errors)
+
+
 def import_batch(
     session: Session,
-    batch: list[tuple[int, Mapping[str, str | None]]],
+    batch: ParsedBatch,
     report: ImportReport,
     code_days: int,
     on_letter: Callable[[Letter], None],
@@ -137,109 +164,101 @@ def import_batch(
     transaction; the changes of state the batch asks for known profiles. A bad row is reported
     with its line and reason and changes nothing."""
     moves: list[Move] = []
-    parsed: dict[str, tuple[int, FeedRow]] = {}
-    for line, raw in batch:
-        try:
-            row = parse_row(raw)
-        except Invalid as error:
-            report.errors.append(RowError(line, (raw.get("ins") or "").strip(), error.fr, error.en))
-            continue
-        if row.ins in parsed and not parsed[row.ins][1].traits.matches(row.traits):
-            report.errors.append(_conflict(line, row.ins))
-            continue
-        parsed[row.ins] = (line, row)
+    parsed = batch.rows
+    report.errors.extend(batch.errors)
     if not parsed:
         return moves
     connection = session.connection()
-    existing = {
-        known.ins: known
-        for known in map(
-            _Known._make,
-            select_in(connection, table_of(Patient), _Known._fields, "ins", list(parsed)),
-        )
-    }
+    existing = _known(connection, list(parsed))
     now = clock.now()
     expires = now + timedelta(days=code_days)
     # New rows go straight to the driver (db.bulk): values converted here, the batch's
     # timestamps once for all its rows.
-    at = to_driver(connection, Patient.__table__.c.created_at, now)
+    at = batch_value(connection, Patient.__table__.c.created_at, now)
     birth_date = converter(connection, Patient.__table__.c.birth_date, never_null=True)
-    expires_at = to_driver(connection, Patient.__table__.c.activation_expires_at, expires)
-    new_patients: list[tuple[Any, ...]] = []
+    expires_at = batch_value(connection, Patient.__table__.c.activation_expires_at, expires)
+    new_patients: list[tuple[str, str, bytes | None]] = []  # id, INS, code hash: the look-ups
     changes: list[dict[str, Any]] = []
     # Representatives: of new patients (nothing to compare with), of known ones (to compare).
     links: dict[str, tuple[tuple[str, str], ...]] = {}
     known_links: dict[str, tuple[tuple[str, str], ...]] = {}
-    for ins, (line, row) in parsed.items():
-        known = existing.get(ins)
-        if known is None:
-            patient_id = new_id()
-            state = ProfileState.OPPOSED if row.opposed else ProfileState.CREATED
-            # LC-4: a created profile gets its letter's code; an opposed one none.
-            code_hash = None if row.opposed else _new_code(row, expires.date(), on_letter)
-            new_patients.append(
-                (  # in the order of NEW_PATIENT
-                    patient_id,
-                    ins,
-                    "VALI",
-                    row.traits.birth_names,
-                    row.traits.first_names,
-                    row.used_name,
-                    row.traits.sex.value,
-                    birth_date(row.traits.birth_date),
-                    row.traits.birth_place,
-                    row.email,
-                    row.phone,
-                    state.value,
-                    at,
-                    at,
-                    at if row.opposed else None,
-                    code_hash,
-                    None if code_hash is None else expires_at,
+    # The new profiles' rows go to the server as they are made (db.bulk.inserting): it stores
+    # them while the rest of the batch is checked.
+    fresh = len(parsed) - len(existing)  # every new profile's id and code in one draw each
+    ids, codes = iter(new_ids(fresh)), iter(new_secrets(fresh, CODE_BYTES))
+    with inserting(connection, table_of(Patient), NEW_PATIENT) as add_patient:
+        for ins, (line, row) in parsed.items():
+            known = existing.get(ins)
+            if known is None:
+                patient_id = next(ids)
+                state = ProfileState.OPPOSED if row.opposed else ProfileState.CREATED
+                # LC-4: a created profile gets its letter's code; an opposed one none.
+                code_hash = (
+                    None if row.opposed else _new_code(row, next(codes), expires.date(), on_letter)
                 )
-            )
-            report.created += 1
-            report.opposed += row.opposed
-            if row.representatives:
-                links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
-            continue
-        if not _traits_of(known._asdict()).matches(row.traits):
-            report.errors.append(_conflict(line, ins))
-            continue
-        change: dict[str, Any] = {}
-        for name in ("email", "phone", "used_name"):
-            if getattr(known, name) != getattr(row, name):
-                change[name] = getattr(row, name)
-        state = ProfileState(known.state)
-        if row.opposed and state is not ProfileState.OPPOSED:
-            moves.append(Move(known.id, Change.OPPOSE))  # LC-1, LC-5: the space goes
-            report.opposed += 1
-        elif (
-            not row.opposed
-            and state is ProfileState.OPPOSED
-            and known.opposed_by != OPPOSED_BY_PATIENT  # LC-6: his own opposition stands
-        ):
-            moves.append(Move(known.id, Change.WITHDRAW_OPPOSITION))
-        known_links[known.id] = tuple((i, k.value) for i, k in row.representatives)
-        if change:
-            changes.append({"b_id": known.id, "updated_at": now, **change})
-        if change or (moves and moves[-1].patient_id == known.id):
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    insert_many(connection, table_of(Patient), NEW_PATIENT, new_patients)
+                add_patient(
+                    (  # in the order of NEW_PATIENT
+                        patient_id,
+                        ins,
+                        "VALI",
+                        row.traits.birth_names,
+                        row.traits.first_names,
+                        row.used_name,
+                        row.traits.sex.value,
+                        birth_date(row.traits.birth_date),
+                        row.traits.birth_place,
+                        row.email,
+                        row.phone,
+                        state.value,
+                        at,
+                        at,
+                        at if row.opposed else None,
+                        code_hash,
+                        None if code_hash is None else expires_at,
+                    )
+                )
+                new_patients.append((patient_id, ins, code_hash))
+                report.created += 1
+                report.opposed += row.opposed
+                if row.representatives:
+                    links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
+                continue
+            if not _traits_of(known._asdict()).matches(row.traits):
+                report.errors.append(_conflict(line, ins))
+                continue
+            change: dict[str, Any] = {}
+            for name in ("email", "phone", "used_name"):
+                if getattr(known, name) != getattr(row, name):
+                    change[name] = getattr(row, name)
+            state = ProfileState(known.state)
+            if row.opposed and state is not ProfileState.OPPOSED:
+                moves.append(Move(known.id, Change.OPPOSE))  # LC-1, LC-5: the space goes
+                report.opposed += 1
+            elif (
+                not row.opposed
+                and state is ProfileState.OPPOSED
+                and known.opposed_by != OPPOSED_BY_PATIENT  # LC-6: his own opposition stands
+            ):
+                moves.append(Move(known.id, Change.WITHDRAW_OPPOSITION))
+            known_links[known.id] = tuple((i, k.value) for i, k in row.representatives)
+            if change:
+                changes.append({"b_id": known.id, "updated_at": now, **change})
+            if change or (moves and moves[-1].patient_id == known.id):
+                report.updated += 1
+            else:
+                report.unchanged += 1
     # The look-ups the ORM's events write for a profile made one at a time (population.models).
     insert_many(
         connection,
         table_of(PatientIns),
         ("ins", "patient_id"),
-        [(p[_INS], p[_ID]) for p in new_patients],
+        [(ins, patient_id) for patient_id, ins, _ in new_patients],
     )
     insert_many(
         connection,
         table_of(PendingCode),
         ("code_hash", "patient_id"),
-        [(p[_CODE], p[_ID]) for p in new_patients if p[_CODE] is not None],
+        [(code, patient_id) for patient_id, _, code in new_patients if code is not None],
     )
     for change in changes:
         patient_id = change.pop("b_id")
@@ -249,6 +268,20 @@ def import_batch(
         )
     _sync_representatives(session, known_links, links, now)
     return moves
+
+
+def _known(connection: Connection, ins_values: list[str]) -> dict[str, _Known]:
+    """The profiles these INS name, by INS: found through the look-up keyed by INS
+    (``PatientIns``), then by id. On a distributed register ``patients.ins`` has no index
+    (migration 0017): searched there, every batch would read every row of every shard."""
+    ids = [
+        patient_id
+        for _ins, patient_id in select_in(
+            connection, table_of(PatientIns), ("ins", "patient_id"), "ins", ins_values
+        )
+    ]
+    rows = select_in(connection, table_of(Patient), _Known._fields, "id", ids)
+    return {known.ins: known for known in map(_Known._make, rows)}
 
 
 def _sync_representatives(
@@ -304,9 +337,8 @@ def _conflict(line: int, ins: str) -> RowError:
     )
 
 
-def _new_code(row: FeedRow, expires: date, on_letter: Callable[[Letter], None]) -> bytes:
-    """LC-4: a code for the letter (shown once); the hash the profile's row keeps."""
-    code = new_secret(16)
+def _new_code(row: FeedRow, code: str, expires: date, on_letter: Callable[[Letter], None]) -> bytes:
+    """LC-4: ``code`` for the letter (shown once); the hash the profile's row keeps."""
     on_letter(Letter(row.ins, row.traits.first_names, row.traits.birth_names, code, expires))
     return hash_code(code)
 
@@ -314,7 +346,7 @@ def _new_code(row: FeedRow, expires: date, on_letter: Callable[[Letter], None]) 
 def new_code(patient: Patient, *, days: int) -> Letter:
     """LC-4: a new one-time code on the profile's row (the earlier one stops working, the count
     of wrong tries starts again); the letter carries the code, shown once."""
-    code, now = new_secret(16), clock.now()
+    code, now = new_secret(CODE_BYTES), clock.now()
     expires = now + timedelta(days=days)
     patient.activation_code_hash, patient.activation_expires_at = hash_code(code), expires
     patient.activation_failures = 0

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from support import NOW
 
 from carnet.db.base import table_of
-from carnet.db.bulk import converter, insert_many, to_driver
+from carnet.db.bulk import batch_value, converter, insert_many, inserting, select_in, to_driver
 from carnet.ids import new_id
 from carnet.population.models import Patient, PatientIns
 from carnet.population.service import NEW_PATIENT, hash_code
@@ -130,3 +130,71 @@ def test_issue_18_on_postgresql_the_rows_go_by_copy_not_one_insert_each(engine: 
         assert inserts[0][1] is True
     with engine.connect() as connection:
         assert len(connection.execute(select(PatientIns.ins)).all()) == 50
+
+
+def test_issue_18_a_batch_value_is_written_as_the_value_itself(engine: Engine) -> None:
+    """``batch_value`` (a batch's timestamps, made once): on PostgreSQL the text ``COPY`` would
+    have made of the value; what the database keeps is the same instant, on both databases."""
+    with engine.begin() as connection:
+        column = Patient.__table__.c.created_at
+        at = batch_value(connection, column, NOW)
+        assert batch_value(connection, column, None) is None
+        if engine.dialect.name == "postgresql":
+            assert isinstance(at, str)
+        row = list(_patient_row(connection, "285047505601245", "DURAND"))
+        row[NEW_PATIENT.index("created_at")] = row[NEW_PATIENT.index("updated_at")] = at
+        insert_many(connection, table_of(Patient), NEW_PATIENT, [tuple(row)])
+    with engine.connect() as connection:
+        patient = connection.execute(select(Patient).where(Patient.id == row[0])).one()
+    assert patient.created_at == patient.updated_at == NOW
+
+
+def test_issue_18_rows_inserted_as_they_are_made_and_none_if_the_maker_fails(
+    engine: Engine,
+) -> None:
+    """``inserting``: every row added inside the block is stored; an error inside it (the
+    import's own, not the database's) leaves none of them, on both databases."""
+    columns = ("ins", "patient_id")
+
+    def insert(rows: list[tuple[str, str]], *, then_fail: bool = False) -> None:
+        with (
+            engine.begin() as connection,
+            inserting(connection, table_of(PatientIns), columns) as add,
+        ):
+            for row in rows:
+                add(row)
+            if then_fail:
+                raise ZeroDivisionError
+
+    insert([(f"{n:015d}", f"p{n}") for n in range(30)])
+    with pytest.raises(ZeroDivisionError):
+        insert([("9" * 15, "late")], then_fail=True)
+    with engine.connect() as connection:
+        rows = connection.execute(select(PatientIns.ins)).all()
+    assert sorted(r.ins for r in rows) == [f"{n:015d}" for n in range(30)]
+    with pytest.raises(IntegrityError):  # a duplicate key: the database's error
+        insert([("8" * 15, "new"), (f"{0:015d}", "again")])
+    with engine.connect() as connection:
+        assert len(connection.execute(select(PatientIns.ins)).all()) == 30
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["000000000000001", "000000000000003", "nobody"],
+        [""],  # split, a lone empty text would be no key at all
+        ["", "000000000000002"],
+        ["line\nbreak", "000000000000001"],  # a line break: the keys go as an array
+    ],
+    ids=["text", "lone-empty", "empty-and-text", "line-break"],
+)
+def test_issue_18_select_in_finds_the_rows_of_the_keys_given(
+    engine: Engine, keys: list[str]
+) -> None:
+    stored = [("000000000000001", "a"), ("000000000000002", "b"), ("000000000000003", "c")]
+    stored += [("", "empty"), ("line\nbreak", "broken")]
+    with engine.begin() as connection:
+        insert_many(connection, table_of(PatientIns), ("ins", "patient_id"), stored)
+    with engine.connect() as connection:
+        found = select_in(connection, table_of(PatientIns), ("ins", "patient_id"), "ins", keys)
+    assert sorted(found) == sorted(row for row in stored if row[0] in keys)

@@ -3,8 +3,11 @@ reported with their line and reason and change nothing."""
 
 from __future__ import annotations
 
+import gc
 import io
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import func, select
 
 from carnet.context import RequestContext
@@ -136,3 +139,56 @@ def test_lc_1_bad_rows_are_reported_with_line_and_reason(rt: Runtime) -> None:
 def test_lc_1_semicolon_separated_feed(rt: Runtime) -> None:
     report = _import(rt, FEED.replace(",", ";"))
     assert report.created == 5
+
+
+def test_lc_1_issue_18_the_collector_is_as_it_was_after_an_import_even_a_failed_one(
+    rt: Runtime,
+) -> None:
+    """The import eases the garbage collector while it runs (``lifecycle.feed``); after it, the
+    process's collector is back as it was, whether the import ended or failed."""
+    before = gc.get_threshold()
+    _import(rt, FEED)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+    def failing(_letter: Letter) -> None:
+        assert gc.get_threshold() != before  # eased while the import runs
+        raise OSError("the letters' disk is full")
+
+    with pytest.raises(OSError, match="disk is full"):
+        import_population(
+            rt,
+            RequestContext.operator(),
+            read_feed(
+                io.StringIO(
+                    FEED.replace("1985-04-12", "1985-04-13").replace(
+                        ADULT, make_ins("2850475056099")
+                    )
+                )
+            ),
+            on_letter=failing,
+        )
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_lc_1_issue_18_a_feed_that_cannot_be_read_stops_the_import_where_it_broke(
+    rt: Runtime,
+) -> None:
+    """The file is read a batch ahead, by a thread of its own (``carnet.ahead``): a file that
+    breaks half way is still the operator's error, raised by the import, after the batches
+    before it were stored."""
+    from carnet.population.service import BATCH
+
+    people = [make_ins(f"1850175{n:06d}") for n in range(BATCH + 5)]
+    lines = [HEADER] + [f"{ins},MARTIN,Paul,M,1985-01-01,75056,,,0\n" for ins in people]
+
+    def breaking() -> Iterator[str]:
+        yield from lines
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    with pytest.raises(UnicodeDecodeError):
+        import_population(rt, RequestContext.operator(), read_feed(breaking()))
+    with rt.transaction() as session:
+        stored = session.scalar(select(func.count()).select_from(Patient))
+    assert stored == BATCH  # the first batch, whole; the broken one not at all

@@ -18,6 +18,7 @@ from carnet.population.service import (
     id_of_ins,
     import_batch,
     new_code,
+    parse_batch,
     patient_by_code,
     patient_by_id,
     patient_by_ins,
@@ -82,7 +83,7 @@ def test_issue18_the_feed_writes_the_look_ups_of_the_profiles_it_creates(rt: Run
     }
     with rt.transaction() as session:
         report = ImportReport()
-        import_batch(session, [(2, row)], report, 30, letters.append)
+        import_batch(session, parse_batch([(2, row)]), report, 30, letters.append)
     assert report.errors == []
     assert report.created == 1
     with rt.transaction() as session:
