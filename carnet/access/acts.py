@@ -20,7 +20,9 @@ from carnet.access.models import AccessSettings, CareRelation
 from carnet.access.rules import Why
 from carnet.audit import trail
 from carnet.audit.rules import Action
+from carnet.auth.claims import id_nat_ps_of
 from carnet.context import RequestContext
+from carnet.errors import Invalid
 from carnet.identity.labels import pro_label
 from carnet.identity.models import Pro
 from carnet.notify.rules import Kind
@@ -48,6 +50,21 @@ def settings_row(session: Session, patient_id: str) -> AccessSettings:
         session.add(row)
         session.flush()
     return row
+
+
+def named_pro(rpps: str) -> str:
+    """``rpps`` when it is a pro's key as the directory files it (11 RPPS digits, or ``0`` and
+    an ADELI number): a key from outside (a patient's act on a pro) that is anything else names
+    nobody and is refused before it reaches a row."""
+    if id_nat_ps_of(rpps) is None:
+        raise Invalid(
+            "Professionnel inconnu : un RPPS compte 11 chiffres (ou, sans RPPS, 0 suivi du "
+            "numéro ADELI).",
+            "Unknown professional: an RPPS has 11 digits (or, without one, 0 followed by the "
+            "ADELI number).",
+            code="rpps_invalid",
+        )
+    return rpps
 
 
 def relation_row(session: Session, patient_id: str, rpps: str) -> CareRelation:
@@ -160,7 +177,7 @@ def block_pro(
     by_administrator: bool = False,
 ) -> None:
     """ACC-3: blocked, he reads nothing, in emergencies too; he loses authorisation and roles."""
-    row = relation_row(session, patient_id, rpps)
+    row = relation_row(session, patient_id, named_pro(rpps))
     row.blocked, row.blocked_at = True, clock.now()
     row.authorised = False
     row.administrator = False
@@ -186,7 +203,7 @@ def _behalf(ctx: RequestContext, patient_id: str) -> str | None:
 
 def unblock_pro(session: Session, ctx: RequestContext, patient_id: str, rpps: str) -> None:
     """ACC-3: unblocked is not authorised: that waits for the patient's agreement at a consultation."""
-    row = relation_row(session, patient_id, rpps)
+    row = relation_row(session, patient_id, named_pro(rpps))
     row.blocked, row.blocked_at = False, None
     row.updated_at = clock.now()
     _act(
@@ -202,7 +219,7 @@ def unblock_pro(session: Session, ctx: RequestContext, patient_id: str, rpps: st
 
 def authorise_pro(session: Session, ctx: RequestContext, patient_id: str, rpps: str) -> None:
     rules.check_authorise(relation_facts(session, patient_id, rpps))
-    row = relation_row(session, patient_id, rpps)
+    row = relation_row(session, patient_id, named_pro(rpps))
     row.authorised, row.authorised_at = True, clock.now()
     row.updated_at = clock.now()
     _act(
@@ -220,7 +237,7 @@ def designate_administrator(
     session: Session, ctx: RequestContext, patient_id: str, rpps: str
 ) -> None:
     rules.check_designate_administrator(relation_facts(session, patient_id, rpps))
-    row = relation_row(session, patient_id, rpps)
+    row = relation_row(session, patient_id, named_pro(rpps))
     row.administrator, row.administrator_since = True, clock.now()
     row.updated_at = clock.now()
     _act(
@@ -235,7 +252,7 @@ def designate_administrator(
 
 
 def revoke_administrator(session: Session, ctx: RequestContext, patient_id: str, rpps: str) -> None:
-    row = relation_row(session, patient_id, rpps)
+    row = relation_row(session, patient_id, named_pro(rpps))
     row.administrator, row.administrator_since = False, None
     row.updated_at = clock.now()
     _act(

@@ -155,3 +155,24 @@ def test_issue16_json_patch_with_non_object_operations_is_4xx(
     )
     assert again.status_code == 200
     assert again.headers["ETag"] == 'W/"1"'
+
+
+@pytest.mark.parametrize("act", ["block", "unblock", "authorise"])
+def test_issue16_acc_3_an_act_on_a_pro_key_that_names_nobody_is_a_clear_4xx(
+    api: Api, act: str
+) -> None:
+    """A patient's act on a pro whose key cannot be a pro's (the fuzzer's: too long for the
+    column, other characters) is refused in the door's words and changes nothing — PostgreSQL
+    refused the row with a 500 before."""
+    patient, pro = add_patient(api.rt), add_pro(api.rt)
+    path = f"/api/v1/patients/{patient.id}/pros"
+    for key in ("qpÙ~:v\U000ef4c8úÐLæúí\U000f5b5cÆ", "1234567890123", "abcdefghijk"):
+        answer = api.client.post(f"{path}/{key}/{act}", headers=api.as_patient(patient))
+        _assert_clear_4xx(answer, f"{act} {key!r}")
+        assert answer.json()["error"] == "rpps_invalid"
+    relations = api.client.get(path, headers=api.as_patient(patient)).json()
+    assert [r for r in relations if r.get("rpps") != pro.rpps] == []
+    assert (
+        api.client.post(f"{path}/{pro.rpps}/block", headers=api.as_patient(patient)).status_code
+        == 204
+    )
