@@ -20,9 +20,8 @@ from carnet.access.models import AccessSettings, CareRelation
 from carnet.access.rules import Why
 from carnet.audit import trail
 from carnet.audit.rules import Action
-from carnet.auth.claims import id_nat_ps_of
+from carnet.auth.claims import filed_id_nat_ps
 from carnet.context import RequestContext
-from carnet.errors import Invalid
 from carnet.identity.labels import pro_label
 from carnet.identity.models import Pro
 from carnet.notify.rules import Kind
@@ -56,14 +55,7 @@ def named_pro(rpps: str) -> str:
     """``rpps`` when it is a pro's key as the directory files it (11 RPPS digits, or ``0`` and
     an ADELI number): a key from outside (a patient's act on a pro) that is anything else names
     nobody and is refused before it reaches a row."""
-    if id_nat_ps_of(rpps) is None:
-        raise Invalid(
-            "Professionnel inconnu : un RPPS compte 11 chiffres (ou, sans RPPS, 0 suivi du "
-            "numéro ADELI).",
-            "Unknown professional: an RPPS has 11 digits (or, without one, 0 followed by the "
-            "ADELI number).",
-            code="rpps_invalid",
-        )
+    filed_id_nat_ps(rpps)
     return rpps
 
 
@@ -236,8 +228,8 @@ def authorise_pro(session: Session, ctx: RequestContext, patient_id: str, rpps: 
 def designate_administrator(
     session: Session, ctx: RequestContext, patient_id: str, rpps: str
 ) -> None:
-    rules.check_designate_administrator(relation_facts(session, patient_id, rpps))
-    row = relation_row(session, patient_id, named_pro(rpps))
+    rules.check_designate_administrator(relation_facts(session, patient_id, named_pro(rpps)))
+    row = relation_row(session, patient_id, rpps)
     row.administrator, row.administrator_since = True, clock.now()
     row.updated_at = clock.now()
     _act(

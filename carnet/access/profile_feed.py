@@ -23,8 +23,8 @@ from carnet.access.facts import (
 from carnet.access.rules import Decision, Section, may_write_section
 from carnet.db.base import table_of
 from carnet.db.bulk import select_in
-from carnet.population.models import Patient, PatientIns
 from carnet.population.rules import MAJORITY_AGE, ProfileState, age_on
+from carnet.population.service import profile_rows_of_ins
 from carnet.profile.models import CareLine
 
 _OPERATOR = Requester(kind=RequesterKind.OPERATOR, actor_id="operator")
@@ -44,16 +44,9 @@ def feed_targets(session: Session, ins_values: Sequence[str]) -> dict[str, FeedT
     """The profiles these INS name, with the operator's right to feed each (LC-3: a created
     profile receives; an opposed or closed one nothing)."""
     today = clock.today()
-    # Through the look-up keyed by INS, then by id: on a distributed register ``patients.ins``
-    # has no index (migration 0017).
-    connection = session.connection()
-    ids = [
-        patient_id
-        for _ins, patient_id in select_in(
-            connection, table_of(PatientIns), ("ins", "patient_id"), "ins", list(ins_values)
-        )
-    ]
-    rows = select_in(connection, table_of(Patient), ("ins", "id", "birth_date", "state"), "id", ids)
+    rows = profile_rows_of_ins(
+        session.connection(), ("ins", "id", "birth_date", "state"), ins_values
+    )
     found: dict[str, FeedTarget] = {}
     for ins, patient_id, born, state in rows:
         facts = RecordFacts(

@@ -38,7 +38,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from carnet.context import AuthLevel
-from carnet.errors import Unauthenticated
+from carnet.errors import Invalid, Unauthenticated
 
 LEEWAY_SECONDS = 30
 """Clock skew tolerated between an issuer and us, on ``exp``, ``nbf`` and ``iat``."""
@@ -88,6 +88,20 @@ def id_nat_ps_of(key: str) -> str | None:
     """The inverse of :func:`pro_key` (for the instance's own tokens)."""
     candidate = key if key.startswith("0") else "8" + key
     return candidate if pro_key(candidate) == key else None
+
+
+def filed_id_nat_ps(key: str) -> str:
+    """The idNatPs of ``key`` when it is a pro's key as the directory files it (11 RPPS digits,
+    or ``0`` and an ADELI number); otherwise refused in one wording wherever a key comes from
+    outside (an operator's token, a patient's act on a pro): anything else names nobody."""
+    id_nat_ps = id_nat_ps_of(key)
+    if id_nat_ps is None:
+        raise Invalid(
+            "Le RPPS doit compter 11 chiffres (ou, sans RPPS, 0 suivi du numéro ADELI).",
+            "An RPPS has 11 digits (or, without one, 0 followed by the ADELI number).",
+            code="rpps_invalid",
+        )
+    return id_nat_ps
 
 
 INS_PATTERN = re.compile(r"[0-9]{6}[0-9AB][0-9]{8}")

@@ -18,7 +18,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeyParameters, OKPKey
 
 from carnet import clock
-from carnet.auth.claims import INS_PATTERN, LEVEL_ACRS, id_nat_ps_of
+from carnet.auth.claims import INS_PATTERN, LEVEL_ACRS, filed_id_nat_ps
 from carnet.context import AuthLevel
 from carnet.errors import Invalid
 from carnet.ids import new_id
@@ -141,13 +141,7 @@ def issue_pro_token(
     level: AuthLevel,
     ttl_seconds: int,
 ) -> str:
-    id_nat_ps = id_nat_ps_of(rpps)
-    if id_nat_ps is None:
-        raise Invalid(
-            "Le RPPS doit compter 11 chiffres (ou, sans RPPS, 0 suivi du numéro ADELI).",
-            "An RPPS has 11 digits (or, without one, 0 followed by the ADELI number).",
-            code="rpps_invalid",
-        )
+    id_nat_ps = filed_id_nat_ps(rpps)
     if not profession.strip():
         raise Invalid(
             "Le code profession est obligatoire.",

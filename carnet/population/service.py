@@ -9,7 +9,7 @@ Changes of a profile's state are the lifecycle's (``carnet.lifecycle``, through 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import islice
@@ -271,17 +271,26 @@ def import_batch(
 
 
 def _known(connection: Connection, ins_values: list[str]) -> dict[str, _Known]:
-    """The profiles these INS name, by INS: found through the look-up keyed by INS
-    (``PatientIns``), then by id. On a distributed register ``patients.ins`` has no index
-    (migration 0017): searched there, every batch would read every row of every shard."""
+    """The profiles these INS name, by INS."""
+    rows = profile_rows_of_ins(connection, _Known._fields, ins_values)
+    return {known.ins: known for known in map(_Known._make, rows)}
+
+
+def profile_rows_of_ins(
+    connection: Connection, columns: Sequence[str], ins_values: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The ``columns`` of the profiles these INS name (those that exist), found through the
+    look-up keyed by INS (``PatientIns``), then by id. On a distributed register
+    ``patients.ins`` has no index (migration 0017): searched there, every batch would read
+    every row of every shard. Bypasses the record handle: a feed's own look-up of its
+    targets, no patient's data read for a person."""
     ids = [
         patient_id
         for _ins, patient_id in select_in(
-            connection, table_of(PatientIns), ("ins", "patient_id"), "ins", ins_values
+            connection, table_of(PatientIns), ("ins", "patient_id"), "ins", list(ins_values)
         )
     ]
-    rows = select_in(connection, table_of(Patient), _Known._fields, "id", ids)
-    return {known.ins: known for known in map(_Known._make, rows)}
+    return select_in(connection, table_of(Patient), tuple(columns), "id", ids)
 
 
 def _sync_representatives(

@@ -20,12 +20,13 @@ from carnet.auth.claims import (
     check_audience,
     check_issuer,
     check_times,
+    filed_id_nat_ps,
     id_nat_ps_of,
     patient_claims_from_payload,
     pro_claims_from_payload,
 )
 from carnet.context import AuthLevel
-from carnet.errors import Unauthenticated
+from carnet.errors import Invalid, Unauthenticated
 
 from .issuer import RPPS
 
@@ -93,6 +94,19 @@ def test_id_4_adeli_based_id_nat_ps_is_accepted_and_kept_whole(adeli: str) -> No
     assert id_nat_ps_of(claims.rpps) == "0" + adeli
     assert id_nat_ps_of(RPPS) == "8" + RPPS
     assert id_nat_ps_of("1234") is None
+
+
+@pytest.mark.parametrize("key", ["1234", "abcdefghijk", "1234567890123", "02C1234567", "0"])
+def test_id_4_a_key_no_pro_is_filed_under_is_refused_in_one_wording(key: str) -> None:
+    """Wherever a pro's key comes from outside (an operator's token, a patient's act on a pro),
+    one refusal, French first, with one code."""
+    with pytest.raises(Invalid) as refused:
+        filed_id_nat_ps(key)
+    assert refused.value.code == "rpps_invalid"
+    assert "11 chiffres" in refused.value.fr
+    assert "11 digits" in refused.value.en
+    assert filed_id_nat_ps(RPPS) == "8" + RPPS
+    assert filed_id_nat_ps("0751234567") == "0751234567"
 
 
 @pytest.mark.parametrize(
