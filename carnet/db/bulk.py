@@ -52,14 +52,29 @@ def batch_value(connection: Connection, column: ColumnElement[Any], value: Any) 
     (the batch's timestamps): on PostgreSQL the text ``COPY`` would have made of it, made once
     for the batch (psycopg's text of a timestamp costs three times the rest of a profile's
     row), given as that text, which ``COPY`` sends as it is; elsewhere ``to_driver``'s value."""
-    value = to_driver(connection, column, value)
-    if value is None or not _copies(connection.dialect):
-        return value
+    return batch_converter(connection, column)(value)
+
+
+def batch_converter(connection: Connection, column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """``batch_value`` for ``column``, taken once from ``connection`` and then used without it:
+    by another thread, after the connection has gone back to its pool (an import makes its
+    next batch's rows ahead, in a thread of its own)."""
+    processor = converter(connection, column)
+    if not _copies(connection.dialect):
+        return processor
     from psycopg.adapt import PyFormat, Transformer
 
     driver_connection: Any = connection.connection.driver_connection
-    text = Transformer(driver_connection).get_dumper(value, PyFormat.TEXT).dump(value)
-    return None if text is None else bytes(text).decode(driver_connection.info.encoding)
+    transformer, encoding = Transformer(driver_connection), driver_connection.info.encoding
+
+    def copy_text(value: Any) -> Any:
+        value = processor(value)
+        if value is None:
+            return None
+        text = transformer.get_dumper(value, PyFormat.TEXT).dump(value)
+        return None if text is None else bytes(text).decode(encoding)
+
+    return copy_text
 
 
 def _copies(dialect: Dialect) -> bool:

@@ -32,18 +32,19 @@ def overloaded() -> Overloaded:
 class _Session(Session):
     """A session that remembers its transaction's connection: the hot paths ask for it several
     times a request (the gate's query, the rows, the trace), and the ORM's answer goes through
-    its transaction's bookkeeping each time (issue 19)."""
+    its transaction's bookkeeping each time (issue 19). Remembered for the innermost
+    transaction: a savepoint's (``begin_nested``) is begun by the ORM's answer."""
 
     _held: tuple[SessionTransaction, Connection] | None = None
 
     def connection(self, *args: Any, **kwargs: Any) -> Connection:
         if args or kwargs:
             return super().connection(*args, **kwargs)
-        held, current = self._held, self.get_transaction()
+        held, current = self._held, self._transaction
         if held is not None and current is not None and held[0] is current:
             return held[1]
         connection = super().connection()
-        transaction = self.get_transaction()
+        transaction = self._transaction
         if transaction is not None:
             self._held = (transaction, connection)
         return connection

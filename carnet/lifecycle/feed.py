@@ -20,8 +20,10 @@ from carnet.lifecycle.service import oppose_from_feed
 from carnet.lifecycle.transitions import move
 from carnet.population.rules import Change
 from carnet.population.service import (
+    FreshMaker,
     ImportReport,
     Letter,
+    ParsedBatch,
     import_batch,
     new_code,
     numbered_batches,
@@ -43,12 +45,25 @@ def import_population(
     """Create, update or mark opposed, idempotently, one committed batch at a time; a bad row
     is reported with its line and reason and changes nothing."""
     report = ImportReport()
+    # A first import names no known profile: while its batches are all new, the next one's
+    # rows are made ahead as new ones (import_batch's expect_new), in the reader's thread.
+    all_new = True
+    with rt.transaction() as session:
+        make_fresh = FreshMaker(session.connection(), code_days)
+
+    def checked(batch: list[tuple[int, Mapping[str, str | None]]]) -> ParsedBatch:
+        parsed = parse_batch(batch)
+        return parsed._replace(fresh=make_fresh(parsed)) if all_new else parsed
+
     with _collector_eased():
         # The next batch is read and checked while this one is stored (carnet.ahead).
-        for batch in ahead(map(parse_batch, numbered_batches(rows))):
+        for batch in ahead(map(checked, numbered_batches(rows))):
+            # A batch's letters go out once it is stored: a code on paper always opens a profile.
+            letters: list[Letter] = []
+            known_before = report.updated + report.unchanged
             with rt.transaction() as session:
                 for patient_id, change in import_batch(
-                    session, batch, report, code_days, on_letter
+                    session, batch, report, code_days, letters.append, expect_new=all_new
                 ):
                     patient = patient_by_id(session, patient_id)
                     assert patient is not None  # the batch just read it
@@ -56,7 +71,10 @@ def import_population(
                         oppose_from_feed(session, rt, ctx, patient)
                     else:  # LC-1: no longer opposed: a profile again, and its letter
                         move(session, ctx, patient, change, why=Why.OPERATOR_FEED)
-                        on_letter(new_code(patient, days=code_days))
+                        letters.append(new_code(patient, days=code_days))
+            for letter in letters:
+                on_letter(letter)
+            all_new = report.updated + report.unchanged == known_before
             on_batch(report)
     with rt.transaction() as session:
         trail.record(

@@ -11,16 +11,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.db.base import table_of
-from carnet.db.bulk import batch_value, converter, insert_many, inserting, select_in
+from carnet.db.bulk import (
+    batch_converter,
+    batch_value,
+    converter,
+    insert_many,
+    inserting,
+    select_in,
+)
 from carnet.db.uow import UnitOfWork
 from carnet.errors import Invalid
 from carnet.identity.traits import Sex, Traits
@@ -129,10 +137,88 @@ def numbered_batches(
 
 class ParsedBatch(NamedTuple):
     """A batch of the feed checked (``parse_batch``): each INS's last good row with its line,
-    and the rows refused, in the order of the file."""
+    and the rows refused, in the order of the file; its rows made ahead (``FreshRows``) when
+    the import expects every profile to be new."""
 
     rows: dict[str, tuple[int, FeedRow]]
     errors: list[RowError]
+    fresh: FreshRows | None = None
+
+
+class FreshRows(NamedTuple):
+    """A batch's rows made ahead as if every profile it names were new, as in a first import's
+    batches: stored as they are when the claim of their INS succeeds (``import_batch``),
+    dropped otherwise (no letter goes out before its batch is stored)."""
+
+    lookups: list[tuple[str, str]]  # INS, id: the INS look-up (PatientIns), in the batch's order
+    patients: list[tuple[Any, ...]]  # in the order of NEW_PATIENT
+    codes: list[tuple[bytes, str]]  # code hash, id: the codes' look-up (PendingCode)
+    links: dict[str, tuple[tuple[str, str], ...]]  # a new patient's representatives
+    letters: list[Letter]
+    opposed: int
+    now: datetime
+
+
+class FreshMaker:
+    """Makes a batch's ``FreshRows`` away from the database — in the import's reader thread,
+    while the batch before is stored — with the driver's forms of its values taken once from
+    a connection (``db.bulk.batch_converter``)."""
+
+    def __init__(self, connection: Connection, code_days: int) -> None:
+        columns = Patient.__table__.c
+        self._stamp = batch_converter(connection, columns.created_at)
+        self._expiry = batch_converter(connection, columns.activation_expires_at)
+        self._birth_date = converter(connection, columns.birth_date, never_null=True)
+        self._code_days = code_days
+
+    def __call__(self, batch: ParsedBatch) -> FreshRows:
+        now = clock.now()
+        expires = now + timedelta(days=self._code_days)
+        at, expires_at, birth_date = self._stamp(now), self._expiry(expires), self._birth_date
+        count = len(batch.rows)
+        ids, codes = new_ids(count), iter(new_secrets(count, CODE_BYTES))
+        patients: list[tuple[Any, ...]] = []
+        code_rows: list[tuple[bytes, str]] = []
+        links: dict[str, tuple[tuple[str, str], ...]] = {}
+        letters: list[Letter] = []
+        opposed = 0
+        for patient_id, (ins, (_line, row)) in zip(ids, batch.rows.items(), strict=True):
+            traits = row.traits
+            if row.opposed:  # LC-4: an opposed profile gets no code, no letter
+                opposed += 1
+                code_hash = None
+            else:
+                code = next(codes)
+                letters.append(
+                    Letter(ins, traits.first_names, traits.birth_names, code, expires.date())
+                )
+                code_hash = hash_code(code)
+                code_rows.append((code_hash, patient_id))
+            patients.append(
+                (  # in the order of NEW_PATIENT
+                    patient_id,
+                    ins,
+                    "VALI",
+                    traits.birth_names,
+                    traits.first_names,
+                    row.used_name,
+                    traits.sex.value,
+                    birth_date(traits.birth_date),
+                    traits.birth_place,
+                    row.email,
+                    row.phone,
+                    (ProfileState.OPPOSED if row.opposed else ProfileState.CREATED).value,
+                    at,
+                    at,
+                    at if row.opposed else None,
+                    code_hash,
+                    None if code_hash is None else expires_at,
+                )
+            )
+            if row.representatives:
+                links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
+        lookups = list(zip(batch.rows, ids, strict=True))
+        return FreshRows(lookups, patients, code_rows, links, letters, opposed, now)
 
 
 def parse_batch(batch: list[tuple[int, Mapping[str, str | None]]]) -> ParsedBatch:
@@ -159,14 +245,22 @@ def import_batch(
     report: ImportReport,
     code_days: int,
     on_letter: Callable[[Letter], None],
+    *,
+    expect_new: bool = False,
 ) -> list[Move]:
     """Create, update (never overwriting an INS known with other traits) in the caller's
     transaction; the changes of state the batch asks for known profiles. A bad row is reported
-    with its line and reason and changes nothing."""
+    with its line and reason and changes nothing. ``expect_new``: the feed's last batch
+    created every profile it named (a first import): this one first claims every INS as new
+    (``_claimed``), and looks up the known ones only if that fails."""
     moves: list[Move] = []
     parsed = batch.rows
     report.errors.extend(batch.errors)
     if not parsed:
+        return moves
+    fresh = batch.fresh
+    if expect_new and fresh is not None and _claimed(session, fresh.lookups):
+        _store_fresh(session, fresh, report, on_letter)
         return moves
     connection = session.connection()
     existing = _known(connection, list(parsed))
@@ -184,8 +278,8 @@ def import_batch(
     known_links: dict[str, tuple[tuple[str, str], ...]] = {}
     # The new profiles' rows go to the server as they are made (db.bulk.inserting): it stores
     # them while the rest of the batch is checked.
-    fresh = len(parsed) - len(existing)  # every new profile's id and code in one draw each
-    ids, codes = iter(new_ids(fresh)), iter(new_secrets(fresh, CODE_BYTES))
+    new = len(parsed) - len(existing)  # every new profile's id and code in one draw each
+    ids, codes = iter(new_ids(new)), iter(new_secrets(new, CODE_BYTES))
     with inserting(connection, table_of(Patient), NEW_PATIENT) as add_patient:
         for ins, (line, row) in parsed.items():
             known = existing.get(ins)
@@ -268,6 +362,35 @@ def import_batch(
         )
     _sync_representatives(session, known_links, links, now)
     return moves
+
+
+def _claimed(session: Session, lookups: list[tuple[str, str]]) -> bool:
+    """Whether every INS of ``lookups`` was new, each now written into the INS look-up
+    (``PatientIns``) with its id; when one of them is known already (its key is taken),
+    nothing is written. A first import's batches name no known profile: the look-up's own key
+    answers "all new" in the write it needs anyway, where a search for known ones would cost
+    the server as much again. Concurrent feeds naming one INS: the second waits on the
+    first's key, then finds it taken."""
+    try:
+        with session.begin_nested():
+            insert_many(session.connection(), table_of(PatientIns), ("ins", "patient_id"), lookups)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _store_fresh(
+    session: Session, fresh: FreshRows, report: ImportReport, on_letter: Callable[[Letter], None]
+) -> None:
+    """A batch of new profiles whose INS are claimed: their rows as made ahead."""
+    connection = session.connection()
+    insert_many(connection, table_of(Patient), NEW_PATIENT, fresh.patients)
+    insert_many(connection, table_of(PendingCode), ("code_hash", "patient_id"), fresh.codes)
+    _sync_representatives(session, {}, fresh.links, fresh.now)
+    report.created += len(fresh.patients)
+    report.opposed += fresh.opposed
+    for letter in fresh.letters:
+        on_letter(letter)
 
 
 def _known(connection: Connection, ins_values: list[str]) -> dict[str, _Known]:

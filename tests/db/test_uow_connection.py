@@ -4,7 +4,7 @@ bookkeeping at each call — and never a connection of a transaction that has en
 from __future__ import annotations
 
 from factories import add_patient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from carnet.population.models import Patient
 from carnet.runtime import Runtime
@@ -45,3 +45,29 @@ def test_issue_19_a_rolled_back_transaction_leaves_no_connection_behind(rt: Runt
             fresh.execute(select(Patient.email).where(Patient.id == patient.id)).scalar_one()
             != "jamais@example.org"
         )
+
+
+def test_issue_18_a_savepoint_inside_a_transaction_undoes_only_its_own_rows(rt: Runtime) -> None:
+    """The feed claims a batch's INS inside a savepoint (``population.service._claimed``): the
+    session's remembered connection must not skip the savepoint, or a failed claim would leave
+    half its rows behind."""
+    kept, undone = add_patient(rt), add_patient(rt)
+    with rt.uow.transaction() as session:
+        outer = session.connection()
+        outer.execute(update(Patient).where(Patient.id == kept.id).values(email="k@example.org"))
+        try:
+            with session.begin_nested():
+                inner = session.connection()
+                inner.execute(
+                    update(Patient).where(Patient.id == undone.id).values(email="u@example.org")
+                )
+                raise LookupError("the claim failed")
+        except LookupError:
+            pass
+        assert session.connection() is outer
+        emails = {row.id: row.email for row in session.execute(select(Patient.id, Patient.email))}
+    assert emails[kept.id] == "k@example.org"
+    assert emails[undone.id] != "u@example.org"
+    with rt.transaction() as session:
+        assert session.get(Patient, kept.id).email == "k@example.org"  # type: ignore[union-attr]
+        assert session.get(Patient, undone.id).email != "u@example.org"  # type: ignore[union-attr]

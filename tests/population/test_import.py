@@ -14,8 +14,15 @@ from carnet.context import RequestContext
 from carnet.identity.ins import make_ins
 from carnet.lifecycle.feed import import_population
 from carnet.population.feed import read_feed
-from carnet.population.models import Patient, Representative
-from carnet.population.service import Letter, hash_code
+from carnet.population.models import Patient, PatientIns, Representative
+from carnet.population.service import (
+    FreshMaker,
+    ImportReport,
+    Letter,
+    hash_code,
+    import_batch,
+    parse_batch,
+)
 from carnet.runtime import Runtime
 
 ADULT = make_ins("2850475056012")
@@ -192,3 +199,132 @@ def test_lc_1_issue_18_a_feed_that_cannot_be_read_stops_the_import_where_it_brok
     with rt.transaction() as session:
         stored = session.scalar(select(func.count()).select_from(Patient))
     assert stored == BATCH  # the first batch, whole; the broken one not at all
+
+
+def test_lc_4_issue_18_letters_go_out_only_for_stored_profiles(rt: Runtime) -> None:
+    """A batch's letters are handed over once it is committed: a feed that breaks half way
+    leaves letters for the stored batch only, never a code that opens nothing."""
+    from carnet.population.service import BATCH
+
+    people = [make_ins(f"1850275{n:06d}") for n in range(BATCH + 5)]
+    lines = [HEADER] + [f"{ins},MARTIN,Paul,M,1985-02-01,75056,,,0\n" for ins in people]
+
+    def breaking() -> Iterator[str]:
+        yield from lines
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    letters: list[Letter] = []
+    with pytest.raises(UnicodeDecodeError):
+        import_population(
+            rt, RequestContext.operator(), read_feed(breaking()), on_letter=letters.append
+        )
+    with rt.transaction() as session:
+        stored = set(session.scalars(select(Patient.ins)))
+    assert len(stored) == BATCH
+    assert {letter.ins for letter in letters} == stored
+
+
+@pytest.mark.parametrize("expect_new", [True, False])
+def test_lc_1_issue_18_a_batch_expected_new_that_names_known_profiles_is_looked_up(
+    rt: Runtime, expect_new: bool
+) -> None:
+    """A first import's batches claim their INS as new at once (``expect_new``); a batch that
+    names known profiles after all — unchanged, updated, or with other traits — is imported as
+    if looked up first: nothing created twice, nothing overwritten, the new ones created."""
+    _import(rt, FEED)
+    newcomer = make_ins("1850375056017")
+    rows = (
+        FEED.replace("claire@example.org", "claire.new@example.org")
+        .replace("DUBOIS,Paul,M,1982-09-03", "DUBOIS,Pierre,M,1982-09-03")
+        .replace(HEADER, "")
+        + f"{newcomer},BERNARD,Luc,M,1985-03-01,75056,,,0\n"
+    )
+    batch = parse_batch(
+        [(line, raw) for line, raw in enumerate(read_feed(io.StringIO(HEADER + rows)), start=2)]
+    )
+    report, letters = ImportReport(), list[Letter]()
+    with rt.transaction() as session:
+        if expect_new:  # its rows made ahead as new ones, as lifecycle.feed does
+            batch = batch._replace(fresh=FreshMaker(session.connection(), 90)(batch))
+        moves = import_batch(session, batch, report, 90, letters.append, expect_new=expect_new)
+    assert moves == []
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 3)
+    assert [(e.line, e.ins) for e in report.errors] == [(3, PARENT)]
+    assert [letter.ins for letter in letters] == [newcomer]
+    with rt.transaction() as session:
+        count = session.scalar(select(func.count()).select_from(Patient))
+        looked_up = session.scalar(select(func.count()).select_from(PatientIns))
+        parent = session.scalars(select(Patient).where(Patient.ins == PARENT)).one()
+        adult = session.scalars(select(Patient).where(Patient.ins == ADULT)).one()
+    assert count == looked_up == 6
+    assert (parent.first_names, adult.email) == ("Paul", "claire.new@example.org")
+
+
+def test_lc_1_issue_18_a_first_import_claims_its_batches_without_looking_up(
+    rt: Runtime,
+) -> None:
+    """Whether the claim is used at all: a first import's batch writes the INS look-up before
+    any search of it (the statement a first import saves)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(rt.uow.engine, "before_cursor_execute", record)
+    try:
+        report = _import(rt, FEED)
+    finally:
+        event.remove(rt.uow.engine, "before_cursor_execute", record)
+    assert report.created == 5
+    assert not [s for s in seen if s.startswith("select") and "from patient_ins" in s]
+
+
+def test_lc_1_lc_4_issue_18_a_profile_made_ahead_is_the_profile_made_after_a_look_up(
+    rt: Runtime,
+) -> None:
+    """The two ways a new profile is made — its batch's rows made ahead and its INS claimed (a
+    first import), or after a look-up found that the batch names known ones — store the same
+    profile: traits, state, representatives, a code on its letter that opens it, its INS
+    look-up."""
+    first: list[Letter] = []
+    _import(rt, FEED, first)  # one batch of new profiles: made ahead
+    newcomer = make_ins("1850475056011")
+    again: list[Letter] = []
+    report = _import(  # names a known profile: looked up
+        rt,
+        HEADER
+        + f"{ADULT},MARTIN,Claire Anne,F,1985-04-12,75056,claire@example.org,,0\n"
+        + f"{newcomer},DUBOIS,Léa,F,2011-06-01,69123,,{PARENT},0\n",
+        again,
+    )
+    assert (report.created, report.unchanged, report.errors) == (1, 1, [])
+    letters = {letter.ins: letter for letter in first + again}
+    with rt.transaction() as session:
+        made = {p.ins: p for p in session.scalars(select(Patient))}
+        looked_up = dict(session.execute(select(PatientIns.ins, PatientIns.patient_id)).all())
+        represented = {
+            (r.patient_id, r.representative_ins) for r in session.scalars(select(Representative))
+        }
+
+    def stored(ins: str) -> tuple[object, ...]:
+        profile = made[ins]
+        assert profile.activation_code_hash == hash_code(letters[ins].code)
+        assert profile.activation_expires_at is not None
+        assert profile.activation_expires_at.date() == letters[ins].expires
+        assert looked_up[ins] == profile.id
+        return (
+            profile.birth_names,
+            profile.first_names,
+            profile.sex,
+            profile.birth_date.isoformat(),
+            profile.birth_place,
+            profile.state,
+            profile.ins_status,
+            profile.email,
+            profile.opposed_at,
+            (profile.id, PARENT) in represented,
+        )
+
+    assert stored(CHILD) == stored(newcomer)  # the same traits under another INS
