@@ -47,18 +47,14 @@ def to_driver(connection: Connection, column: ColumnElement[Any], value: Any) ->
     return converter(connection, column)(value)
 
 
-def batch_value(connection: Connection, column: ColumnElement[Any], value: Any) -> Any:
-    """``value`` as ``insert_many`` sends it fastest, for a value every row of a batch shares
-    (the batch's timestamps): on PostgreSQL the text ``COPY`` would have made of it, made once
-    for the batch (psycopg's text of a timestamp costs three times the rest of a profile's
-    row), given as that text, which ``COPY`` sends as it is; elsewhere ``to_driver``'s value."""
-    return batch_converter(connection, column)(value)
-
-
 def batch_converter(connection: Connection, column: ColumnElement[Any]) -> Callable[[Any], Any]:
-    """``batch_value`` for ``column``, taken once from ``connection`` and then used without it:
-    by another thread, after the connection has gone back to its pool (an import makes its
-    next batch's rows ahead, in a thread of its own)."""
+    """What makes a value of ``column`` as ``insert_many`` sends it fastest, for a value every
+    row of a batch shares (the batch's timestamps): on PostgreSQL the text ``COPY`` would have
+    made of it, made once for the batch (psycopg's text of a timestamp costs three times the
+    rest of a profile's row), given as that text, which ``COPY`` sends as it is; elsewhere
+    ``to_driver``'s value. Taken once from ``connection``, then used without it: by another
+    thread, after the connection has gone back to its pool (an import makes its next batch's
+    rows ahead, in a thread of its own)."""
     processor = converter(connection, column)
     if not _copies(connection.dialect):
         return processor

@@ -23,10 +23,8 @@ from carnet import clock
 from carnet.db.base import table_of
 from carnet.db.bulk import (
     batch_converter,
-    batch_value,
     converter,
     insert_many,
-    inserting,
     select_in,
 )
 from carnet.db.uow import UnitOfWork
@@ -264,103 +262,49 @@ def import_batch(
         return moves
     connection = session.connection()
     existing = _known(connection, list(parsed))
+    new = {ins: item for ins, item in parsed.items() if ins not in existing}
+    if new:  # made as a first import's are, once the look-up has told them apart
+        fresh = FreshMaker(connection, code_days)(ParsedBatch(new, []))
+        insert_many(connection, table_of(PatientIns), ("ins", "patient_id"), fresh.lookups)
+        _store_fresh(session, fresh, report, on_letter)
     now = clock.now()
-    expires = now + timedelta(days=code_days)
-    # New rows go straight to the driver (db.bulk): values converted here, the batch's
-    # timestamps once for all its rows.
-    at = batch_value(connection, Patient.__table__.c.created_at, now)
-    birth_date = converter(connection, Patient.__table__.c.birth_date, never_null=True)
-    expires_at = batch_value(connection, Patient.__table__.c.activation_expires_at, expires)
-    new_patients: list[tuple[str, str, bytes | None]] = []  # id, INS, code hash: the look-ups
     changes: list[dict[str, Any]] = []
-    # Representatives: of new patients (nothing to compare with), of known ones (to compare).
-    links: dict[str, tuple[tuple[str, str], ...]] = {}
-    known_links: dict[str, tuple[tuple[str, str], ...]] = {}
-    # The new profiles' rows go to the server as they are made (db.bulk.inserting): it stores
-    # them while the rest of the batch is checked.
-    new = len(parsed) - len(existing)  # every new profile's id and code in one draw each
-    ids, codes = iter(new_ids(new)), iter(new_secrets(new, CODE_BYTES))
-    with inserting(connection, table_of(Patient), NEW_PATIENT) as add_patient:
-        for ins, (line, row) in parsed.items():
-            known = existing.get(ins)
-            if known is None:
-                patient_id = next(ids)
-                state = ProfileState.OPPOSED if row.opposed else ProfileState.CREATED
-                # LC-4: a created profile gets its letter's code; an opposed one none.
-                code_hash = (
-                    None if row.opposed else _new_code(row, next(codes), expires.date(), on_letter)
-                )
-                add_patient(
-                    (  # in the order of NEW_PATIENT
-                        patient_id,
-                        ins,
-                        "VALI",
-                        row.traits.birth_names,
-                        row.traits.first_names,
-                        row.used_name,
-                        row.traits.sex.value,
-                        birth_date(row.traits.birth_date),
-                        row.traits.birth_place,
-                        row.email,
-                        row.phone,
-                        state.value,
-                        at,
-                        at,
-                        at if row.opposed else None,
-                        code_hash,
-                        None if code_hash is None else expires_at,
-                    )
-                )
-                new_patients.append((patient_id, ins, code_hash))
-                report.created += 1
-                report.opposed += row.opposed
-                if row.representatives:
-                    links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
-                continue
-            if not _traits_of(known._asdict()).matches(row.traits):
-                report.errors.append(_conflict(line, ins))
-                continue
-            change: dict[str, Any] = {}
-            for name in ("email", "phone", "used_name"):
-                if getattr(known, name) != getattr(row, name):
-                    change[name] = getattr(row, name)
-            state = ProfileState(known.state)
-            if row.opposed and state is not ProfileState.OPPOSED:
-                moves.append(Move(known.id, Change.OPPOSE))  # LC-1, LC-5: the space goes
-                report.opposed += 1
-            elif (
-                not row.opposed
-                and state is ProfileState.OPPOSED
-                and known.opposed_by != OPPOSED_BY_PATIENT  # LC-6: his own opposition stands
-            ):
-                moves.append(Move(known.id, Change.WITHDRAW_OPPOSITION))
-            known_links[known.id] = tuple((i, k.value) for i, k in row.representatives)
-            if change:
-                changes.append({"b_id": known.id, "updated_at": now, **change})
-            if change or (moves and moves[-1].patient_id == known.id):
-                report.updated += 1
-            else:
-                report.unchanged += 1
-    # The look-ups the ORM's events write for a profile made one at a time (population.models).
-    insert_many(
-        connection,
-        table_of(PatientIns),
-        ("ins", "patient_id"),
-        [(ins, patient_id) for patient_id, ins, _ in new_patients],
-    )
-    insert_many(
-        connection,
-        table_of(PendingCode),
-        ("code_hash", "patient_id"),
-        [(code, patient_id) for patient_id, _, code in new_patients if code is not None],
-    )
+    known_links: dict[str, tuple[tuple[str, str], ...]] = {}  # the feed's, to compare
+    for ins, (line, row) in parsed.items():
+        known = existing.get(ins)
+        if known is None:
+            continue
+        if not _traits_of(known._asdict()).matches(row.traits):
+            report.errors.append(_conflict(line, ins))
+            continue
+        change: dict[str, Any] = {}
+        for name in ("email", "phone", "used_name"):
+            if getattr(known, name) != getattr(row, name):
+                change[name] = getattr(row, name)
+        state = ProfileState(known.state)
+        if row.opposed and state is not ProfileState.OPPOSED:
+            moves.append(Move(known.id, Change.OPPOSE))  # LC-1, LC-5: the space goes
+            report.opposed += 1
+        elif (
+            not row.opposed
+            and state is ProfileState.OPPOSED
+            and known.opposed_by != OPPOSED_BY_PATIENT  # LC-6: his own opposition stands
+        ):
+            moves.append(Move(known.id, Change.WITHDRAW_OPPOSITION))
+        known_links[known.id] = tuple((i, k.value) for i, k in row.representatives)
+        if change:
+            changes.append({"b_id": known.id, "updated_at": now, **change})
+        if change or (moves and moves[-1].patient_id == known.id):
+            report.updated += 1
+        else:
+            report.unchanged += 1
     for change in changes:
         patient_id = change.pop("b_id")
         session.execute(
             update(Patient).where(Patient.id == patient_id).values(**change),
             execution_options={"synchronize_session": False},
         )
-    _sync_representatives(session, known_links, links, now)
+    _sync_representatives(session, known_links, {}, now)
     return moves
 
 
@@ -467,12 +411,6 @@ def _conflict(line: int, ins: str) -> RowError:
         "Ce matricule INS est déjà connu avec d'autres traits d'identité : ligne ignorée, rien n'est écrasé.",
         "This INS is already known with other identity traits: row skipped, nothing overwritten.",
     )
-
-
-def _new_code(row: FeedRow, code: str, expires: date, on_letter: Callable[[Letter], None]) -> bytes:
-    """LC-4: ``code`` for the letter (shown once); the hash the profile's row keeps."""
-    on_letter(Letter(row.ins, row.traits.first_names, row.traits.birth_names, code, expires))
-    return hash_code(code)
 
 
 def new_code(patient: Patient, *, days: int) -> Letter:

@@ -5,6 +5,7 @@ value the imports send comes back as written, a duplicate key is SQLAlchemy's
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from support import NOW
 
 from carnet.db.base import table_of
-from carnet.db.bulk import batch_value, converter, insert_many, inserting, select_in, to_driver
+from carnet.db.bulk import (
+    batch_converter,
+    converter,
+    insert_many,
+    inserting,
+    select_in,
+    to_driver,
+)
 from carnet.ids import new_id
 from carnet.population.models import Patient, PatientIns
 from carnet.population.service import NEW_PATIENT, hash_code
@@ -133,14 +141,22 @@ def test_issue_18_on_postgresql_the_rows_go_by_copy_not_one_insert_each(engine: 
 
 
 def test_issue_18_a_batch_value_is_written_as_the_value_itself(engine: Engine) -> None:
-    """``batch_value`` (a batch's timestamps, made once): on PostgreSQL the text ``COPY`` would
-    have made of the value; what the database keeps is the same instant, on both databases."""
+    """``batch_converter`` (a batch's timestamps, made once, by the import's reader thread): on
+    PostgreSQL the text ``COPY`` would have made of the value; what the database keeps is the
+    same instant, on both databases — the converter used after its connection went back to the
+    pool, from another thread."""
+    column = Patient.__table__.c.created_at
+    with engine.connect() as connection:
+        convert = batch_converter(connection, column)
+    made: list[object] = []
+    thread = threading.Thread(target=lambda: made.extend([convert(NOW), convert(None)]))
+    thread.start()
+    thread.join()
+    at, nothing = made
+    assert nothing is None
+    if engine.dialect.name == "postgresql":
+        assert isinstance(at, str)
     with engine.begin() as connection:
-        column = Patient.__table__.c.created_at
-        at = batch_value(connection, column, NOW)
-        assert batch_value(connection, column, None) is None
-        if engine.dialect.name == "postgresql":
-            assert isinstance(at, str)
         row = list(_patient_row(connection, "285047505601245", "DURAND"))
         row[NEW_PATIENT.index("created_at")] = row[NEW_PATIENT.index("updated_at")] = at
         insert_many(connection, table_of(Patient), NEW_PATIENT, [tuple(row)])
