@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Subquery,
     bindparam,
     delete,
@@ -142,6 +143,13 @@ _HEAD = Prepared(
 )
 _INSERT = insert(table_of(Trace))
 _NEW_HEAD = insert(table_of(TraceHead))
+#: PostgreSQL: a chain's head before its first link, unless another transaction made it first
+#: (``_locked_head_rows``).
+_EMPTY_HEAD = Prepared(
+    postgresql.insert(table_of(TraceHead))
+    .values(patient_id=bindparam("chain"), seq=0, hash=GENESIS)
+    .on_conflict_do_nothing()
+)
 _MOVE_HEAD = (
     update(table_of(TraceHead))
     .where(TraceHead.patient_id == bindparam("chain"))
@@ -214,7 +222,7 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
     if len(missing) == 1 or connection.dialect.name == "postgresql":
         # On PostgreSQL a chain at a time, in order (still no deadlock): on Citus a row lock is
         # taken by a statement of one shard only, and each chain is one patient's.
-        found = [row for chain in missing for row in _HEAD.all(connection, {"chain": chain})]
+        found = [row for chain in missing for row in _locked_head_rows(connection, chain)]
     elif missing:
         found = list(connection.execute(_HEADS, {"chains": missing}))
     else:
@@ -257,6 +265,22 @@ def record_many(session: Session, entries: Sequence[Entry]) -> list[str]:
             _MOVE_HEAD, [{"chain": h.patient_id, "to_seq": h.seq, "to_hash": h.hash} for h in moved]
         )
     return [row["id"] for row in rows]
+
+
+def _locked_head_rows(connection: Connection, chain: str) -> list[tuple[Any, ...]]:
+    """The chain's head, locked; none for a chain not begun, except on PostgreSQL, where two
+    transactions finding none would both begin it (the second's first link then refused as a
+    duplicate): there an empty head is made first, and a second transaction making it waits
+    for the first's, then locks it as the first left it. (SQLite: one writer at a time.)"""
+    rows = _HEAD.all(connection, {"chain": chain})
+    if rows or connection.dialect.name != "postgresql":
+        return rows
+    return _begun_head(connection, chain)  # pragma: no cover - PG run
+
+
+def _begun_head(connection: Connection, chain: str) -> list[Any]:  # pragma: no cover - PG run
+    _EMPTY_HEAD.execute(connection, {"chain": chain})
+    return _HEAD.all(connection, {"chain": chain})
 
 
 def _link(head: _Head, entry: Entry) -> dict[str, Any]:

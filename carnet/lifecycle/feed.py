@@ -60,7 +60,7 @@ def import_population(
         for batch in ahead(map(checked, numbered_batches(rows))):
             # A batch's letters go out once it is stored: a code on paper always opens a profile.
             letters: list[Letter] = []
-            known_before = report.updated + report.unchanged
+            created_before = report.created
             with rt.transaction() as session:
                 for patient_id, change in import_batch(
                     session, batch, report, code_days, letters.append, expect_new=all_new
@@ -74,7 +74,7 @@ def import_population(
                         letters.append(new_code(patient, days=code_days))
             for letter in letters:
                 on_letter(letter)
-            all_new = report.updated + report.unchanged == known_before
+            all_new = report.created - created_before == len(batch.rows)
             on_batch(report)
     with rt.transaction() as session:
         trail.record(

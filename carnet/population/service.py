@@ -148,7 +148,7 @@ class FreshRows(NamedTuple):
     batches: stored as they are when the claim of their INS succeeds (``import_batch``),
     dropped otherwise (no letter goes out before its batch is stored)."""
 
-    lookups: list[tuple[str, str]]  # INS, id: the INS look-up (PatientIns), in the batch's order
+    lookups: list[tuple[str, str]]  # INS, id: the INS look-up (PatientIns), in the INS's order
     patients: list[tuple[Any, ...]]  # in the order of NEW_PATIENT
     codes: list[tuple[bytes, str]]  # code hash, id: the codes' look-up (PendingCode)
     links: dict[str, tuple[tuple[str, str], ...]]  # a new patient's representatives
@@ -215,7 +215,10 @@ class FreshMaker:
             )
             if row.representatives:
                 links[patient_id] = tuple((i, k.value) for i, k in row.representatives)
-        lookups = list(zip(batch.rows, ids, strict=True))
+        # In the INS's order: two feeds naming the same people claim them in one order (the
+        # second waits on the first's key instead of the two waiting on each other), and the
+        # look-up's index is written a page after the other.
+        lookups = sorted(zip(batch.rows, ids, strict=True))
         return FreshRows(lookups, patients, code_rows, links, letters, opposed, now)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import io
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -328,3 +329,37 @@ def test_lc_1_lc_4_issue_18_a_profile_made_ahead_is_the_profile_made_after_a_loo
         )
 
     assert stored(CHILD) == stored(newcomer)  # the same traits under another INS
+
+
+def test_lc_1_issue_18_two_feeds_naming_the_same_people_at_once_create_each_once(
+    rt: Runtime,
+) -> None:
+    """Two imports of one register at the same time (an operator's retry while the first still
+    runs), its rows in two orders: both end, every profile made once — the second waits on the
+    first's claim of an INS, then finds it known — and one letter per profile in all."""
+    people = [make_ins(f"1850675{n:06d}") for n in range(60)]
+    lines = [f"{ins},MARTIN,Paul,M,1985-06-01,75056,,,0\n" for ins in people]
+    feeds = [HEADER + "".join(lines), HEADER + "".join(reversed(lines))]
+    reports: list[ImportReport] = []
+    letters: list[Letter] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run(feed: str) -> None:
+        try:
+            start.wait()
+            reports.append(_import(rt, feed, letters))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(feed,)) for feed in feeds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted((r.created, r.unchanged) for r in reports) == [(0, 60), (60, 0)]
+    assert sorted(letter.ins for letter in letters) == sorted(people)
+    with rt.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 60
+        assert session.scalar(select(func.count()).select_from(PatientIns)) == 60
