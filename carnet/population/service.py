@@ -329,7 +329,8 @@ def _claimed(session: Session, lookups: list[tuple[str, str]]) -> bool:
 def _store_fresh(
     session: Session, fresh: FreshRows, report: ImportReport, on_letter: Callable[[Letter], None]
 ) -> None:
-    """A batch of new profiles whose INS are claimed: their rows as made ahead."""
+    """New profiles whose INS are in the look-up already (claimed, or written after a
+    look-up): their rows as ``FreshMaker`` made them, their letters handed over."""
     connection = session.connection()
     insert_many(connection, table_of(Patient), NEW_PATIENT, fresh.patients)
     insert_many(connection, table_of(PendingCode), ("code_hash", "patient_id"), fresh.codes)
