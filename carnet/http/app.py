@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.telemetry import TelemetryConfig
 
 import carnet
 from carnet.auth.verify import TokenVerifier
@@ -15,6 +16,18 @@ from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
 from carnet.web import router as web_router
 
+#: FastAPI's own OpenTelemetry, off whatever the environment says: its spans and logs would
+#: carry request paths (INS, ids) and the values of refused input (issue 15: no personal data
+#: leaves in logs; carnet.metrics counts by route template instead), and even unconfigured it
+#: asked three providers on every request (issue 19).
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+
 
 def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastAPI:
     app = FastAPI(
@@ -23,6 +36,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
         description="Dossier médical partagé et messagerie sécurisée de santé — API JSON.",
         docs_url=None,  # /docs is carnet.http.docs: Swagger UI vendored, no CDN
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.runtime = runtime
     app.state.verifier = verifier or TokenVerifier.from_settings(runtime.settings)
