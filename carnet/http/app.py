@@ -12,6 +12,7 @@ from carnet.http.api import lifecycle, messages, patient, pro, transparency
 from carnet.http.api import profile as profile_api
 from carnet.http.fhir import profile_routes as fhir_profile
 from carnet.http.fhir import routes as fhir_routes
+from carnet.http.routing import OneHop
 from carnet.population.insi import RateLimiter
 from carnet.runtime import Runtime
 from carnet.web import router as web_router
@@ -41,6 +42,7 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
     app.state.runtime = runtime
     app.state.verifier = verifier or TokenVerifier.from_settings(runtime.settings)
     app.state.insi_limiter = RateLimiter(runtime.settings.insi_rate_per_minute)
+    app.router.route_class = OneHop  # /healthz below (the included routers say their own)
     errors.install(app)
     app.add_middleware(intake.Intake, answer=errors.send_refusal)
     app.add_middleware(metrics.RequestCounter)

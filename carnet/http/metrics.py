@@ -14,13 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carnet.http.routing import OneHop
 from carnet.logs import get_logger
 from carnet.messaging.queries import outgoing_waiting
 from carnet.metrics import Labels
 from carnet.notify.queries import waiting_count
 from carnet.runtime import Runtime
 
-router = APIRouter()
+router = APIRouter(route_class=OneHop)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 

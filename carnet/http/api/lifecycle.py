@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from carnet.http.deps import PatientCtx, RuntimeDep
+from carnet.http.routing import OneHop
 from carnet.lifecycle import export, managed, requests, service
 from carnet.lifecycle.service import Shut
 
-router = APIRouter(prefix="/api/v1", tags=["lifecycle"])
+router = APIRouter(prefix="/api/v1", tags=["lifecycle"], route_class=OneHop)
 P = "/patients/{patient_id}"
 
 

@@ -19,10 +19,11 @@ from carnet.http.api.message_schemas import (
 )
 from carnet.http.api.schemas import DocumentOut
 from carnet.http.deps import PatientCtx, RuntimeDep
+from carnet.http.routing import OneHop
 from carnet.messaging import service as messaging
 from carnet.messaging.rules import PAPER_PRESCRIPTION_REMINDER
 
-router = APIRouter(prefix="/api/v1", tags=["messagerie"])
+router = APIRouter(prefix="/api/v1", tags=["messagerie"], route_class=OneHop)
 P = "/patients/{patient_id}"
 
 

@@ -30,11 +30,12 @@ from carnet.http.api.schemas import (
     documents_json,
 )
 from carnet.http.deps import PatientCtx, RuntimeDep
+from carnet.http.routing import OneHop
 from carnet.records import service as records
 from carnet.records.content import PATIENT_MAX_BYTES
 from carnet.records.service import DocumentFilter, NewDocument
 
-router = APIRouter(prefix="/api/v1", tags=["patient"])
+router = APIRouter(prefix="/api/v1", tags=["patient"], route_class=OneHop)
 P = "/patients/{patient_id}"
 
 

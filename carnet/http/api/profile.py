@@ -9,11 +9,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from carnet.http.deps import PatientCtx, RuntimeDep
+from carnet.http.routing import OneHop
 from carnet.profile import service as profile
 from carnet.profile.rules import MeasureIn
 from carnet.profile.views import MeasureView
 
-router = APIRouter(prefix="/api/v1", tags=["profile"])
+router = APIRouter(prefix="/api/v1", tags=["profile"], route_class=OneHop)
 P = "/patients/{patient_id}/profile"
 
 

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from carnet.http.deps import AnyCtx, RuntimeDep
+from carnet.http.routing import OneHop
 from carnet.transparency import service
 
-router = APIRouter(prefix="/api/v1", tags=["transparency"])
+router = APIRouter(prefix="/api/v1", tags=["transparency"], route_class=OneHop)
 
 
 class HeadOut(BaseModel):

@@ -27,6 +27,7 @@ from carnet.http.fhir import profile_inbound as inbound
 from carnet.http.fhir.response import FhirResponse, json_body_only, json_only
 from carnet.http.fhir.search import checked_params, date_bounds, nothing_found
 from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
+from carnet.http.routing import OneHop
 from carnet.population.service import person_id_for_ins
 from carnet.profile import entourage, fhir, service
 from carnet.profile.catalog import MEASURES
@@ -39,6 +40,7 @@ router = APIRouter(
     tags=["FHIR"],
     default_response_class=FhirResponse,
     dependencies=[Depends(json_only)],
+    route_class=OneHop,
 )
 
 #: The resources of the profile's sections of entries, and where their rows live.

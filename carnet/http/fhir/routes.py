@@ -44,6 +44,7 @@ from carnet.http.fhir.shapes import (
     search_entry,
     submission_set,
 )
+from carnet.http.routing import OneHop
 from carnet.population.service import person_id_for_ins
 from carnet.records import service as records
 from carnet.records.acts import update_metadata
@@ -56,6 +57,7 @@ router = APIRouter(
     tags=["FHIR"],
     default_response_class=FhirResponse,
     dependencies=[Depends(json_only)],
+    route_class=OneHop,
 )
 STATUS_IN = {"current": "current", "superseded": "superseded", "entered-in-error": "deleted"}
 
