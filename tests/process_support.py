@@ -64,6 +64,28 @@ def finish(command: subprocess.Popen[str], timeout: float = 60) -> str:
     return out
 
 
+def serve_with_smtp(data_dir: Path, port: int, smtp_port: int) -> subprocess.Popen[bytes]:
+    """``carnet serve`` on both doors, once each answers (``/healthz``, the SMTP port open)."""
+    doors = ["--port", str(port), "--smtp-port", str(smtp_port)]
+    process = subprocess.Popen(
+        [CARNET, "serve", "--data-dir", str(data_dir), *doors],
+        env=environment(data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 90
+    while True:
+        assert process.poll() is None, "carnet serve exited"
+        assert time.monotonic() < deadline, "carnet serve did not start"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                with socket.create_connection(("127.0.0.1", smtp_port), timeout=1):
+                    return process
+        except (httpx.TransportError, OSError):
+            pass
+        time.sleep(0.1)
+
+
 class Service:
     """``carnet serve`` as a child process, on a fresh port at each start."""
 

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-import socket
 import ssl
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import uvloop
-from process_support import CARNET, environment, free_port
+from process_support import free_port, serve_with_smtp
 
 from carnet.serve import LOOP_FACTORY, run_loop
 
@@ -32,15 +29,8 @@ def test_issue19_run_loop_runs_on_uvloop() -> None:
 
 def test_issue19_served_smtp_door_upgrades_to_tls_on_uvloop(tmp_path: Path) -> None:
     port, smtp_port = free_port(), free_port()
-    command = [CARNET, "serve", "--data-dir", str(tmp_path), "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--smtp-port", str(smtp_port)],
-        env=environment(tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = serve_with_smtp(tmp_path, port, smtp_port)
     try:
-        _wait_for(process, port, smtp_port)
         unverified = ssl.create_default_context()
         unverified.check_hostname = False
         unverified.verify_mode = ssl.CERT_NONE  # the door's own self-signed certificate
@@ -58,17 +48,3 @@ def test_issue19_served_smtp_door_upgrades_to_tls_on_uvloop(tmp_path: Path) -> N
     finally:
         process.terminate()
         process.wait(15)
-
-
-def _wait_for(process: subprocess.Popen[bytes], port: int, smtp_port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, "carnet serve exited"
-        assert time.monotonic() < deadline, "carnet serve did not start"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                with socket.create_connection(("127.0.0.1", smtp_port), timeout=1):
-                    return
-        except (httpx.TransportError, OSError):
-            pass
-        time.sleep(0.1)

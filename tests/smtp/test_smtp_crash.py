@@ -3,20 +3,16 @@ once after a restart (``kill -9`` of a real ``carnet serve``)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import smtplib
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 from factories import add_patient, add_pro
+from process_support import serve_with_smtp
 from smtp_support import add_mailbox, address_of
 from sqlalchemy import create_engine, select
 from support import PG_URL, free_port
@@ -27,33 +23,7 @@ from carnet.population.rules import ProfileState
 from carnet.runtime import build_runtime
 from carnet.settings import Settings
 
-CARNET = str(Path(sys.executable).parent / "carnet")
 CLIENTS = 50
-
-
-def _env(data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARNET_")}
-    env["CARNET_DATA_DIR"] = str(data)
-    return env
-
-
-def _serve(data: Path, port: int, smtp_port: int) -> subprocess.Popen[bytes]:
-    command = [CARNET, "serve", "--port", str(port), "--smtp-port", str(smtp_port)]
-    command += ["--data-dir", str(data)]
-    process = subprocess.Popen(
-        command, env=_env(data), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        assert process.poll() is None, "carnet serve exited"
-        assert time.monotonic() < deadline, "carnet serve did not start"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                with socket.create_connection(("127.0.0.1", smtp_port), timeout=1):
-                    return process
-        except (httpx.TransportError, OSError):
-            pass
-        time.sleep(0.2)
 
 
 def _population(data: Path) -> tuple[str, list[str]]:
@@ -79,7 +49,7 @@ def _message(sender: str, to: str, message_id: str) -> bytes:
 def test_msg_1_every_250_survives_a_kill_9_exactly_once(tmp_path: Path) -> None:
     data, port, smtp_port = tmp_path / "data", free_port(), free_port()
     sender, recipients = _population(data)
-    server = _serve(data, port, smtp_port)
+    server = serve_with_smtp(data, port, smtp_port)
     acked: list[str] = []
     lock = threading.Lock()
     crashed = threading.Event()
@@ -113,7 +83,7 @@ def test_msg_1_every_250_survives_a_kill_9_exactly_once(tmp_path: Path) -> None:
             server.kill()
     assert len(acked) >= CLIENTS, "too few messages before the crash to prove anything"
 
-    restarted = _serve(data, port, smtp_port)
+    restarted = serve_with_smtp(data, port, smtp_port)
     try:
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
             after = f"<{new_id()}@crash.test>"
