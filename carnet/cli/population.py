@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 
 from carnet import clock
 from carnet.context import RequestContext
+from carnet.errors import Conflict
 from carnet.lifecycle.feed import import_population
 from carnet.population.feed import read_feed
 from carnet.population.service import ImportReport, Letter
@@ -19,13 +20,34 @@ from carnet.runtime import build_runtime
 from carnet.settings import Settings
 
 
+def open_letters(path: Path) -> int:
+    """This import's own letters file, never an earlier one's: an operator running an import
+    again after a crash, with the same ``--letters``, would otherwise have emptied the file
+    that held the codes of the profiles the first run committed."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise Conflict(
+            f"Le fichier de courriers {path} existe déjà : il peut tenir des codes d'un import "
+            "précédent. Choisissez un autre fichier (--letters).",
+            f"The letters file {path} already exists: it may hold an earlier import's codes. "
+            "Choose another file (--letters).",
+            code="letters_file_exists",
+        ) from None
+
+
 def run_import(settings: Settings, file: Path, letters_path: Path | None) -> None:
-    rt = build_runtime(settings)
     if letters_path is None:
         folder = settings.data_dir / "letters"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         letters_path = folder / f"activation-{clock.now():%Y%m%dT%H%M%S}.csv"
-    fd = os.open(letters_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_letters(letters_path)  # before anything is changed: a refusal changes nothing
+    try:
+        rt = build_runtime(settings)
+    except BaseException:
+        os.close(fd)
+        letters_path.unlink()  # nothing was imported: the same command may run again as it is
+        raise
     size = file.stat().st_size
     with (
         os.fdopen(fd, "w", newline="", encoding="utf-8") as out,
@@ -52,6 +74,10 @@ def run_import(settings: Settings, file: Path, letters_path: Path | None) -> Non
                     yield line
 
             def on_batch(_: ImportReport) -> None:
+                # The batch's letters on disk before the next batch: its profiles are
+                # committed, and a code printed nowhere opens a space nobody can reach.
+                out.flush()
+                os.fsync(out.fileno())
                 progress.update(task, completed=read[0])
 
             report = import_population(
@@ -63,7 +89,7 @@ def run_import(settings: Settings, file: Path, letters_path: Path | None) -> Non
                 on_batch=on_batch,
             )
         out.flush()
-        os.fsync(out.fileno())
+        os.fsync(out.fileno())  # the header, when no batch was read
     typer.echo(
         f"{report.created} créés (dont {report.opposed} opposés), {report.updated} mis à jour, "
         f"{report.unchanged} inchangés, {len(report.errors)} erreurs. Codes d'activation : {letters_path}"

@@ -97,13 +97,66 @@ def test_lc_1_population_import_reports_bad_lines_and_writes_letters(tmp_path: P
             "import",
             str(feed),
             "--letters",
-            str(letters),
+            str(tmp_path / "letters-2.csv"),
             "--data-dir",
             str(tmp_path / "data"),
         ],
     )
     assert "0 créés" in again.output
     assert "1 inchangés" in again.output
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
+def test_lc_1_population_import_never_overwrites_a_letters_file(tmp_path: Path) -> None:
+    """Run again after a crash with the same ``--letters``, an import would have emptied the
+    file holding the first run's codes: refused, and nothing changes."""
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        "ins,birth_names,first_names,sex,birth_date,birth_place,email\n"
+        f"{personas.CLAIRE.ins},MARTIN,Claire,F,1985-04-12,75056,\n",
+        encoding="utf-8",
+    )
+    letters = tmp_path / "letters.csv"
+    letters.write_text("ins,first_names,birth_names,activation_code,expires\nprinted-codes\n")
+    before = letters.read_bytes()
+    data = tmp_path / "data"
+    args = ["population", "import", str(feed), "--letters", str(letters), "--data-dir", str(data)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert "existe déjà" in refused.output
+    assert "already exists" in refused.output
+    assert letters.read_bytes() == before
+    assert not (data / "carnet.db").exists()  # not even a database made
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
+def test_lc_1_population_import_makes_each_batch_letters_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each committed batch's letters are on disk (fsync) before the next batch is stored: a
+    power cut loses at most the letters of the batch being written, not every code so far."""
+    from carnet.identity.ins import make_ins
+    from carnet.population import service
+
+    monkeypatch.setattr(service, "BATCH", 2)
+    rows = ["ins,birth_names,first_names,sex,birth_date,birth_place"]
+    rows += [f"{make_ins(f'2850175056{n:03d}')},MARTIN,Claire,F,1985-01-12,75056" for n in range(5)]
+    feed = tmp_path / "feed.csv"
+    feed.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    letters = tmp_path / "letters.csv"
+    durable: list[int] = []
+    real_fsync = os.fsync
+
+    def watched(fd: int) -> None:
+        real_fsync(fd)
+        if os.path.realpath(f"/proc/self/fd/{fd}") == str(letters.resolve()):
+            durable.append(len(letters.read_text().splitlines()) - 1)  # less the header
+
+    monkeypatch.setattr(os, "fsync", watched)  # what carnet.cli.population calls
+    args = ["population", "import", str(feed), "--letters", str(letters)]
+    result = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    assert durable[:3] == [2, 4, 5]
 
 
 @pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
