@@ -48,8 +48,8 @@ HTTP_PROTOCOL = "httptools"
 #: The event loop: libuv's (uvloop) where it is installed, as uvicorn itself would choose it
 #: when it runs the loop — here we run it, for SMTP and the workers too. Its sockets, timers
 #: and the wake-ups of the request threads' answers cost less CPU than asyncio's own loop
-#: (issue 19: ~0.05 ms a request); aiosmtpd's STARTTLS and aiosmtplib's run on it as well
-#: (tests/cli/test_serve_loop.py).
+#: (issue 19: ~0.05 ms a request). aiosmtpd's STARTTLS runs on it (tests/cli/test_serve_loop.py);
+#: outgoing mail uses smtplib in worker threads, whatever the loop.
 try:
     import uvloop
 
