@@ -483,6 +483,8 @@ class Run:
     server_cpu: float = 0.0
     client_cpu: float = 0.0
     missing_retry_after: int = 0
+    #: The SMTP messages' own latencies (a 250), inside ``latencies``.
+    mail_latencies: list[float] = field(default_factory=list)
     idle_cpu: float = 0.0  # the server's CPU seconds per second with no request at all
 
     @property
@@ -547,8 +549,11 @@ async def drive(
                     wire.close()
                     status, retry_after = type(error).__name__, None
                 if measuring and began < stop:
-                    run.latencies.append(time.perf_counter() - began)
+                    took = time.perf_counter() - began
+                    run.latencies.append(took)
                     run.statuses[status] += 1
+                    if status == "250":
+                        run.mail_latencies.append(took)
                 if honour_retry_after and status == "503" and retry_after:
                     await asyncio.sleep(float(retry_after))
         finally:
@@ -746,6 +751,14 @@ def main() -> int:
                         f"CPU {run.cpu_ms:.2f} ms/req ({run.net_cpu_ms:.2f} net of idle)",
                         flush=True,
                     )
+                    if run.mail_latencies:
+                        mail = sorted(run.mail_latencies)
+                        print(
+                            f"      of which {len(mail)} SMTP messages: "
+                            f"p50 {_ms(mail[len(mail) // 2])} ms  "
+                            f"p99 {_ms(mail[min(len(mail) - 1, int(0.99 * len(mail)))])} ms",
+                            flush=True,
+                        )
         print_runs(runs)
     print(f"  uptime: {Path('/proc/loadavg').read_text().strip()}")
     return finish(judge(runs), strict=args.strict)
