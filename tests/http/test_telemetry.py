@@ -4,11 +4,10 @@ INS, a patient's id) — and costs nothing per request."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import httpx
 import pytest
+from asgi_support import asgi_get
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.trace import NoOpTracer, Tracer, TracerProvider
@@ -43,7 +42,7 @@ def test_issue15_fastapi_traces_requests_unless_told_not_to(provider: Watching) 
     def show(ins: str) -> dict[str, str]:
         return {"ins": ins}
 
-    assert _statuses(bare, "/patients/2850175056001") == [200]
+    assert [a.status_code for a in asgi_get(bare, "/patients/2850175056001")] == [200]
     assert provider.asked > 0
 
 
@@ -51,14 +50,6 @@ def test_issue15_carnet_never_hands_requests_to_opentelemetry(
     rt: Runtime, provider: Watching
 ) -> None:
     app = create_app(rt)
-    assert _statuses(app, "/healthz", "/api/v1/pro/patients/2850175056001/documents") == [200, 401]
+    answers = asgi_get(app, "/healthz", "/api/v1/pro/patients/2850175056001/documents")
+    assert [a.status_code for a in answers] == [200, 401]
     assert provider.asked == 0
-
-
-def _statuses(app: FastAPI, *paths: str) -> list[int]:
-    async def run() -> list[int]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://carnet") as client:
-            return [(await client.get(path)).status_code for path in paths]
-
-    return asyncio.run(run())
