@@ -198,6 +198,17 @@ def sql_date(value: date) -> str:
     return value.isoformat()
 
 
+def mail(sender: str, recipient: str, subject: str, message_id: str, body: str) -> bytes:
+    """A plain-text letter from Dr Bernard's software as it reaches the SMTP door: CRLF lines,
+    UTF-8, nothing to dot-stuff (``body`` written with ``\\n``)."""
+    return (
+        f"From: Dr Louis Bernard <{sender}>\r\nTo: <{recipient}>\r\n"
+        f"Subject: {subject}\r\nMessage-ID: <{message_id}>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n" + body.replace("\n", "\r\n")
+    ).encode()
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 

@@ -46,7 +46,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from _common import Result, finish, print_header, settings_in, temporary_folder
+from _common import Result, finish, mail, print_header, settings_in, temporary_folder
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -388,14 +388,12 @@ class MailWire:
         self.reader = self.writer = None
 
 
+LETTER = "Bonjour,\nVoici le compte rendu de votre consultation.\nDr Bernard\n" * 8
+
+
 def mail_of(sender: str, recipient: str, rng: random.Random) -> bytes:
-    """A short letter from the pro's software, CRLF lines, nothing to dot-stuff."""
-    body = "Bonjour,\r\nVoici le compte rendu de votre consultation.\r\nDr Bernard\r\n" * 8
-    return (
-        f"From: <{sender}>\r\nTo: <{recipient}>\r\nSubject: Compte rendu\r\n"
-        f"Message-ID: <load-{rng.getrandbits(64):x}@medecin.mssante.fr>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body
-    ).encode()
+    message_id = f"load-{rng.getrandbits(64):x}@medecin.mssante.fr"
+    return mail(sender, recipient, "Compte rendu", message_id, LETTER)
 
 
 Call = Callable[[Wire, random.Random], Awaitable[Answer]]
@@ -492,8 +490,7 @@ class Run:
         return len(self.latencies)
 
     def quantile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+        return quantile(self.latencies, q)
 
     @property
     def rate(self) -> float:
@@ -569,6 +566,11 @@ async def drive(
     run.seconds = time.perf_counter() - began
     await asyncio.gather(*tasks)
     return run
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _own_cpu() -> float:
@@ -751,12 +753,11 @@ def main() -> int:
                         f"CPU {run.cpu_ms:.2f} ms/req ({run.net_cpu_ms:.2f} net of idle)",
                         flush=True,
                     )
-                    if run.mail_latencies:
-                        mail = sorted(run.mail_latencies)
+                    if messages := run.mail_latencies:
                         print(
-                            f"      of which {len(mail)} SMTP messages: "
-                            f"p50 {_ms(mail[len(mail) // 2])} ms  "
-                            f"p99 {_ms(mail[min(len(mail) - 1, int(0.99 * len(mail)))])} ms",
+                            f"      of which {len(messages)} SMTP messages: "
+                            f"p50 {_ms(quantile(messages, 0.5))} ms  "
+                            f"p99 {_ms(quantile(messages, 0.99))} ms",
                             flush=True,
                         )
         print_runs(runs)

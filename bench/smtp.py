@@ -36,6 +36,7 @@ from _common import (
     database_label,
     database_on,
     finish,
+    mail,
     options,
     print_header,
     runtime_in,
@@ -64,12 +65,9 @@ BODY = (
 
 
 def message(sender: str, recipient: str, number: int) -> bytes:
-    return (
-        f"From: Dr Louis Bernard <{sender}>\r\nTo: <{recipient}>\r\n"
-        f"Subject: Compte rendu {number}\r\nMessage-ID: <bench-{os.getpid()}-{number}@bench>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\n" + BODY.replace("\n", "\r\n")
-    ).encode()
+    return mail(
+        sender, recipient, f"Compte rendu {number}", f"bench-{os.getpid()}-{number}@bench", BODY
+    )
 
 
 async def client_side(port: int, total: int, sender: str, recipients: list[str]) -> float:
