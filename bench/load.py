@@ -55,6 +55,7 @@ from carnet.context import AuthLevel, RequestContext
 from carnet.demo import personas as p
 from carnet.demo.load import DEMO_PASSWORD, load_demo, pdf, population_rows
 from carnet.lifecycle.activation import activate_profile
+from carnet.messaging.rules import patient_address
 from carnet.population.service import patient_by_ins
 from carnet.records.reading import list_documents
 from carnet.records.service import NewDocument, upload_document
@@ -159,7 +160,7 @@ def seed(settings: Settings, patients: int) -> Seeded:
         many.append(patient.id)
         many_documents[patient.id] = docs
         tokens[patient.id] = issue_patient_token(key, ins=letter.ins, ttl_seconds=3600)
-        mailboxes[patient.id] = f"{letter.ins}@{settings.patient_mail_domain}"
+        mailboxes[patient.id] = patient_address(letter.ins, settings.patient_mail_domain)
         if len(many) == patients:
             break
     with rt.transaction() as session:
@@ -176,7 +177,7 @@ def seed(settings: Settings, patients: int) -> Seeded:
         )
     _, rows = list_documents(rt, RequestContext.for_patient(busy), busy)  # those he may read
     tokens[busy] = issue_patient_token(key, ins=p.CLAIRE.ins, ttl_seconds=3600)
-    mailboxes[busy] = f"{p.CLAIRE.ins}@{settings.patient_mail_domain}"
+    mailboxes[busy] = patient_address(p.CLAIRE.ins, settings.patient_mail_domain)
     pro_token = issue_pro_token(
         key,
         rpps=PRO.rpps,

@@ -145,6 +145,7 @@ def populate(folder: Path, url: str | None) -> tuple[Runtime, str, list[str]]:
     from carnet import clock
     from carnet.identity.ins import make_ins
     from carnet.identity.models import Mailbox
+    from carnet.messaging.rules import patient_address
 
     rt = runtime_in(folder, database_url=url)
     sender = "louis.bernard@medecin.mssante.fr"
@@ -165,7 +166,7 @@ def populate(folder: Path, url: str | None) -> tuple[Runtime, str, list[str]]:
         )
         for n in range(CLIENTS):
             ins = make_ins(f"2850175056{n:03d}")
-            recipients.append(f"{ins}@{rt.settings.patient_mail_domain}")
+            recipients.append(patient_address(ins, rt.settings.patient_mail_domain))
             session.add(activated_patient(ins, email=f"patient{n}@example.org"))
     return rt, sender, recipients
 
