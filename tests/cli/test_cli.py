@@ -129,6 +129,19 @@ def test_lc_1_population_import_never_overwrites_a_letters_file(tmp_path: Path) 
     assert not (data / "carnet.db").exists()  # not even a database made
 
 
+def test_lc_1_population_import_that_cannot_start_leaves_no_letters_file(tmp_path: Path) -> None:
+    """No database to import into: nothing imported, and no letters file left that the same
+    command, run again once the database is back, would be refused for."""
+    feed = tmp_path / "feed.csv"
+    feed.write_text("ins,birth_names,first_names,sex,birth_date,birth_place\n", encoding="utf-8")
+    letters = tmp_path / "letters.csv"
+    args = ["population", "import", str(feed), "--letters", str(letters)]
+    unreachable = {"CARNET_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{free_port()}/none"}
+    result = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data")], env=unreachable)
+    assert result.exit_code != 0
+    assert not letters.exists()
+
+
 @pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
 def test_lc_1_population_import_makes_each_batch_letters_durable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
