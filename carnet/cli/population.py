@@ -14,6 +14,7 @@ from carnet import clock
 from carnet.context import RequestContext
 from carnet.errors import Conflict
 from carnet.lifecycle.feed import import_population
+from carnet.lifecycle.letters import letters_folder
 from carnet.population.feed import read_feed
 from carnet.population.service import ImportReport, Letter
 from carnet.runtime import build_runtime
@@ -38,7 +39,7 @@ def open_letters(path: Path) -> int:
 
 def run_import(settings: Settings, file: Path, letters_path: Path | None) -> None:
     if letters_path is None:
-        folder = settings.data_dir / "letters"
+        folder = letters_folder(settings)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         letters_path = folder / f"activation-{clock.now():%Y%m%dT%H%M%S}.csv"
     fd = open_letters(letters_path)  # before anything is changed: a refusal changes nothing
