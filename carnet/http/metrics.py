@@ -8,6 +8,7 @@ the queue sizes are measured at each scrape.
 
 from __future__ import annotations
 
+import gc
 import time
 
 from fastapi import APIRouter, Request
@@ -35,7 +36,14 @@ def metrics(request: Request) -> PlainTextResponse:
             (("queue", "notification"),): float(waiting_count(session)),
         }
     text = runtime.metrics.render(
-        [("carnet_mail_waiting", "Mail waiting in an outgoing queue now.", waiting)]
+        [
+            ("carnet_mail_waiting", "Mail waiting in an outgoing queue now.", waiting),
+            (
+                "carnet_gc_frozen_objects",
+                "Objects of this process left out of the garbage collector's passes.",
+                {(): float(gc.get_freeze_count())},
+            ),
+        ]
     )
     return PlainTextResponse(text, media_type=CONTENT_TYPE)
 

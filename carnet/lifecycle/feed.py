@@ -6,11 +6,9 @@ LC-9), a withdrawn one creates the profile again with a new letter — through t
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 
+from carnet import collector
 from carnet.access.rules import Why
 from carnet.ahead import ahead
 from carnet.audit import trail
@@ -55,7 +53,7 @@ def import_population(
         parsed = parse_batch(batch)
         return parsed._replace(fresh=make_fresh(parsed)) if all_new else parsed
 
-    with _collector_eased():
+    with collector.eased():
         # The next batch is read and checked while this one is stored (carnet.ahead).
         for batch in ahead(map(checked, numbered_batches(rows))):
             # A batch's letters go out once it is stored: a code on paper always opens a profile.
@@ -91,39 +89,3 @@ def import_population(
             },
         )
     return report
-
-
-@contextmanager
-def _collector_eased() -> Iterator[None]:
-    """The garbage collector eased while an import runs, as it was before once it ends.
-
-    An import keeps a few batches of rows alive (the one stored, the next checked), tens of
-    thousands of objects freed by their counts, not by the collector, yet each young pass walked
-    them and they triggered full passes that walked the whole program too (its modules,
-    SQLAlchemy's metadata, a parent's heap after a fork): a third of a feed's time. During the
-    import what the process held before is left out of the passes (``gc.freeze``), and passes
-    come after 50,000 new objects rather than 700. Imports running at once in one process ease
-    it once; the last to end puts it back."""
-    global _easing
-    with _EASING_LOCK:
-        if _easing == 0:
-            _thresholds[:] = gc.get_threshold()
-            gc.freeze()
-            gc.set_threshold(*_EASED)
-        _easing += 1
-    try:
-        yield
-    finally:
-        with _EASING_LOCK:
-            _easing -= 1
-            if _easing == 0:
-                gc.set_threshold(*_thresholds)
-                gc.unfreeze()
-
-
-#: The collector's thresholds during an import: young passes after 50,000 new objects, full
-#: ones rarely (``gc.set_threshold``).
-_EASED = (50_000, 20, 100)
-_EASING_LOCK = threading.Lock()
-_easing = 0
-_thresholds: list[int] = []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import uvloop
-from process_support import free_port, serve_with_smtp
+from process_support import free_port, frozen_objects, serve_with_smtp
 
 from carnet.serve import LOOP_FACTORY, run_loop
 
@@ -44,7 +44,10 @@ def test_issue19_served_smtp_door_upgrades_to_tls_on_uvloop(tmp_path: Path) -> N
             assert not client.has_extn("starttls")  # once upgraded, not offered again
             assert client.noop()[0] == 250
         # The HTTP door answers beside it, on the same loop.
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        # The served process settled its objects out of the collector's passes (issue 19).
+        assert frozen_objects(metrics.text) > 10_000
     finally:
         process.terminate()
         process.wait(15)
