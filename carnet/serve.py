@@ -22,7 +22,7 @@ from typing import Any
 import anyio.to_thread
 import uvicorn
 
-from carnet import clock, collector
+from carnet import clock, interpreter
 from carnet.audit.signer import FileSigner
 from carnet.db.roles import privileged_login
 from carnet.demo.guide import print_guide
@@ -174,7 +174,7 @@ async def serve(
     if workers > 1:
         lines.append(f"Processus HTTP / HTTP processes: {workers}")
     print("\n".join(lines), flush=True)
-    collector.settle()  # issue 19: the server's own objects out of the collector's passes
+    interpreter.settle()  # issue 19: the server's own objects out of the collector's passes
     try:
         await server.serve(sockets=[listening])
     finally:
@@ -262,7 +262,7 @@ def _http_worker(settings: Settings, host: str, port: int) -> None:
     async def serve_while_parent_lives() -> None:
         size_thread_pool(settings)
         watch = asyncio.create_task(_end_with_parent(server, os.getppid()))
-        collector.settle()
+        interpreter.settle()
         try:
             await server.serve(sockets=[listening])
         finally:

@@ -88,7 +88,7 @@ def serve_with_smtp(data_dir: Path, port: int, smtp_port: int) -> subprocess.Pop
 
 def frozen_objects(metrics: str) -> float:
     """``carnet_gc_frozen_objects`` from a ``/metrics`` text: what the answering process left
-    out of its garbage collector's passes (``carnet.collector.settle``)."""
+    out of its garbage collector's passes (``carnet.interpreter.settle``)."""
     for line in metrics.splitlines():
         name, _, value = line.partition(" ")
         if name == "carnet_gc_frozen_objects":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from carnet import collector
+from carnet import interpreter
 from carnet.access.rules import Why
 from carnet.ahead import ahead
 from carnet.audit import trail
@@ -53,7 +53,7 @@ def import_population(
         parsed = parse_batch(batch)
         return parsed._replace(fresh=make_fresh(parsed)) if all_new else parsed
 
-    with collector.eased():
+    with interpreter.eased():
         # The next batch is read and checked while this one is stored (carnet.ahead).
         for batch in ahead(map(checked, numbered_batches(rows))):
             # A batch's letters go out once it is stored: a code on paper always opens a profile.

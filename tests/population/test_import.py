@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import io
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -152,15 +153,18 @@ def test_lc_1_semicolon_separated_feed(rt: Runtime) -> None:
 def test_lc_1_issue_18_the_collector_is_as_it_was_after_an_import_even_a_failed_one(
     rt: Runtime,
 ) -> None:
-    """The import eases the garbage collector while it runs (``lifecycle.feed``); after it, the
-    process's collector is back as it was, whether the import ended or failed."""
-    before = gc.get_threshold()
+    """The import eases the garbage collector and the switch interval while it runs
+    (``lifecycle.feed``, ``carnet.interpreter``); after it, the process's are back as they were,
+    whether the import ended or failed."""
+    before, switch_interval = gc.get_threshold(), sys.getswitchinterval()
     _import(rt, FEED)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+    assert sys.getswitchinterval() == switch_interval
 
     def failing(_letter: Letter) -> None:
         assert gc.get_threshold() != before  # eased while the import runs
+        assert sys.getswitchinterval() < switch_interval
         raise OSError("the letters' disk is full")
 
     with pytest.raises(OSError, match="disk is full"):
@@ -178,6 +182,7 @@ def test_lc_1_issue_18_the_collector_is_as_it_was_after_an_import_even_a_failed_
         )
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+    assert sys.getswitchinterval() == switch_interval
 
 
 def test_lc_1_issue_18_a_feed_that_cannot_be_read_stops_the_import_where_it_broke(
