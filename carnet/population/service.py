@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -22,7 +23,6 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.db.base import table_of
 from carnet.db.bulk import (
-    batch_converter,
     converter,
     insert_many,
     select_in,
@@ -160,12 +160,12 @@ class FreshRows(NamedTuple):
 class FreshMaker:
     """Makes a batch's ``FreshRows`` away from the database — in the import's reader thread,
     while the batch before is stored — with the driver's forms of its values taken once from
-    a connection (``db.bulk.batch_converter``)."""
+    a connection (``db.bulk.converter``: usable without it, from another thread)."""
 
     def __init__(self, connection: Connection, code_days: int) -> None:
         columns = Patient.__table__.c
-        self._stamp = batch_converter(connection, columns.created_at)
-        self._expiry = batch_converter(connection, columns.activation_expires_at)
+        self._stamp = converter(connection, columns.created_at, never_null=True)
+        self._expiry = converter(connection, columns.activation_expires_at, never_null=True)
         self._birth_date = converter(connection, columns.birth_date, never_null=True)
         self._code_days = code_days
 
@@ -173,6 +173,8 @@ class FreshMaker:
         now = clock.now()
         expires = now + timedelta(days=self._code_days)
         at, expires_at, birth_date = self._stamp(now), self._expiry(expires), self._birth_date
+        expires_on = expires.date()
+        opposed_state, created_state = ProfileState.OPPOSED.value, ProfileState.CREATED.value
         count = len(batch.rows)
         ids, codes = new_ids(count), iter(new_secrets(count, CODE_BYTES))
         patients: list[tuple[Any, ...]] = []
@@ -188,7 +190,7 @@ class FreshMaker:
             else:
                 code = next(codes)
                 letters.append(
-                    Letter(ins, traits.first_names, traits.birth_names, code, expires.date())
+                    Letter(ins, traits.first_names, traits.birth_names, code, expires_on)
                 )
                 code_hash = hash_code(code)
                 code_rows.append((code_hash, patient_id))
@@ -205,7 +207,7 @@ class FreshMaker:
                     traits.birth_place,
                     row.email,
                     row.phone,
-                    (ProfileState.OPPOSED if row.opposed else ProfileState.CREATED).value,
+                    opposed_state if row.opposed else created_state,
                     at,
                     at,
                     at if row.opposed else None,
@@ -218,8 +220,12 @@ class FreshMaker:
         # In the INS's order: two feeds naming the same people claim them in one order (the
         # second waits on the first's key instead of the two waiting on each other), and the
         # look-up's index is written a page after the other.
-        lookups = sorted(zip(batch.rows, ids, strict=True))
+        lookups = sorted(zip(batch.rows, ids, strict=True), key=_first)
         return FreshRows(lookups, patients, code_rows, links, letters, opposed, now)
+
+
+#: An INS look-up's key (an INS is in a batch once: no need to compare the ids after it).
+_first = itemgetter(0)
 
 
 def parse_batch(batch: list[tuple[int, Mapping[str, str | None]]]) -> ParsedBatch:
