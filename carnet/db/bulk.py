@@ -19,8 +19,10 @@ less too. A table with another type of column goes as text.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -122,15 +124,76 @@ def _copy_of(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Copy:
     return _Copy(f"COPY {target} ({names}) FROM STDIN", None)
 
 
+@dataclass(frozen=True, eq=False)
+class Formatted:
+    """Rows of one table already in ``COPY``'s binary form, header and trailer included
+    (``formatter``): ``insert_many`` sends them in one write."""
+
+    copy: _Copy  # the statement they were made for
+    data: bytes
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+#: Rows for ``insert_many``: tuples, or their ``COPY`` form made ahead (``formatter``).
+Rows = Sequence[tuple[Any, ...]] | Formatted
+
+
+def formatter(
+    connection: Connection, table: Table, columns: tuple[str, ...]
+) -> Callable[[Sequence[tuple[Any, ...]]], Rows]:
+    """What readies a batch of rows for ``insert_many``, taken once from ``connection`` and then
+    used without it, by one other thread (an import's reader, while the batch before is stored).
+
+    On PostgreSQL, for a table ``COPY`` sends in binary: the rows in that form, made by psycopg
+    offline (a ``Copy`` writing to memory, never to the server: its documented ``FileWriter``
+    use). The thread that talks to the server then sends a batch in one write, instead of
+    formatting it a row at a time while the reader holds the interpreter: each row waited for
+    its turn, and the server for the rows (issue 18). Elsewhere the rows as they are."""
+    dialect = connection.dialect
+    copy_of = _copy_of(dialect, table, columns) if _copies(dialect) else None
+    if copy_of is None or copy_of.types is None:
+        return _as_they_are
+    import psycopg
+    from psycopg.copy import FileWriter
+
+    types = copy_of.types
+    driver_connection: Any = connection.connection.driver_connection
+    offline = driver_connection.cursor()  # executes nothing
+
+    def formatted(rows: Sequence[tuple[Any, ...]]) -> Rows:
+        out = io.BytesIO()
+        with psycopg.Copy(offline, binary=True, writer=FileWriter(out)) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+        return Formatted(copy_of, out.getvalue(), len(rows))
+
+    return formatted
+
+
+def _as_they_are(rows: Sequence[tuple[Any, ...]]) -> Rows:
+    return rows
+
+
 def insert_many(
     connection: Connection,
     table: Table,
     columns: tuple[str, ...],
-    rows: Sequence[tuple[Any, ...]],
+    rows: Rows,
 ) -> None:
-    """INSERT ``rows``: tuples in the order of ``columns``, values in the driver's form, in the
+    """INSERT ``rows``: tuples in the order of ``columns``, values in the driver's form, or
+    their ``COPY`` form made for this table and these columns (``formatter``), in the
     connection's transaction (``COPY`` on PostgreSQL)."""
     if not rows:
+        return
+    if isinstance(rows, Formatted):
+        if rows.copy != _copy_of(connection.dialect, table, columns):
+            raise ValueError(f"rows formatted for another statement than {table.name}'s")
+        with _copying(connection, rows.copy) as copy:
+            copy.write(rows.data)
         return
     with inserting(connection, table, columns) as add:
         for row in rows:
@@ -153,13 +216,16 @@ def inserting(
         if rows:
             connection.exec_driver_sql(_statement(dialect, table, columns), rows)
         return
-    with _copying(connection, _copy_of(dialect, table, columns)) as add:
-        yield add
+    copy_of = _copy_of(dialect, table, columns)
+    with _copying(connection, copy_of) as copy:
+        if copy_of.types is not None:
+            copy.set_types(copy_of.types)
+        yield copy.write_row
 
 
 @contextmanager
-def _copying(connection: Connection, copy_of: _Copy) -> Iterator[Callable[[tuple[Any, ...]], None]]:
-    """``COPY … FROM STDIN`` by psycopg's ``cursor.copy()``, its rows written as they come, on
+def _copying(connection: Connection, copy_of: _Copy) -> Iterator[Any]:
+    """``COPY … FROM STDIN`` by psycopg's ``cursor.copy()``, its data written as it comes, on
     the connection's own driver connection, so inside its transaction. SQLAlchemy does not see
     this statement: a failure is raised as the same SQLAlchemy error an ``INSERT`` would have
     raised (``IntegrityError`` for a duplicate key, Citus's relayed one included), and a
@@ -171,9 +237,7 @@ def _copying(connection: Connection, copy_of: _Copy) -> Iterator[Callable[[tuple
     statement = copy_of.statement
     try:
         with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-            if copy_of.types is not None:
-                copy.set_types(copy_of.types)
-            yield copy.write_row
+            yield copy
     except psycopg.Error as error:
         reason: Any = error  # SQLAlchemy types it as its DBAPI protocol's error
         lost = connection.dialect.is_disconnect(reason, driver_connection, None)

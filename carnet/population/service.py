@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.db.base import table_of
 from carnet.db.bulk import (
+    Rows,
     converter,
+    formatter,
     insert_many,
     select_in,
 )
@@ -59,6 +61,10 @@ NEW_PATIENT = (
     "activation_code_hash",
     "activation_expires_at",
 )
+#: The look-ups' columns as the import sends them: an INS and its profile's id
+#: (``PatientIns``), a code's hash and its profile's id (``PendingCode``).
+INS_LOOKUP = ("ins", "patient_id")
+CODE_LOOKUP = ("code_hash", "patient_id")
 #: Who opposed a profile (``Patient.opposed_by``).
 OPPOSED_BY_PATIENT, OPPOSED_BY_OPERATOR = "patient", "operator"
 
@@ -148,9 +154,9 @@ class FreshRows(NamedTuple):
     batches: stored as they are when the claim of their INS succeeds (``import_batch``),
     dropped otherwise (no letter goes out before its batch is stored)."""
 
-    lookups: list[tuple[str, str]]  # INS, id: the INS look-up (PatientIns), in the INS's order
-    patients: list[tuple[Any, ...]]  # in the order of NEW_PATIENT
-    codes: list[tuple[bytes, str]]  # code hash, id: the codes' look-up (PendingCode)
+    lookups: Rows  # INS, id: the INS look-up (PatientIns), in the INS's order
+    patients: Rows  # in the order of NEW_PATIENT
+    codes: Rows  # code hash, id: the codes' look-up (PendingCode)
     links: dict[str, tuple[tuple[str, str], ...]]  # a new patient's representatives
     letters: list[Letter]
     opposed: int
@@ -159,8 +165,9 @@ class FreshRows(NamedTuple):
 
 class FreshMaker:
     """Makes a batch's ``FreshRows`` away from the database — in the import's reader thread,
-    while the batch before is stored — with the driver's forms of its values taken once from
-    a connection (``db.bulk.converter``: usable without it, from another thread)."""
+    while the batch before is stored — with the driver's forms of its values, and the rows'
+    ``COPY`` form, made by what was taken once from a connection (``db.bulk.converter``,
+    ``db.bulk.formatter``: usable without it, by one other thread)."""
 
     def __init__(self, connection: Connection, code_days: int) -> None:
         columns = Patient.__table__.c
@@ -168,6 +175,9 @@ class FreshMaker:
         self._expiry = converter(connection, columns.activation_expires_at, never_null=True)
         self._birth_date = converter(connection, columns.birth_date, never_null=True)
         self._code_days = code_days
+        self._lookups = formatter(connection, table_of(PatientIns), INS_LOOKUP)
+        self._patients = formatter(connection, table_of(Patient), NEW_PATIENT)
+        self._codes = formatter(connection, table_of(PendingCode), CODE_LOOKUP)
 
     def __call__(self, batch: ParsedBatch) -> FreshRows:
         now = clock.now()
@@ -221,7 +231,15 @@ class FreshMaker:
         # second waits on the first's key instead of the two waiting on each other), and the
         # look-up's index is written a page after the other.
         lookups = sorted(zip(batch.rows, ids, strict=True), key=_first)
-        return FreshRows(lookups, patients, code_rows, links, letters, opposed, now)
+        return FreshRows(
+            self._lookups(lookups),
+            self._patients(patients),
+            self._codes(code_rows),
+            links,
+            letters,
+            opposed,
+            now,
+        )
 
 
 #: An INS look-up's key (an INS is in a batch once: no need to compare the ids after it).
@@ -274,7 +292,7 @@ def import_batch(
     new = {ins: item for ins, item in parsed.items() if ins not in existing}
     if new:  # made as a first import's are, once the look-up has told them apart
         fresh = FreshMaker(connection, code_days)(ParsedBatch(new, []))
-        insert_many(connection, table_of(PatientIns), ("ins", "patient_id"), fresh.lookups)
+        insert_many(connection, table_of(PatientIns), INS_LOOKUP, fresh.lookups)
         _store_fresh(session, fresh, report, on_letter)
     now = clock.now()
     changes: list[dict[str, Any]] = []
@@ -317,7 +335,7 @@ def import_batch(
     return moves
 
 
-def _claimed(session: Session, lookups: list[tuple[str, str]]) -> bool:
+def _claimed(session: Session, lookups: Rows) -> bool:
     """Whether every INS of ``lookups`` was new, each now written into the INS look-up
     (``PatientIns``) with its id; when one of them is known already (its key is taken),
     nothing is written. A first import's batches name no known profile: the look-up's own key
@@ -326,7 +344,7 @@ def _claimed(session: Session, lookups: list[tuple[str, str]]) -> bool:
     first's key, then finds it taken."""
     try:
         with session.begin_nested():
-            insert_many(session.connection(), table_of(PatientIns), ("ins", "patient_id"), lookups)
+            insert_many(session.connection(), table_of(PatientIns), INS_LOOKUP, lookups)
     except IntegrityError:
         return False
     return True
@@ -339,7 +357,7 @@ def _store_fresh(
     look-up): their rows as ``FreshMaker`` made them, their letters handed over."""
     connection = session.connection()
     insert_many(connection, table_of(Patient), NEW_PATIENT, fresh.patients)
-    insert_many(connection, table_of(PendingCode), ("code_hash", "patient_id"), fresh.codes)
+    insert_many(connection, table_of(PendingCode), CODE_LOOKUP, fresh.codes)
     _sync_representatives(session, {}, fresh.links, fresh.now)
     report.created += len(fresh.patients)
     report.opposed += fresh.opposed
@@ -364,7 +382,7 @@ def profile_rows_of_ins(
     ids = [
         patient_id
         for _ins, patient_id in select_in(
-            connection, table_of(PatientIns), ("ins", "patient_id"), "ins", list(ins_values)
+            connection, table_of(PatientIns), INS_LOOKUP, "ins", list(ins_values)
         )
     ]
     return select_in(connection, table_of(Patient), tuple(columns), "id", ids)

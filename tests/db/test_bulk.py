@@ -16,7 +16,10 @@ from support import NOW
 
 from carnet.db.base import UtcDateTime, table_of
 from carnet.db.bulk import (
+    Formatted,
+    Rows,
     converter,
+    formatter,
     insert_many,
     inserting,
     select_in,
@@ -161,6 +164,50 @@ def test_issue_18_a_converter_works_from_another_thread_once_its_connection_is_g
     with engine.connect() as connection:
         patient = connection.execute(select(Patient).where(Patient.id == row[0])).one()
     assert patient.created_at == patient.updated_at == NOW
+
+
+def test_issue_18_rows_formatted_by_another_thread_are_stored_as_they_were(
+    engine: Engine,
+) -> None:
+    """``formatter`` (the import's reader makes the next batch's ``COPY`` form while the batch
+    before is stored): taken from a connection, used by another thread once that connection
+    went back to the pool; the rows stored are those given, on both databases (SQLite keeps the
+    tuples as they are)."""
+    with engine.connect() as connection:
+        ready = formatter(connection, table_of(Patient), NEW_PATIENT)
+        rows = [
+            _patient_row(connection, "285047505601245", AWKWARD),
+            _patient_row(connection, "285047505601246", "DURAND"),
+        ]
+    made: list[Rows] = []
+    thread = threading.Thread(target=lambda: made.append(ready(rows)))
+    thread.start()
+    thread.join()
+    batch = made[0]
+    assert isinstance(batch, Formatted) is (engine.dialect.name == "postgresql")
+    with engine.begin() as connection:
+        insert_many(connection, table_of(Patient), NEW_PATIENT, batch)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(*(Patient.__table__.c[c] for c in NEW_PATIENT)).order_by(Patient.ins)
+        ).all()
+    assert [(r.id, r.birth_names, r.birth_date, r.created_at) for r in stored] == [
+        (row[0], row[3], date(1985, 4, 12), NOW) for row in rows
+    ]
+    assert [r.activation_code_hash for r in stored] == [hash_code(row[1]) for row in rows]
+
+
+def test_issue_18_rows_formatted_for_one_table_are_refused_for_another(engine: Engine) -> None:
+    with engine.connect() as connection:
+        batch = formatter(connection, table_of(PatientIns), ("ins", "patient_id"))(
+            [("1" * 15, "a")]
+        )
+    if not isinstance(batch, Formatted):
+        pytest.skip("rows are formatted ahead for PostgreSQL's COPY only")
+    with pytest.raises(ValueError, match="another statement"), engine.begin() as connection:
+        insert_many(connection, table_of(PatientIns), ("patient_id", "ins"), batch)
+    with engine.connect() as connection:
+        assert connection.execute(select(PatientIns.ins)).all() == []
 
 
 def test_issue_18_a_column_of_a_type_copy_does_not_send_in_binary_goes_as_text(
