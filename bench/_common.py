@@ -241,8 +241,13 @@ def alternate(
 @contextmanager
 def serving(app: ASGIApp, start_seconds: float = 10) -> Iterator[str]:
     """``app`` on a real loopback socket (uvicorn in a thread, a port of the system's choice),
-    as a client would meet it; its base URL. Stopped after."""
+    as a client would meet it; its base URL. Stopped after. The process's objects are then
+    settled out of the garbage collector's passes, as ``carnet serve`` settles its own once
+    built (``interpreter.settle``): without it a full pass over the bench's whole process
+    stopped the server every second or so."""
     import uvicorn
+
+    from carnet import interpreter
 
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
@@ -255,6 +260,7 @@ def serving(app: ASGIApp, start_seconds: float = 10) -> Iterator[str]:
             raise RuntimeError("the server did not start")
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
+    interpreter.settle()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

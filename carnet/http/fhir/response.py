@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from pydantic_core import to_json
 
 from carnet.errors import Refusal
 from carnet.http.fhir.codes import FHIR_JSON
@@ -32,12 +32,16 @@ ISSUE_CODES = {
 
 
 class FhirResponse(Response):
-    """Canonical JSON, built from plain dicts: no model round trip per resource on the way out."""
+    """Canonical JSON, built from plain dicts: no model round trip per resource on the way out;
+    written by Pydantic's serialiser (as the JSON API's listings are): what
+    ``json.dumps(ensure_ascii=False)`` wrote with compact separators, byte for byte but for an
+    exponent's spelling (``1e-7`` for ``1e-07``), at a quarter of its cost (issue 18: a search
+    of 170 documents spent 1.3 ms there)."""
 
     media_type = FHIR_JSON
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return to_json(content)
 
 
 def operation_outcome(
