@@ -155,7 +155,7 @@ def formatter(
     dialect = connection.dialect
     copy_of = _copy_of(dialect, table, columns) if _copies(dialect) else None
     if copy_of is None or copy_of.types is None:
-        return _as_they_are
+        return _same  # the rows as they are
     import psycopg
     from psycopg.copy import FileWriter
 
@@ -172,10 +172,6 @@ def formatter(
         return Formatted(copy_of, out.getvalue(), len(rows))
 
     return formatted
-
-
-def _as_they_are(rows: Sequence[tuple[Any, ...]]) -> Rows:
-    return rows
 
 
 def insert_many(

@@ -27,7 +27,7 @@ from carnet.db.bulk import (
 )
 from carnet.ids import new_id
 from carnet.population.models import Patient, PatientIns
-from carnet.population.service import NEW_PATIENT, hash_code
+from carnet.population.service import INS_LOOKUP, NEW_PATIENT, hash_code
 from carnet.profile.feed import CARE_COLUMNS
 from carnet.profile.models import CareLine
 
@@ -199,9 +199,7 @@ def test_issue_18_rows_formatted_by_another_thread_are_stored_as_they_were(
 
 def test_issue_18_rows_formatted_for_one_table_are_refused_for_another(engine: Engine) -> None:
     with engine.connect() as connection:
-        batch = formatter(connection, table_of(PatientIns), ("ins", "patient_id"))(
-            [("1" * 15, "a")]
-        )
+        batch = formatter(connection, table_of(PatientIns), INS_LOOKUP)([("1" * 15, "a")])
     if not isinstance(batch, Formatted):
         pytest.skip("rows are formatted ahead for PostgreSQL's COPY only")
     with pytest.raises(ValueError, match="another statement"), engine.begin() as connection:
