@@ -46,9 +46,13 @@ def settle() -> None:
     built, before it answers. Garbage left by the start is collected first, not kept."""
     global _settled
     with _lock:
-        gc.collect()
-        gc.freeze()
+        _freeze_what_lives()
         _settled = True
+
+
+def _freeze_what_lives() -> None:
+    gc.collect()
+    gc.freeze()
 
 
 @contextmanager
@@ -74,5 +78,4 @@ def eased() -> Iterator[None]:
                 gc.set_threshold(*_thresholds)
                 gc.unfreeze()
                 if _settled:  # the objects frozen for good again, not what the import left
-                    gc.collect()
-                    gc.freeze()
+                    _freeze_what_lives()
