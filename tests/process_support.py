@@ -86,16 +86,6 @@ def serve_with_smtp(data_dir: Path, port: int, smtp_port: int) -> subprocess.Pop
         time.sleep(0.1)
 
 
-def frozen_objects(metrics: str) -> float:
-    """``carnet_gc_frozen_objects`` from a ``/metrics`` text: what the answering process left
-    out of its garbage collector's passes (``carnet.interpreter.settle``)."""
-    for line in metrics.splitlines():
-        name, _, value = line.partition(" ")
-        if name == "carnet_gc_frozen_objects":
-            return float(value)
-    raise AssertionError("no carnet_gc_frozen_objects in /metrics")
-
-
 class Service:
     """``carnet serve`` as a child process, on a fresh port at each start."""
 

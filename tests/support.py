@@ -4,6 +4,7 @@ purpose: pure tests import it (the live server is in ``live_server``)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 from datetime import UTC, datetime
 
@@ -21,6 +22,20 @@ NOT_ON_CITUS = "superuser tampering on the coordinator does not reach the worker
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 #: The shipped stand-in matrix (ACC-1), for tests of the pure decision.
 DEFAULT_MATRIX = load_matrix()
+#: A sample line of ``/metrics``' text format: name, optional labels, value.
+_SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="[^"\\]*",?)+\})? -?[0-9.e+]+$')
+
+
+def metric_samples(text: str) -> dict[str, float]:
+    """``/metrics``' samples by name and labels, each line checked to be of the text format."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        assert _SAMPLE.match(line), line
+        name, _, value = line.rpartition(" ")
+        found[name] = float(value)
+    return found
 
 
 def free_port() -> int:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import uvloop
-from process_support import free_port, frozen_objects, serve_with_smtp
+from process_support import free_port, serve_with_smtp
+from support import metric_samples
 
 from carnet.serve import LOOP_FACTORY, run_loop
 
@@ -47,7 +48,7 @@ def test_issue19_served_smtp_door_upgrades_to_tls_on_uvloop(tmp_path: Path) -> N
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
         assert metrics.status_code == 200
         # The served process settled its objects out of the collector's passes (issue 19).
-        assert frozen_objects(metrics.text) > 10_000
+        assert metric_samples(metrics.text)["carnet_gc_frozen_objects"] > 10_000
     finally:
         process.terminate()
         process.wait(15)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from process_support import Service, frozen_objects
-from support import PG_URL
+from process_support import Service
+from support import PG_URL, metric_samples
 
 pytestmark = pytest.mark.skipif(PG_URL is not None, reason="the CLI's embedded default is SQLite")
 
@@ -62,7 +62,7 @@ def test_serve_workers_a_second_process_answers_http_on_the_same_port(tmp_path: 
                 time.sleep(0.5)
             assert answer.status_code == 200
             # issue 19: it settled its objects out of the collector's passes, as the first does
-            assert frozen_objects(answer.text) > 10_000
+            assert metric_samples(answer.text)["carnet_gc_frozen_objects"] > 10_000
             assert _children(first), "the extra HTTP process is the first one's child"
             port = int(service.url.rsplit(":", 1)[1])
             assert _listening_sockets(port) == 2, "each process listens on a socket of its own"

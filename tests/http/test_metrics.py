@@ -3,27 +3,13 @@ for the relay, and no personal data (issue: mail that leaves Carnet, observable)
 
 from __future__ import annotations
 
-import re
-
 from factories import add_patient, add_pro, pro_ctx, upload
 from live_api import Api
+from support import metric_samples
 
 from carnet.metrics import Metrics
 
 V1 = "/api/v1"
-#: A sample line of the text format: name, optional labels, value.
-_SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="[^"\\]*",?)+\})? -?[0-9.e+]+$')
-
-
-def _samples(text: str) -> dict[str, float]:
-    found = {}
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        assert _SAMPLE.match(line), line
-        name, _, value = line.rpartition(" ")
-        found[name] = float(value)
-    return found
 
 
 def test_metrics_http_requests_by_route_template_and_status(api: Api) -> None:
@@ -35,7 +21,7 @@ def test_metrics_http_requests_by_route_template_and_status(api: Api) -> None:
     response = api.client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    samples = _samples(response.text)
+    samples = metric_samples(response.text)
     route = 'route="/api/v1/patients/{patient_id}/documents"'
     assert samples[f'carnet_http_requests_total{{method="GET",{route},status="200"}}'] == 1
     assert samples[f'carnet_http_requests_total{{method="GET",{route},status="401"}}'] == 1
@@ -43,7 +29,7 @@ def test_metrics_http_requests_by_route_template_and_status(api: Api) -> None:
     assert patient.id not in response.text
     assert patient.ins not in response.text
     assert "claire" not in response.text
-    again = _samples(api.client.get("/metrics").text)
+    again = metric_samples(api.client.get("/metrics").text)
     assert again['carnet_http_requests_total{method="GET",route="/metrics",status="200"}'] == 1
 
 
@@ -51,7 +37,7 @@ def test_metrics_mail_counters_and_what_waits_for_the_relay(api: Api) -> None:
     upload(api.rt, pro_ctx(add_pro(api.rt)), add_patient(api.rt))
     api.rt.metrics.count("carnet_smtp_refused_total", stage="rcpt", reason="closed")
     text = api.client.get("/metrics").text
-    samples = _samples(text)
+    samples = metric_samples(text)
     assert samples['carnet_mail_waiting{queue="notification"}'] == 1
     assert samples['carnet_mail_waiting{queue="outgoing"}'] == 0
     assert samples['carnet_smtp_refused_total{reason="closed",stage="rcpt"}'] == 1
