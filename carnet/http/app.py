@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.telemetry import TelemetryConfig
 
 import carnet
@@ -28,6 +28,25 @@ NO_TELEMETRY: TelemetryConfig = {
     "operation_spans": False,
     "auto_configure": False,
 }
+
+
+#: The routers, in the order a request is matched against them: the pros' and the patients' API
+#: first, the busiest doors (issue 19); no path of one is a path of another, so the order changes
+#: no answer. Those with a prefix are ``PrefixedRouter``s: a request passes the others' routes by
+#: one test of its path each (issue 18), not route by route (3–4 µs a route).
+ROUTERS: tuple[APIRouter, ...] = (
+    pro.router,
+    patient.router,
+    metrics.router,
+    docs.router,
+    lifecycle.router,
+    messages.router,
+    transparency.router,
+    profile_api.router,
+    fhir_routes.router,
+    fhir_profile.router,
+    web_router,
+)
 
 
 def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastAPI:
@@ -57,18 +76,6 @@ def create_app(runtime: Runtime, verifier: TokenVerifier | None = None) -> FastA
             session.connection().exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": carnet.__version__}
 
-    # A request is matched against the routes in this order, each included router's routes
-    # one by one (about 3 µs a route): the pros' and the patients' API first, the busiest
-    # doors (issue 19); no path of one is a path of another, so the order changes no answer.
-    app.include_router(pro.router)
-    app.include_router(patient.router)
-    app.include_router(metrics.router)
-    app.include_router(docs.router)
-    app.include_router(lifecycle.router)
-    app.include_router(messages.router)
-    app.include_router(transparency.router)
-    app.include_router(profile_api.router)
-    app.include_router(fhir_routes.router)
-    app.include_router(fhir_profile.router)
-    app.include_router(web_router)
+    for router in ROUTERS:
+        app.include_router(router)  # as it is: PrefixedRouter's gate needs no added prefix
     return app

@@ -7,17 +7,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from carnet.http.deps import PatientCtx, RuntimeDep
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.lifecycle import export, managed, requests, service
 from carnet.lifecycle.service import Shut
 
-router = APIRouter(prefix="/api/v1", tags=["lifecycle"], route_class=OneHop)
+router = PrefixedRouter(prefix="/api/v1", tags=["lifecycle"], route_class=OneHop)
 P = "/patients/{patient_id}"
 
 

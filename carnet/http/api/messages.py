@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from carnet.http.api.message_schemas import (
     ConversationDetailOut,
@@ -19,11 +19,11 @@ from carnet.http.api.message_schemas import (
 )
 from carnet.http.api.schemas import DocumentOut
 from carnet.http.deps import PatientCtx, RuntimeDep
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.messaging import service as messaging
 from carnet.messaging.rules import PAPER_PRESCRIPTION_REMINDER
 
-router = APIRouter(prefix="/api/v1", tags=["messagerie"], route_class=OneHop)
+router = PrefixedRouter(prefix="/api/v1", tags=["messagerie"], route_class=OneHop)
 P = "/patients/{patient_id}"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import space
@@ -30,12 +30,12 @@ from carnet.http.api.schemas import (
     documents_json,
 )
 from carnet.http.deps import PatientCtx, RuntimeDep
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.records import service as records
 from carnet.records.content import PATIENT_MAX_BYTES
 from carnet.records.service import DocumentFilter, NewDocument
 
-router = APIRouter(prefix="/api/v1", tags=["patient"], route_class=OneHop)
+router = PrefixedRouter(prefix="/api/v1", tags=["patient"], route_class=OneHop)
 P = "/patients/{patient_id}"
 
 

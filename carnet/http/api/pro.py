@@ -8,7 +8,7 @@ import binascii
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from carnet.access import pro as pro_cases
 from carnet.access import space
@@ -32,13 +32,13 @@ from carnet.http.api.schemas import (
     documents_json,
 )
 from carnet.http.deps import LimiterDep, ProCtx, RuntimeDep
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.identity.traits import Sex, Traits
 from carnet.population.identity import find_ins, qualify_ins
 from carnet.records import service as records
 from carnet.records.service import DocumentFilter, NewDocument
 
-router = APIRouter(prefix="/api/v1/pro", tags=["pro"], route_class=OneHop)
+router = PrefixedRouter(prefix="/api/v1/pro", tags=["pro"], route_class=OneHop)
 P = "/patients/{patient_id}"
 
 

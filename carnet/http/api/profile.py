@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from carnet.http.deps import PatientCtx, RuntimeDep
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.profile import service as profile
 from carnet.profile.rules import MeasureIn
 from carnet.profile.views import MeasureView
 
-router = APIRouter(prefix="/api/v1", tags=["profile"], route_class=OneHop)
+router = PrefixedRouter(prefix="/api/v1", tags=["profile"], route_class=OneHop)
 P = "/patients/{patient_id}/profile"
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from carnet.http.deps import AnyCtx, RuntimeDep
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.transparency import service
 
-router = APIRouter(prefix="/api/v1", tags=["transparency"], route_class=OneHop)
+router = PrefixedRouter(prefix="/api/v1", tags=["transparency"], route_class=OneHop)
 
 
 class HeadOut(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access.pro import read_consent
@@ -27,7 +27,7 @@ from carnet.http.fhir import profile_inbound as inbound
 from carnet.http.fhir.response import FhirResponse, json_body_only, json_only
 from carnet.http.fhir.search import checked_params, date_bounds, nothing_found
 from carnet.http.fhir.shapes import declared_consent, etag, parse_consent_id
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.population.service import person_id_for_ins
 from carnet.profile import entourage, fhir, service
 from carnet.profile.catalog import MEASURES
@@ -35,7 +35,7 @@ from carnet.profile.ips import ips_bundle
 from carnet.profile.summary import read_summary
 from carnet.runtime import Runtime
 
-router = APIRouter(
+router = PrefixedRouter(
     prefix="/fhir",
     tags=["FHIR"],
     default_response_class=FhirResponse,

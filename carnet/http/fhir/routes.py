@@ -12,7 +12,7 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from carnet.access import pro as pro_cases
@@ -44,7 +44,7 @@ from carnet.http.fhir.shapes import (
     search_entry,
     submission_set,
 )
-from carnet.http.routing import OneHop
+from carnet.http.routing import OneHop, PrefixedRouter
 from carnet.population.service import person_id_for_ins
 from carnet.records import service as records
 from carnet.records.acts import update_metadata
@@ -52,7 +52,7 @@ from carnet.records.reading import DocumentFilter
 from carnet.records.service import AnyDocument
 from carnet.transparency.service import page_proofs
 
-router = APIRouter(
+router = PrefixedRouter(
     prefix="/fhir",
     tags=["FHIR"],
     default_response_class=FhirResponse,
