@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 from factories import add_patient, add_pro, new_ins
 from live_api import Api
 from test_fhir_flow import FHIR_JSON, INS_NIR, TRE_A07, document_reference, http, ids, search, valid
 
+from carnet.clock import FixedClock
 from carnet.context import AuthLevel
 from carnet.demo.load import pdf
 from carnet.population.rules import ProfileState
@@ -134,7 +136,7 @@ def test_id_5_cpe_publishes_but_does_not_read(api: Api) -> None:
     assert (unknown.status_code, unknown.json()["issue"][0]["code"]) == (403, "security")
 
 
-def test_patch_limits_and_effects(api: Api) -> None:
+def test_patch_limits_and_effects(api: Api, fixed_clock: FixedClock) -> None:
     patient, pro = add_patient(api.rt), add_pro(api.rt)
     created = valid(
         api.client.post(
@@ -156,12 +158,17 @@ def test_patch_limits_and_effects(api: Api) -> None:
         headers={**headers, "If-Match": 'W/"7"'},
     )
     outcome(stale, 412)
+    fixed_clock.advance(timedelta(minutes=5))
     archived = api.client.patch(
         url,
         json=[{"op": "replace", "path": "/extension/0/valueBoolean", "value": True}],
         headers=headers,
     )
     assert valid(archived.json())["extension"][0]["valueBoolean"] is True
+    # Never changed, a document was last updated when created; changed, when it was changed.
+    assert created["meta"]["lastUpdated"] == created["date"]
+    assert archived.json()["meta"]["lastUpdated"] > created["meta"]["lastUpdated"]
+    assert archived.json()["date"] == created["date"]
     assert ids(search(api, pro, patient, isArchived="false")) == []
     assert ids(search(api, pro, patient, isArchived="true")) == ["patch-1"]
     conditional = api.client.patch(

@@ -36,3 +36,14 @@ def test_fhir_document_id_of_the_extremes_and_of_new_ids() -> None:
         (new_id(), new_id()),
     ]:
         assert fhir_id_of(patient_id, document_id) == _library(patient_id, document_id)
+
+
+@given(ids, st.lists(ids, min_size=2, max_size=5), ids)
+def test_fhir_document_ids_of_one_patient_share_its_head(
+    patient_id: str, document_ids: list[str], other: str
+) -> None:
+    """A search's documents share their patient: the id's first 24 characters are made once
+    a patient and kept; every id is still the library's, another patient's too."""
+    for document_id in [*document_ids, *document_ids]:
+        assert fhir_id_of(patient_id, document_id) == _library(patient_id, document_id)
+        assert fhir_id_of(other, document_id) == _library(other, document_id)

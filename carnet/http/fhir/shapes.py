@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from datetime import datetime
 from typing import Any
@@ -26,18 +27,30 @@ def fhir_id_of(patient_id: str, document_id: str) -> str:
     """Patient and document in one id (base32, 52 characters): a read finds its shard directly.
 
     ``base64.b32encode`` of the 32 bytes, lower case, unpadded — written here two characters
-    (ten bits) at a time from one integer: the standard library's is pure Python, and a search
-    makes one id per document (half the cost; tests/fhir check it against the library's)."""
+    (ten bits) at a time from integers: the standard library's is pure Python, and a search
+    makes one id per document. The first 24 characters are the patient's first 15 bytes alone,
+    the same for every document of a search: made once a patient (issue 18; tests/fhir check
+    every id against the library's)."""
     if len(patient_id) + len(document_id) != 64:  # not two of ids.new_id's: as the library does
         raw = bytes.fromhex(patient_id) + bytes.fromhex(document_id)
         return base64.b32encode(raw).decode().rstrip("=").lower()
-    bits = int(patient_id + document_id, 16) << 4  # 256 bits, padded to 26 groups of ten
-    return "".join([_BASE32_PAIRS[bits >> shift & 1023] for shift in _SHIFTS])
+    bits = int(patient_id[30:] + document_id, 16) << 4  # 136 bits, padded to 14 groups of ten
+    return _patient_head(patient_id[:30]) + "".join(
+        [_BASE32_PAIRS[bits >> s & 1023] for s in _TAIL]
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _patient_head(first_bytes: str) -> str:
+    """The id's first 24 characters: a patient's first 15 bytes (30 hex digits, 120 bits)."""
+    bits = int(first_bytes, 16)
+    return "".join([_BASE32_PAIRS[bits >> shift & 1023] for shift in _HEAD])
 
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 _BASE32_PAIRS = [a + b for a in _BASE32 for b in _BASE32]
-_SHIFTS = tuple(range(250, -1, -10))
+_HEAD = tuple(range(110, -1, -10))
+_TAIL = tuple(range(130, -1, -10))
 
 
 def parse_document_id(fhir_id: str) -> tuple[str, str] | None:
@@ -73,10 +86,11 @@ FHIR_STATUS = {"current": "current", "superseded": "superseded", "deleted": "ent
 def document_reference(d: AnyDocument) -> dict[str, Any]:
     doc_type = TYPES.get(d.type_code)
     fhir_id, created = fhir_document_id(d), instant(d.created_at)
+    updated = created if _same_moment(d.updated_at, d.created_at) else instant(d.updated_at)
     resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "id": fhir_id,
-        "meta": {"versionId": str(d.meta_version), "lastUpdated": instant(d.updated_at)},
+        "meta": {"versionId": str(d.meta_version), "lastUpdated": updated},
         "extension": [{"url": codes.IS_ARCHIVED, "valueBoolean": d.archived}],
         "masterIdentifier": {"system": codes.RFC3986, "value": d.unique_id},
         "status": FHIR_STATUS[d.status],
@@ -118,6 +132,11 @@ def document_reference(d: AnyDocument) -> dict[str, Any]:
             {"code": "replaces", "target": {"reference": f"DocumentReference/{target}"}}
         ]
     return resource
+
+
+def _same_moment(a: datetime, b: datetime) -> bool:
+    """Written alike by ``instant``: a document never changed was last updated when created."""
+    return a == b and a.tzinfo == b.tzinfo
 
 
 def _as_submitted(resource: dict[str, Any], d: AnyDocument) -> None:
