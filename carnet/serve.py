@@ -141,6 +141,7 @@ async def serve(
     settings: Settings, *, host: str, port: int, smtp_port: int, workers: int = 1
 ) -> None:
     configure_logging(settings.log_level)
+    settings = shared_among(settings, workers)
     rt = await asyncio.to_thread(build_runtime, settings)
     refuse_privileged_login(rt)
     signer = await asyncio.to_thread(transparency.log_signer, settings)
@@ -184,6 +185,22 @@ async def serve(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def shared_among(settings: Settings, processes: int) -> Settings:
+    """The database's budget, ``CARNET_DB_MAX_ACTIVE`` transactions at once and
+    ``CARNET_DB_MAX_WAITING`` requests waiting, is the server's: with ``--workers N`` each
+    process takes its share, rounded up (issue 18). Each process keeps its own queue; counted
+    per process, two processes ran twice the transactions the operator allowed, on the same
+    cores: no more requests served a second, and a longer tail (bench/README.md)."""
+    if processes <= 1:
+        return settings
+    return settings.model_copy(
+        update={
+            "db_max_active": -(-settings.db_max_active // processes),
+            "db_max_waiting": -(-settings.db_max_waiting // processes),
+        }
+    )
 
 
 def listening_socket(host: str, port: int, *, share_port: bool = False) -> socket.socket:

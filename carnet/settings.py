@@ -53,13 +53,14 @@ class Settings(BaseSettings):
         default=10,
         ge=1,
         description="PostgreSQL: transactions running at once, the others wait in arrival order "
-        "(SQLite: always one, its one writer).",
+        "(SQLite: always one, its one writer); with serve --workers N, the server's in all, "
+        "each process taking its share.",
     )
     db_max_waiting: int = Field(
         default=64,
         ge=0,
         description="Requests waiting for the database past which a new one is answered 503 with "
-        "Retry-After at once.",
+        "Retry-After at once (with serve --workers N, shared as CARNET_DB_MAX_ACTIVE is).",
     )
     log_interval_seconds: float = Field(
         default=1.0,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carnet.db.fair import FairSlots
 from carnet.http.routing import OneHop
 from carnet.logs import get_logger
 from carnet.messaging.queries import outgoing_waiting
@@ -43,9 +44,37 @@ def metrics(request: Request) -> PlainTextResponse:
                 "Objects of this process left out of the garbage collector's passes.",
                 {(): float(gc.get_freeze_count())},
             ),
+            *database_turns(runtime.uow.slots),
         ]
     )
     return PlainTextResponse(text, media_type=CONTENT_TYPE)
+
+
+def database_turns(slots: FairSlots | None) -> list[tuple[str, str, dict[Labels, float]]]:
+    """This process's turns at the database (``db.fair``): how many transactions run and may
+    run at once, how many requests wait and may wait before a 503 — the operator's view of
+    ``CARNET_DB_MAX_ACTIVE`` and ``_WAITING``, which ``--workers`` shares among processes."""
+    if slots is None:
+        return []
+    waiting: dict[Labels, float] = {(("of", "now"),): float(slots.waiting)}
+    if slots.max_waiting is not None:
+        waiting[(("of", "limit"),)] = float(slots.max_waiting)
+    return [
+        (
+            "carnet_db_transactions",
+            "Transactions of this process running now, and at most at once (limit).",
+            {
+                (("of", "now"),): float(slots.slots - slots.free),
+                (("of", "limit"),): float(slots.slots),
+            },
+        ),
+        (
+            "carnet_db_waiting",
+            "Requests of this process waiting for the database now, and past how many a new one "
+            "is answered 503 (limit).",
+            waiting,
+        ),
+    ]
 
 
 class RequestCounter:

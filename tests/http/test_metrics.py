@@ -7,6 +7,8 @@ from factories import add_patient, add_pro, pro_ctx, upload
 from live_api import Api
 from support import metric_samples
 
+from carnet.db.fair import FairSlots
+from carnet.http.metrics import database_turns
 from carnet.metrics import Metrics
 
 V1 = "/api/v1"
@@ -44,6 +46,27 @@ def test_metrics_mail_counters_and_what_waits_for_the_relay(api: Api) -> None:
     assert samples["carnet_smtp_messages_accepted_total"] == 0
     for name in ("queued", "deferred", "failed", "sent"):
         assert f"# TYPE carnet_mail_{name}_total counter" in text
+
+
+def test_metrics_the_database_turns_of_this_process(api: Api) -> None:
+    """Issue 18/19: the operator sees the fair queue's limits (none when this runtime has no
+    queue: the tests' PostgreSQL runtime)."""
+    samples = metric_samples(api.client.get("/metrics").text)
+    slots = api.rt.uow.slots
+    assert samples.get('carnet_db_transactions{of="limit"}') == (slots.slots if slots else None)
+    assert samples.get('carnet_db_waiting{of="limit"}') == (slots.max_waiting if slots else None)
+
+
+def test_metrics_database_turns_now_and_limits() -> None:
+    slots = FairSlots(3, max_waiting=7)
+    assert slots.acquire(timeout=1)
+    assert dict((name, samples) for name, _, samples in database_turns(slots)) == {
+        "carnet_db_transactions": {(("of", "now"),): 1.0, (("of", "limit"),): 3.0},
+        "carnet_db_waiting": {(("of", "now"),): 0.0, (("of", "limit"),): 7.0},
+    }
+    unbounded = dict((name, samples) for name, _, samples in database_turns(FairSlots(2)))
+    assert unbounded["carnet_db_waiting"] == {(("of", "now"),): 0.0}
+    assert database_turns(None) == []
 
 
 def test_metrics_label_values_are_escaped() -> None:
