@@ -22,7 +22,7 @@ from carnet.messaging.refusals import MessageRefused, SenderRefused, Undeliverab
 from carnet.messaging.rules import RecipientProblem
 from carnet.relay.rules import domain_of
 from carnet.runtime import Runtime
-from carnet.smtp.replies import BARE_NEWLINE, BARE_NEWLINE_TEXTS, reply, temporary
+from carnet.smtp.replies import BARE_NEWLINE_TEXTS, has_bare_newline, reply, temporary
 
 log = get_logger(__name__)
 
@@ -140,7 +140,7 @@ class MssanteHandler:
     async def handle_DATA(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
-        if BARE_NEWLINE.search(envelope.original_content or b""):
+        if has_bare_newline(envelope.original_content or b""):
             answer = reply(550, "5.5.2", *BARE_NEWLINE_TEXTS, utf8=envelope.smtp_utf8)
             return self._refused(
                 "data",

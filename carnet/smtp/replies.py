@@ -119,10 +119,18 @@ def with_enhanced_codes(status: str) -> str:
     return "\r\n".join(lines)
 
 
-BARE_NEWLINE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
-"""A CR or an LF alone in a message (what ``smtpd_forbid_bare_newline`` refuses in Postfix): read
-as a line break by some parsers and not by others, it lets a header be smuggled past the ones
-that check (``X-MSS-MES: FIN`` closing a conversation)."""
+def has_bare_newline(data: bytes) -> bool:
+    """A CR or an LF alone in a message (what ``smtpd_forbid_bare_newline`` refuses in Postfix):
+    read as a line break by some parsers and not by others, it lets a header be smuggled past the
+    ones that check (``X-MSS-MES: FIN`` closing a conversation).
+
+    Each CRLF holds one CR and one LF, so every CR and every LF is in one exactly when there are
+    as many of each as of CRLFs: three counts in C (3 µs a 1 KB message here, 0.15 ms at 64 KB),
+    where a regular expression looking around every byte took ten times as long, on the SMTP
+    door's event loop (issue 18)."""
+    pairs = data.count(b"\r\n")
+    return data.count(b"\r") != pairs or data.count(b"\n") != pairs
+
 
 BARE_NEWLINE_TEXTS = (
     "Message refusé : il contient un CR ou un LF isolé ; les lignes se terminent par CRLF "
