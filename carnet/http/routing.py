@@ -61,6 +61,6 @@ class PrefixedRouter(APIRouter):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path: str = scope["path"]
         root: str = scope.get("root_path", "")
-        if not (path.startswith(self.prefix) or path[len(root) :].startswith(self.prefix)):
-            return Match.NONE, {}
-        return super().matches(scope)
+        if path.startswith(self.prefix) or (root and path[len(root) :].startswith(self.prefix)):
+            return super().matches(scope)
+        return Match.NONE, {}
