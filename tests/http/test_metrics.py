@@ -3,13 +3,15 @@ for the relay, and no personal data (issue: mail that leaves Carnet, observable)
 
 from __future__ import annotations
 
+from typing import Any
+
 from factories import add_patient, add_pro, pro_ctx, upload
 from live_api import Api
 from support import metric_samples
 
 from carnet.db.fair import FairSlots
 from carnet.http.metrics import database_turns
-from carnet.metrics import Metrics
+from carnet.metrics import Labels, Metrics
 
 V1 = "/api/v1"
 
@@ -57,15 +59,18 @@ def test_metrics_the_database_turns_of_this_process(api: Api) -> None:
     assert samples.get('carnet_db_waiting{of="limit"}') == (slots.max_waiting if slots else None)
 
 
+def _by_name(gauges: list[tuple[str, str, dict[Labels, float]]]) -> dict[str, Any]:
+    return {name: samples for name, _, samples in gauges}
+
+
 def test_metrics_database_turns_now_and_limits() -> None:
     slots = FairSlots(3, max_waiting=7)
     assert slots.acquire(timeout=1)
-    assert dict((name, samples) for name, _, samples in database_turns(slots)) == {
+    assert _by_name(database_turns(slots)) == {
         "carnet_db_transactions": {(("of", "now"),): 1.0, (("of", "limit"),): 3.0},
         "carnet_db_waiting": {(("of", "now"),): 0.0, (("of", "limit"),): 7.0},
     }
-    unbounded = dict((name, samples) for name, _, samples in database_turns(FairSlots(2)))
-    assert unbounded["carnet_db_waiting"] == {(("of", "now"),): 0.0}
+    assert _by_name(database_turns(FairSlots(2)))["carnet_db_waiting"] == {(("of", "now"),): 0.0}
     assert database_turns(None) == []
 
 
