@@ -103,7 +103,7 @@ def _submit(record: Record, submission: Submission, content: Content) -> AnyDocu
     if new.unique_id:
         resent = record.documents.resent(new.unique_id)
         if resent is not None:
-            return same_or_conflict(resent, content.digests().sha256)
+            return same_or_conflict(resent, content.digests.sha256)
     if submission.replaces is None:
         document = new_row(record, new, content=content)
         record.trace(Action.UPLOAD_DOCUMENT, document=ref_of(document))

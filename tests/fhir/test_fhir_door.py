@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -80,10 +81,20 @@ def test_doc_7_iti_105_publish_is_idempotent_on_master_identifier(api: Api) -> N
 
 
 def test_doc_7_declared_hash_must_match(api: Api) -> None:
+    """The SHA-1 as FHIR says (its 20 bytes, base64), or as some senders write it (its hex
+    text, base64); any other value is refused and nothing is stored."""
     patient, pro = add_patient(api.rt), add_pro(api.rt)
-    body = simplified(patient, pdf("x"), "uid-hash")
-    body["content"][0]["attachment"]["hash"] = base64.b64encode(b"0" * 20).decode()
-    outcome(api.client.post("/fhir/DocumentReference", json=body, headers=http(api, pro)), 422)
+    wrong = simplified(patient, pdf("x"), "uid-hash")
+    wrong["content"][0]["attachment"]["hash"] = base64.b64encode(b"0" * 20).decode()
+    outcome(api.client.post("/fhir/DocumentReference", json=wrong, headers=http(api, pro)), 422)
+    content = pdf("x")
+    sha1 = hashlib.sha1(content, usedforsecurity=False)
+    for n, declared in enumerate((sha1.digest(), sha1.hexdigest().encode())):
+        body = simplified(patient, content, f"uid-hash-{n}")
+        body["content"][0]["attachment"]["hash"] = base64.b64encode(declared).decode()
+        answer = api.client.post("/fhir/DocumentReference", json=body, headers=http(api, pro))
+        assert answer.status_code == 201, answer.text
+    assert ids(search(api, pro, patient)) == ["uid-hash-0", "uid-hash-1"]
 
 
 def test_doc_3_invisible_to_representatives_only_for_minors(api: Api) -> None:

@@ -42,7 +42,7 @@ def test_doc_7_digests_are_the_bytes_while_the_write_is_on_its_way(rt: Runtime) 
     rt._state[ContentWorkers] = held
     try:
         content = Content(rt, "p" * 32, DATA)
-        digests = content.digests()
+        digests = content.digests
         assert (digests.sha256, digests.sha1) == expected()
         assert not content.written.done()  # the row's values do not wait for the write
     finally:
