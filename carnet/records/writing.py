@@ -63,9 +63,9 @@ def uploader_of(ctx: RequestContext) -> Uploader:
 
 class ContentWorkers(ThreadPoolExecutor):
     """Sealing and the durable write of a document's bytes run here (the instance's own pool,
-    ``Runtime.state``), on another core, while the request's thread asks the database and hashes
-    the same bytes. The transaction waits for the write before it commits (DOC-7: never a row
-    without its content)."""
+    ``Runtime.state``), on another core, while the request's thread hashes the same bytes and
+    then asks the database. The transaction waits for the write before it commits (DOC-7: never
+    a row without its content)."""
 
     def __init__(self) -> None:
         super().__init__(max_workers=8, thread_name_prefix="content")
@@ -94,12 +94,12 @@ class Content:
     then seals the content's key under). The transaction waits for the write before it commits
     (DOC-7); a write that no committed row names is removed (``forget``).
 
-    The request's thread hashes the bytes at once, before its first statement: hashlib lets go
-    of the interpreter over a large buffer, so the worker seals and makes its system calls
-    meanwhile without waiting for it, and the gate's statements then run with no worker taking
-    the interpreter each time they let go of it (bench/README.md, thirteenth pass: the gate
-    0.31 ms beside a busy worker, 0.18 ms alone). Hashing later, or on a worker, measured slower
-    (fifth and eleventh passes)."""
+    The request's thread hashes the bytes at once (for an upload by id, before the transaction's
+    first statement): hashlib lets go of the interpreter over a large buffer, so the worker seals
+    and makes its system calls meanwhile without waiting for it, and the gate's statements then
+    run with no worker taking the interpreter each time they let go of it (bench/README.md,
+    thirteenth pass: the gate 0.31 ms beside a busy worker, 0.16 ms after). Hashing later, or on
+    a worker, measured slower (fifth, eleventh and thirteenth passes)."""
 
     def __init__(self, rt: Runtime, patient_id: str, data: bytes) -> None:
         self.patient_id = patient_id
