@@ -67,13 +67,12 @@ def publish(
     """A submission set, all or nothing: every document, replacement, trace and notification
     commits together, or none does. The bytes start on their way to the store before the
     record is even opened (by id; by INS once it is found), and whatever no committed row
-    names is removed afterwards."""
-    contents = (
-        [Content(rt, patient_id, s.new.content) for s in submissions]
-        if patient_id is not None and looks_like_id(patient_id)
-        else []
-    )
+    names is removed afterwards — those already on their way too when a later one could not
+    start (``extend`` keeps each as it is made)."""
+    contents: list[Content] = []
     try:
+        if patient_id is not None and looks_like_id(patient_id):
+            contents.extend(Content(rt, patient_id, s.new.content) for s in submissions)
         with rt.transaction() as session:
             record = gate.open(
                 session,
@@ -85,7 +84,7 @@ def publish(
                 ins=ins,
             )
             if not contents:
-                contents = [Content(rt, record.patient.id, s.new.content) for s in submissions]
+                contents.extend(Content(rt, record.patient.id, s.new.content) for s in submissions)
             published = [_submit(record, s, c) for s, c in zip(submissions, contents, strict=True)]
     except BaseException:
         for content in contents:

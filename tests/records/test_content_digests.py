@@ -12,6 +12,7 @@ import pytest
 from factories import add_patient, add_pro, patient_ctx, pro_ctx, upload
 
 from carnet.records.reading import list_documents
+from carnet.records.service import NewDocument, Submission, publish
 from carnet.records.writing import Content, ContentWorkers
 from carnet.runtime import Runtime
 
@@ -72,3 +73,39 @@ def test_doc_7_a_write_that_never_runs_fails_the_upload_instead_of_hanging(
     _, documents = list_documents(rt, patient_ctx(patient), patient.id)
     assert documents == []
     assert list(rt.blobs.keys(f"{patient.id}/")) == []
+
+
+class FailsAfter(ContentWorkers):
+    """The instance's pool stopping in the middle of a submission set: the first write is
+    taken, the next refused, as ``ThreadPoolExecutor`` refuses work once shut down."""
+
+    def __init__(self, taken: int) -> None:
+        super().__init__()
+        self.left = taken
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.left == 0:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        self.left -= 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("by", ["id", "ins"])
+def test_doc_7_a_set_whose_second_write_cannot_start_leaves_nothing(rt: Runtime, by: str) -> None:
+    """DOC-7, all or nothing: the first document's bytes were already written when the second's
+    could not start; the upload fails, and neither a row nor the first blob is left."""
+    patient, pro = add_patient(rt), add_pro(rt)
+    pool = FailsAfter(taken=1)
+    rt._state[ContentWorkers] = pool
+    documents = [
+        Submission(NewDocument("11488-4", f"Compte rendu {n}", "application/pdf", DATA))
+        for n in range(2)
+    ]
+    where = {"patient_id": patient.id} if by == "id" else {"ins": patient.ins}
+    with pytest.raises(RuntimeError):
+        publish(rt, pro_ctx(pro), documents, **where)
+    _, kept = list_documents(rt, patient_ctx(patient), patient.id)
+    assert kept == []
+    assert list(rt.blobs.keys(f"{patient.id}/")) == []
+    assert pool.left == 0  # the first write was indeed started
+    pool.shutdown()
